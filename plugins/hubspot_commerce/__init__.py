@@ -1,0 +1,38 @@
+"""Keep a store's commerce data in HubSpot CRM from Apache Airflow.
+
+The package registers the ``hubspot`` connection type with Airflow through the
+``apache_airflow_provider`` entry point (see ``get_provider_info``).
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+
+def get_provider_info() -> dict:
+    """Describe this package to Airflow's ProvidersManager: the ``hubspot`` connection type and its form."""
+    return {
+        "package-name": "airflow-hubspot-commerce",
+        "name": "HubSpot Commerce",
+        "description": "HubSpot CRM batch hook, operator and commerce sync DAG.",
+        "versions": [__version__],
+        "connection-types": [
+            {
+                "connection-type": "hubspot",
+                "hook-class-name": "hubspot_commerce.hooks.hubspot.HubSpotHook",
+                "hook-name": "HubSpot",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["login", "port", "schema"],
+                    "relabeling": {"password": "Private app access token"},
+                    "placeholders": {"host": "https://api.hubapi.com", "password": "pat-..."},
+                },
+                "conn-fields": {
+                    "timeout": {
+                        "label": "Request timeout (seconds)",
+                        "description": "Seconds to wait for one HubSpot response (default 60).",
+                        "schema": {"type": ["number", "null"]},
+                    },
+                },
+            }
+        ],
+    }
