@@ -1,0 +1,154 @@
+"""Planning: check the inputs, give each a trace id, build request bodies, split into batches of 100.
+
+Pure functions; nothing here talks to HubSpot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hubspot_commerce.batch.records import Rejection, WriteRecord
+
+MAX_BATCH = 100  # HubSpot's cap on inputs per object batch request; 101 answers 400.
+ACTIONS = ("create", "upsert", "update")
+_SAFE_TRACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+
+
+@dataclass(frozen=True)
+class PlannedInput:
+    """A record ready to send: its trace id and the JSON input HubSpot expects."""
+
+    key: str
+    trace_id: str
+    body: dict[str, Any]
+
+
+@dataclass
+class Plan:
+    """Inputs to send, split into batches, and the records refused before sending."""
+
+    batches: list[list[PlannedInput]]
+    rejected: list[Rejection]
+
+    @property
+    def total(self) -> int:
+        return sum(len(b) for b in self.batches)
+
+
+def trace_id_for(key: str) -> str:
+    """The key itself when it is short and plain, else ``h-`` plus a 20-hex-digit hash of it."""
+    if _SAFE_TRACE.fullmatch(key) and not key.startswith("h-"):
+        return key
+    return "h-" + hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def chunked(items: Sequence[Any], size: int = MAX_BATCH) -> Iterator[list[Any]]:
+    """Consecutive slices of at most ``size`` items."""
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def association_body(record: WriteRecord) -> list[dict[str, Any]]:
+    """HubSpot's ``associations`` list for a create input."""
+    return [
+        {
+            "to": {"id": a.to_id},
+            "types": [{"associationCategory": a.category, "associationTypeId": a.type_id}],
+        }
+        for a in record.associations
+    ]
+
+
+def _reject(key: str, message: str) -> Rejection:
+    return Rejection(key=key, category="INVALID_INPUT", code="REJECTED_BEFORE_SEND", message=message)
+
+
+def _check(record: WriteRecord, action: str, id_property: str | None, key_property: str | None) -> str | None:
+    """Why this record cannot be sent as it is, or None."""
+    if action == "create":
+        if key_property is not None:
+            value = record.properties.get(key_property)
+            if value is not None and str(value) != record.key:
+                return (
+                    f"property {key_property!r} is {value!r} but the record's key is {record.key!r}; "
+                    "the key property must hold the source key"
+                )
+        return None
+    if record.id in (None, ""):
+        what = f"the value of {id_property!r}" if action == "upsert" else "the HubSpot record id"
+        return f"{action} needs 'id' ({what})"
+    if action == "upsert" and record.associations:
+        return "batch/upsert takes no associations; create the associations separately or use create"
+    return None
+
+
+def _body(
+    record: WriteRecord, trace_id: str, action: str, id_property: str | None, key_property: str | None
+) -> dict[str, Any]:
+    properties = dict(record.properties)
+    body: dict[str, Any] = {"objectWriteTraceId": trace_id, "properties": properties}
+    if action == "create":
+        if key_property is not None:
+            properties[key_property] = record.key
+        if record.associations:
+            body["associations"] = association_body(record)
+    else:
+        body["id"] = record.id
+        if id_property is not None:
+            body["idProperty"] = id_property
+    return body
+
+
+def plan_write(
+    action: str,
+    records: Iterable[WriteRecord],
+    *,
+    id_property: str | None = None,
+    key_property: str | None = None,
+    skip_keys: frozenset[str] | set[str] = frozenset(),
+) -> Plan:
+    """Check every record, give it a unique trace id and split the sendable ones into batches of 100.
+
+    Refused before sending (each named with the reason): a key seen earlier in this call, an ``id`` used
+    twice (HubSpot would refuse the whole batch), a missing ``id`` for upsert/update, associations on an
+    upsert, a key property that contradicts the key. ``skip_keys`` are already done (task retry).
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"action must be one of {ACTIONS}, got {action!r}")
+    if action == "upsert" and not id_property:
+        raise ValueError("upsert needs id_property: a unique property whose value is each record's id")
+    seen_keys: set[str] = set()
+    seen_ids: dict[str, str] = {}
+    trace_owner: dict[str, str] = {}
+    planned: list[PlannedInput] = []
+    rejected: list[Rejection] = []
+    for record in records:
+        if record.key in seen_keys:
+            rejected.append(
+                _reject(record.key, "duplicate source key in this call; only the first is written")
+            )
+            continue
+        seen_keys.add(record.key)
+        if record.key in skip_keys:
+            continue
+        problem = _check(record, action, id_property, key_property)
+        if problem is None and record.id is not None and action != "create":
+            if record.id in seen_ids:
+                problem = f"id {record.id!r} is also used by record {seen_ids[record.id]!r}"
+            else:
+                seen_ids[record.id] = record.key
+        if problem is not None:
+            rejected.append(_reject(record.key, problem))
+            continue
+        trace_id = trace_id_for(record.key)
+        if trace_id in trace_owner:  # a 20-hex-digit hash collision; practically never
+            trace_id = f"h-{len(planned)}-{trace_id[2:]}"
+        trace_owner[trace_id] = record.key
+        planned.append(
+            PlannedInput(record.key, trace_id, _body(record, trace_id, action, id_property, key_property))
+        )
+    return Plan(batches=list(chunked(planned)), rejected=rejected)

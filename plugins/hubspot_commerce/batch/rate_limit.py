@@ -1,0 +1,154 @@
+"""Proactive pacing under HubSpot's rolling burst window, shared by the threads of one task.
+
+HubSpot counts requests per app in a rolling window (``X-HubSpot-RateLimit-Max`` requests per
+``-Interval-Milliseconds``) and reports what is left in ``X-HubSpot-RateLimit-Remaining``. That count
+covers every client using the same app, so the limiter keeps two numbers:
+
+* its own sends in the window (it knows them exactly), and
+* an estimate of everybody else's: what the server says is used minus what we sent ourselves. Other
+  clients' requests leave the window within one interval, so the estimate fades linearly to zero unless
+  fresh answers renew it.
+
+A send is allowed while own + others stays below ``Max`` minus a safety margin. Several tasks on several
+workers that all do this share the window without any coordination service. Until the first answer tells
+the limits, one request at a time goes out (the probe).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+
+ASSUMED_MAX = 100  # HubSpot's smallest private-app burst limit, used if an answer carries no headers
+ASSUMED_INTERVAL_S = 10.0
+
+
+def _header(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        value = headers.get(name.lower())
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class RateLimiter:
+    """Blocks callers of :meth:`acquire` just long enough to keep the account under its burst limit."""
+
+    def __init__(
+        self,
+        *,
+        margin_fraction: float = 0.04,
+        min_margin: int = 2,
+        skew_s: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.margin_fraction = margin_fraction
+        self.min_margin = min_margin
+        self.skew_s = skew_s  # keep own sends a little longer than the interval: the server saw them later
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._sends: deque[float] = deque()
+        self.max: int | None = None
+        self.interval_s = ASSUMED_INTERVAL_S
+        self._others = 0.0
+        self._others_at = 0.0
+        self._paused_until = 0.0
+        self._probing = False
+        self.daily_remaining: int | None = None
+
+    # -- pure decision, testable with explicit times -------------------------------------------------
+    @property
+    def capacity(self) -> int:
+        """Requests per window this client lets the account reach (Max minus the safety margin)."""
+        limit = self.max or ASSUMED_MAX
+        return max(1, limit - max(self.min_margin, math.ceil(limit * self.margin_fraction)))
+
+    def others(self, now: float) -> float:
+        """Estimated requests of other clients still in the window at ``now``."""
+        faded = 1.0 - (now - self._others_at) / self.interval_s
+        return self._others * max(0.0, faded)
+
+    def own(self, now: float) -> int:
+        """Own sends still counted in the window at ``now``."""
+        horizon = now - self.interval_s - self.skew_s
+        while self._sends and self._sends[0] <= horizon:
+            self._sends.popleft()
+        return len(self._sends)
+
+    def delay(self, now: float) -> float:
+        """Seconds until one more request may go out (0.0: now)."""
+        if now < self._paused_until:
+            return self._paused_until - now
+        if self.max is None and self._probing:
+            return 0.05  # wait for the probe's answer to learn the limits
+        if self.own(now) + self.others(now) < self.capacity:
+            return 0.0
+        oldest_leaves = (
+            self._sends[0] + self.interval_s + self.skew_s - now if self._sends else self.interval_s
+        )
+        return max(0.005, min(oldest_leaves, 0.25))
+
+    def record_send(self, now: float) -> None:
+        """Count one request as sent at ``now``."""
+        self._sends.append(now)
+        if self.max is None:
+            self._probing = True
+
+    def observe(self, headers: Mapping[str, str] | None, now: float) -> None:
+        """Learn limits and other clients' usage from an answer's ``X-HubSpot-RateLimit-*`` headers.
+
+        Call once per finished attempt; ``headers`` is None when no answer came (connection error).
+        """
+        self._probing = False
+        if headers is None:
+            return
+        limit = _header(headers, "X-HubSpot-RateLimit-Max")
+        interval_ms = _header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
+        remaining = _header(headers, "X-HubSpot-RateLimit-Remaining")
+        daily = _header(headers, "X-HubSpot-RateLimit-Daily-Remaining")
+        if daily is not None:
+            self.daily_remaining = daily
+        if limit is None:
+            self.max = self.max or ASSUMED_MAX
+            return
+        self.max = limit
+        if interval_ms:
+            self.interval_s = interval_ms / 1000.0
+        if remaining is not None:
+            others = max(0, limit - remaining - self.own(now))
+            if others >= self.others(now) or now - self._others_at > 0.5:
+                self._others, self._others_at = float(others), now
+
+    def penalize(self, retry_after: float | None, now: float) -> None:
+        """A 429 on the burst window: treat the window as full, and honour ``Retry-After`` if given."""
+        self._probing = False
+        full = max(0.0, self.capacity - self.own(now))
+        if full > self.others(now):
+            self._others, self._others_at = full, now
+        if retry_after:
+            self._paused_until = max(self._paused_until, now + retry_after)
+
+    # -- thread-safe wrappers ----------------------------------------------------------------------
+    def acquire(self) -> None:
+        """Wait until a request may be sent and count it."""
+        with self._cond:
+            while (wait := self.delay(self._clock())) > 0:
+                self._cond.wait(wait)
+            self.record_send(self._clock())
+
+    def update(self, headers: Mapping[str, str] | None) -> None:
+        """Thread-safe :meth:`observe` at the current time."""
+        with self._cond:
+            self.observe(headers, self._clock())
+            self._cond.notify_all()
+
+    def throttled(self, retry_after: float | None) -> None:
+        """Thread-safe :meth:`penalize` at the current time."""
+        with self._cond:
+            self.penalize(retry_after, self._clock())
+            self._cond.notify_all()

@@ -1,0 +1,76 @@
+"""Plain values that go into and come out of the batch engine."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Association:
+    """A link created together with the record: to an existing HubSpot id, by association type id."""
+
+    to_id: str
+    type_id: int
+    category: str = "HUBSPOT_DEFINED"
+
+
+@dataclass(frozen=True)
+class WriteRecord:
+    """One record to write.
+
+    ``key`` is the source key (unique per call; used to correlate results); ``id`` is the HubSpot id for
+    ``update`` or the unique property value for ``upsert``.
+    """
+
+    key: str
+    properties: Mapping[str, Any]
+    associations: tuple[Association, ...] = ()
+    id: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WriteRecord:
+        """Build a record from the operator's input dict ``{"key", "properties", "associations", "id"}``."""
+        if "key" not in data or data["key"] in (None, ""):
+            raise ValueError(f"input without a 'key': {dict(data)!r:.200}")
+        associations = tuple(
+            Association(
+                to_id=str(a["to_id"]),
+                type_id=int(a["type_id"]),
+                category=str(a.get("category", "HUBSPOT_DEFINED")),
+            )
+            for a in data.get("associations") or ()
+        )
+        record_id = data.get("id")
+        return cls(
+            key=str(data["key"]),
+            properties=dict(data.get("properties") or {}),
+            associations=associations,
+            id=None if record_id is None else str(record_id),
+        )
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A record HubSpot (or the planner) refused, with HubSpot's category/code and message."""
+
+    key: str
+    category: str
+    code: str
+    message: str
+
+
+@dataclass
+class BatchOutcome:
+    """What one ``batch_write`` did: ids of every record that landed, counts and rejections."""
+
+    ids: dict[str, str] = field(default_factory=dict)
+    created: int = 0
+    updated: int = 0
+    existing: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    requests: int = 0
+    write_requests: int = 0
+    retries: int = 0
+    http_429: int = 0

@@ -1,0 +1,145 @@
+"""Fold HubSpot batch answers into per-record outcomes, matched by trace id or unique value, not position.
+
+HubSpot returns results in arbitrary order, echoes ``objectWriteTraceId`` on results (per its spec) and on
+errors (``context.objectWriteTraceId``), and may omit the echo on results: then the unique value the
+record was written with (key property, upsert ``idProperty`` value, or record id for updates) decides.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hubspot_commerce.batch.plan import PlannedInput
+from hubspot_commerce.batch.records import Rejection
+
+_EMBEDDED_CODE = re.compile(r'"error"\s*:\s*"([A-Z_]+)"')
+
+
+@dataclass
+class Landed:
+    """A record HubSpot wrote: its id and whether it was created or updated."""
+
+    hubspot_id: str
+    created: bool
+
+
+@dataclass
+class FoldedBatch:
+    """One batch answer, per source key: what landed, what HubSpot refused, what it did not mention."""
+
+    landed: dict[str, Landed] = field(default_factory=dict)
+    refused: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # key -> HubSpot's error item
+    unmentioned: list[str] = field(default_factory=list)
+
+
+def error_code(error: Mapping[str, Any]) -> str:
+    """The most specific code in a HubSpot error: ``code``, the first detail's code, the code embedded in
+    the message (``"error":"PROPERTY_DOESNT_EXIST"``), ``subCategory``, else the category."""
+    if error.get("code"):
+        return str(error["code"])
+    for detail in error.get("errors") or []:
+        if isinstance(detail, Mapping) and detail.get("code"):
+            return str(detail["code"])
+    match = _EMBEDDED_CODE.search(str(error.get("message", "")))
+    if match:
+        return match.group(1)
+    return str(error.get("subCategory") or error.get("errorType") or error.get("category") or "UNKNOWN")
+
+
+def rejection(key: str, error: Mapping[str, Any]) -> Rejection:
+    """A Rejection carrying HubSpot's category, code and message for ``key``."""
+    return Rejection(
+        key=key,
+        category=str(error.get("category") or error.get("errorType") or "UNKNOWN"),
+        code=error_code(error),
+        message=str(error.get("message") or "no message"),
+    )
+
+
+def is_unique_clash(error: Mapping[str, Any], property_name: str) -> bool:
+    """Whether HubSpot refused a write because another record already holds this unique property value.
+
+    HubSpot's text: ``Cannot set PropertyValueCoordinates{..., propertyName=<p>, value=<v>} on <id>.
+    <other id> already has that value.`` Some endpoints add ``errorType: UNIQUE_VALUE_CONFLICT`` with
+    ``errorTokens.propertyName``.
+    """
+    message = str(error.get("message", ""))
+    if "already has that value" in message and f"propertyName={property_name}," in message:
+        return True
+    tokens = error.get("errorTokens") or {}
+    return error.get("errorType") == "UNIQUE_VALUE_CONFLICT" and property_name in (
+        tokens.get("propertyName") or []
+    )
+
+
+def _match_value(planned: PlannedInput, action: str, key_property: str | None) -> tuple[str, str] | None:
+    """(where, value) a result can be matched on when it carries no trace id."""
+    body = planned.body
+    if action == "create":
+        return ("property", planned.key) if key_property else None
+    if body.get("idProperty"):
+        return "property", str(body["id"])
+    return "id", str(body["id"])
+
+
+def fold_write(
+    batch: Sequence[PlannedInput],
+    body: Mapping[str, Any],
+    *,
+    action: str,
+    id_property: str | None,
+    key_property: str | None,
+) -> FoldedBatch:
+    """Per-key outcome of one 200/201/207 write answer."""
+    by_trace = {p.trace_id: p for p in batch}
+    by_value: dict[tuple[str, str], PlannedInput] = {}
+    for p in batch:
+        match = _match_value(p, action, key_property)
+        if match is not None:
+            by_value[(match[0], match[1].casefold())] = p
+    value_property = key_property if action == "create" else id_property
+    folded = FoldedBatch()
+
+    for result in body.get("results") or []:
+        planned = by_trace.get(str(result.get("objectWriteTraceId")))
+        if planned is None:
+            properties = result.get("properties") or {}
+            value = properties.get(value_property) if value_property else None
+            planned = by_value.get(("property", str(value).casefold())) if value is not None else None
+            planned = planned or by_value.get(("id", str(result.get("id"))))
+        if planned is not None:
+            created = action == "create" or (action == "upsert" and bool(result.get("new")))
+            folded.landed[planned.key] = Landed(hubspot_id=str(result["id"]), created=created)
+
+    for error in body.get("errors") or []:
+        context = error.get("context") or {}
+        keys = [by_trace[t].key for t in context.get("objectWriteTraceId") or [] if t in by_trace]
+        if not keys:
+            ids = {str(i).casefold() for i in context.get("ids") or []}
+            keys = [p.key for (_, value), p in by_value.items() if value in ids]
+        for key in keys:
+            if key not in folded.landed:
+                folded.refused[key] = error
+
+    folded.unmentioned = [p.key for p in batch if p.key not in folded.landed and p.key not in folded.refused]
+    return folded
+
+
+def fold_read(body: Mapping[str, Any], wanted: Sequence[str], id_property: str | None) -> dict[str, dict]:
+    """``{key: {"id", "properties"}}`` for the keys found by one batch/read answer (missing keys absent).
+
+    Matched on the ``id_property`` value in each result (case-insensitively: HubSpot lowercases emails),
+    or on the record id when reading by id.
+    """
+    by_value = {str(k).casefold(): k for k in wanted}
+    found: dict[str, dict] = {}
+    for result in body.get("results") or []:
+        properties = result.get("properties") or {}
+        value = properties.get(id_property) if id_property else result.get("id")
+        key = by_value.get(str(value).casefold()) if value is not None else None
+        if key is not None:
+            found[key] = {"id": str(result["id"]), "properties": properties}
+    return found

@@ -1,0 +1,470 @@
+"""Sending: run batches concurrently, retry by error kind, isolate bad inputs, make creates exactly-once.
+
+What happens to a batch:
+
+* 2xx / 207: every input is matched to its result or error by trace id (``results.fold_write``).
+* 429 burst: the shared limiter treats the window as full, then the same request goes again.
+* 429 daily, 401, 403: every thread stops; the caller gets the typed error with what landed so far.
+* 423, 477, 5xx, dropped connection, timeout: jittered exponential backoff, then retry. For a create this
+  is uncertain (it may have been written), so the batch's keys are read back by the key property first
+  and only the missing inputs are sent again: no duplicate, no extra write.
+* Create refused because a key already exists (HubSpot's unique-value check on the key property): those
+  keys are read and their ids taken (counted as ``existing``).
+* Any other whole-batch 4xx: the batch is split in halves until the bad input(s) stand alone; they are
+  rejected with HubSpot's reason and every other input lands.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from hubspot_commerce.batch.plan import MAX_BATCH, PlannedInput, chunked, plan_write
+from hubspot_commerce.batch.rate_limit import RateLimiter
+from hubspot_commerce.batch.records import BatchOutcome, Rejection, WriteRecord
+from hubspot_commerce.batch.results import fold_read, fold_write, is_unique_clash, rejection
+from hubspot_commerce.errors import (
+    HubSpotError,
+    HubSpotRateLimited,
+    HubSpotServerError,
+    HubSpotValidationError,
+    error_for_response,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """One HTTP answer: status, parsed JSON body and headers."""
+
+    status: int
+    body: Mapping[str, Any]
+    headers: Mapping[str, str]
+
+
+class Transport(Protocol):
+    """Sends one request; raises ``HubSpotConnectionError`` when no answer arrives."""
+
+    def __call__(self, method: str, endpoint: str, payload: Mapping[str, Any] | None) -> ApiResponse: ...
+
+
+class _Stopped(Exception):
+    """Another thread hit a fatal error; this one gives up its batch quietly."""
+
+
+def merge(total: BatchOutcome, part: BatchOutcome) -> None:
+    """Add ``part``'s ids, counts and rejections into ``total``."""
+    total.ids.update(part.ids)
+    total.rejected.extend(part.rejected)
+    for name in ("created", "updated", "existing", "requests", "write_requests", "retries", "http_429"):
+        setattr(total, name, getattr(total, name) + getattr(part, name))
+
+
+class BatchEngine:
+    """Writes and reads HubSpot objects in batches of 100 through ``transport``, paced by ``limiter``."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        limiter: RateLimiter,
+        *,
+        max_workers: int = 16,
+        max_attempts: int = 8,
+        max_rate_limited: int = 30,
+        backoff_s: float = 0.5,
+        max_backoff_s: float = 30.0,
+        progress_every_s: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.transport = transport
+        self.limiter = limiter
+        self.max_workers = max_workers
+        self.max_attempts = max_attempts
+        self.max_rate_limited = max_rate_limited
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.progress_every_s = progress_every_s
+        self.sleep = sleep
+        self._stop = threading.Event()
+
+    # -- one request -------------------------------------------------------------------------------
+    def _attempt(
+        self, method: str, endpoint: str, payload: Any, stats: BatchOutcome, write: bool
+    ) -> ApiResponse:
+        """Send once, through the limiter; translate a non-2xx answer into a typed error."""
+        if self._stop.is_set():
+            raise _Stopped
+        self.limiter.acquire()
+        stats.requests += 1
+        stats.write_requests += write
+        try:
+            response = self.transport(method, endpoint, payload)
+        except HubSpotError:
+            self.limiter.update(None)
+            raise
+        self.limiter.update(response.headers)
+        if 200 <= response.status < 300:
+            return response
+        stats.http_429 += response.status == 429
+        raise error_for_response(
+            response.status, response.body, response.headers, what=f"{method} {endpoint}"
+        )
+
+    def backoff(self, attempt: int, retry_after: float | None) -> float:
+        """Jittered exponential delay for retry number ``attempt`` (1-based), at least ``retry_after``."""
+        delay = min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+        return max(delay, retry_after or 0.0)
+
+    def call(
+        self,
+        method: str,
+        endpoint: str,
+        payload: Any,
+        stats: BatchOutcome,
+        *,
+        write: bool = False,
+        idempotent: bool = True,
+    ) -> ApiResponse:
+        """One logical request with retries: burst 429s through the limiter, transient errors with backoff.
+
+        A non-idempotent request (a create) is not resent after an uncertain failure (5xx, no answer):
+        the error goes to the caller, which knows how to check what was written.
+        """
+        transient = 0
+        limited = 0
+        while True:
+            try:
+                return self._attempt(method, endpoint, payload, stats, write)
+            except HubSpotRateLimited as exc:
+                limited += 1
+                if limited > self.max_rate_limited:
+                    raise
+                self.limiter.throttled(exc.retry_after)
+                stats.retries += 1
+                log.info("HubSpot rate limit (%s); retrying %s %s", exc.policy, method, endpoint)
+            except HubSpotServerError as exc:
+                if exc.write_uncertain and not idempotent:
+                    raise
+                transient += 1
+                if transient >= self.max_attempts:
+                    raise
+                floor = 2.0 if exc.status == 423 else exc.retry_after  # HubSpot: locks last 2 seconds
+                delay = self.backoff(transient, floor)
+                stats.retries += 1
+                log.warning("%s; retry %d/%d in %.1f s", exc.message, transient, self.max_attempts - 1, delay)
+                self.sleep(delay)
+
+    # -- reads -------------------------------------------------------------------------------------
+    def _read_chunk(
+        self,
+        object_type: str,
+        keys: Sequence[str],
+        id_property: str | None,
+        properties: Sequence[str],
+        stats: BatchOutcome,
+    ) -> dict[str, dict]:
+        """One batch/read of at most 100 keys by ``id_property`` (or by record id when None)."""
+        wanted = list(dict.fromkeys([*properties, *([id_property] if id_property else [])]))
+        payload: dict[str, Any] = {"inputs": [{"id": k} for k in keys], "properties": wanted}
+        if id_property:
+            payload["idProperty"] = id_property
+        response = self.call("POST", f"crm/v3/objects/{object_type}/batch/read", payload, stats)
+        return fold_read(response.body, keys, id_property)
+
+    def read(
+        self,
+        object_type: str,
+        keys: Iterable[str],
+        *,
+        id_property: str | None = None,
+        properties: Sequence[str] = (),
+        stats: BatchOutcome | None = None,
+    ) -> dict[str, dict]:
+        """``{key: {"id", "properties"}}`` for every key found; missing keys are absent."""
+        unique = list(dict.fromkeys(str(k) for k in keys))
+        chunks = list(chunked(unique, MAX_BATCH))
+        stats = stats if stats is not None else BatchOutcome()
+        found: dict[str, dict] = {}
+
+        def job(chunk: list[str]) -> tuple[dict[str, dict], BatchOutcome]:
+            part = BatchOutcome()
+            result = self._read_chunk(object_type, chunk, id_property, properties, part)
+            part.ids = {key: value["id"] for key, value in result.items()}
+            return result, part
+
+        for result, part in self._run_all(chunks, job, lambda r: None, f"{object_type} read", stats):
+            found.update(result)
+            merge(stats, part)
+        return found
+
+    # -- writes ------------------------------------------------------------------------------------
+    def write(
+        self,
+        object_type: str,
+        action: str,
+        records: Iterable[WriteRecord],
+        *,
+        id_property: str | None = None,
+        key_property: str | None = None,
+        skip_keys: frozenset[str] | set[str] = frozenset(),
+        on_batch_done: Callable[[dict[str, str]], None] | None = None,
+    ) -> BatchOutcome:
+        """Write every record; return ids of all that landed plus rejections (see the module docstring)."""
+        plan = plan_write(
+            action, records, id_property=id_property, key_property=key_property, skip_keys=skip_keys
+        )
+        outcome = BatchOutcome(rejected=list(plan.rejected))
+        log.info(
+            "%s %s: %d records in %d batches (%d refused before sending)",
+            object_type,
+            action,
+            plan.total,
+            len(plan.batches),
+            len(plan.rejected),
+        )
+        writer = _BatchWriter(self, object_type, action, id_property, key_property)
+
+        def job(batch: list[PlannedInput]) -> tuple[BatchOutcome, BatchOutcome]:
+            part = BatchOutcome()
+            writer.write(batch, part)
+            return part, part
+
+        def done(part: BatchOutcome) -> None:
+            merge(outcome, part)
+            if on_batch_done is not None and part.ids:
+                on_batch_done(part.ids)
+
+        try:
+            for _ in self._run_all(plan.batches, job, done, f"{object_type} {action}", outcome):
+                pass
+        except HubSpotError as exc:
+            exc.partial_outcome = outcome  # type: ignore[attr-defined]
+            raise
+        return outcome
+
+    # -- concurrency and progress ------------------------------------------------------------------
+    def _run_all(
+        self,
+        items: Sequence[Any],
+        job: Callable[[Any], tuple[Any, BatchOutcome]],
+        on_done: Callable[[Any], None],
+        label: str,
+        totals: BatchOutcome | None = None,
+    ) -> Iterable[tuple[Any, BatchOutcome]]:
+        """Run ``job`` over ``items`` on the thread pool; yield results as they finish, log progress.
+
+        The first fatal error stops every thread (they finish their current request) and is re-raised
+        after all threads have stopped, so what already landed is accounted for.
+        """
+        self._stop.clear()
+        started = last_log = time.monotonic()
+        records_done = finished = 0
+        fatal: BaseException | None = None
+        stats = totals if totals is not None else BatchOutcome()
+        with ThreadPoolExecutor(max_workers=min(self.max_workers, max(1, len(items)))) as pool:
+            pending: set[Future] = {pool.submit(job, item) for item in items}
+            try:
+                while pending:
+                    completed, pending = wait(
+                        pending, timeout=self.progress_every_s, return_when=FIRST_COMPLETED
+                    )
+                    for future in completed:
+                        try:
+                            result, part = future.result()
+                        except _Stopped:
+                            continue
+                        except BaseException as exc:
+                            if fatal is None:
+                                fatal = exc
+                                self._stop.set()
+                            continue
+                        finished += 1
+                        records_done += len(part.ids) + len(part.rejected)
+                        on_done(result)
+                        yield result, part
+                    now = time.monotonic()
+                    if now - last_log >= self.progress_every_s or (not pending and len(items) > 1):
+                        last_log = now
+                        log.info(
+                            "%s: %d/%d batches, %d records, %.0f records/s, retries %d, HTTP 429 %d, "
+                            "rejected %d",
+                            label,
+                            finished,
+                            len(items),
+                            records_done,
+                            records_done / max(now - started, 1e-9),
+                            stats.retries,
+                            stats.http_429,
+                            len(stats.rejected),
+                        )
+            finally:  # also when the consumer stops early: let no thread start another request
+                self._stop.set()
+                for future in pending:
+                    future.cancel()
+        if fatal is not None:
+            raise fatal
+
+
+class _BatchWriter:
+    """Writes one batch to the end: results, rejections, reconciliation and splitting."""
+
+    def __init__(
+        self,
+        engine: BatchEngine,
+        object_type: str,
+        action: str,
+        id_property: str | None,
+        key_property: str | None,
+    ) -> None:
+        self.engine = engine
+        self.object_type = object_type
+        self.action = action
+        self.id_property = id_property
+        self.key_property = key_property
+        self.endpoint = f"crm/v3/objects/{object_type}/batch/{action}"
+
+    def _read_keys(self, keys: Sequence[str], out: BatchOutcome) -> dict[str, str]:
+        """HubSpot ids of the records holding these keys in the key property (one batch/read)."""
+        assert self.key_property is not None
+        found = self.engine._read_chunk(self.object_type, keys, self.key_property, (), out)
+        return {key: value["id"] for key, value in found.items()}
+
+    def write(self, batch: list[PlannedInput], out: BatchOutcome) -> None:
+        """Send ``batch`` until every input has landed or is rejected with a reason."""
+        pending = batch
+        rounds = 0
+        while pending:
+            rounds += 1
+            if rounds > self.engine.max_attempts:
+                out.rejected.extend(
+                    Rejection(
+                        p.key,
+                        "UNRESOLVED",
+                        "NO_RESULT",
+                        "HubSpot answered without a result or an "
+                        f"error for this input {self.engine.max_attempts} times",
+                    )
+                    for p in pending
+                )
+                return
+            pending = self._round(pending, rounds, out)
+
+    def _round(self, pending: list[PlannedInput], round_no: int, out: BatchOutcome) -> list[PlannedInput]:
+        """One write request for ``pending``; returns the inputs that must be sent again."""
+        is_create = self.action == "create"
+        payload = {"inputs": [p.body for p in pending]}
+        try:
+            response = self.engine.call(
+                "POST", self.endpoint, payload, out, write=True, idempotent=not is_create
+            )
+        except HubSpotServerError as exc:  # only an uncertain create gets here
+            return self._after_uncertain_create(pending, exc, round_no, out)
+        except HubSpotValidationError as exc:
+            return self._after_whole_batch_refusal(pending, exc, out)
+
+        folded = fold_write(
+            pending,
+            response.body,
+            action=self.action,
+            id_property=self.id_property,
+            key_property=self.key_property,
+        )
+        for key, landed in folded.landed.items():
+            out.ids[key] = landed.hubspot_id
+            if landed.created:
+                out.created += 1
+            else:
+                out.updated += 1
+        clashes: list[str] = []
+        for key, error in folded.refused.items():
+            if is_create and self.key_property and is_unique_clash(error, self.key_property):
+                clashes.append(key)
+            else:
+                out.rejected.append(rejection(key, error))
+        by_key = {p.key: p for p in pending}
+        resend = [by_key[k] for k in folded.unmentioned]
+        if is_create and self.key_property and (clashes or resend):
+            resend = self._take_existing(clashes, resend, out)
+        return resend
+
+    def _take_existing(
+        self, clashes: list[str], unknown: list[PlannedInput], out: BatchOutcome
+    ) -> list[PlannedInput]:
+        """Read keys HubSpot refused as duplicates (-> existing) or did not mention; return what to resend."""
+        found = self._read_keys([*clashes, *(p.key for p in unknown)], out)
+        for key in clashes:
+            if key in found:
+                out.ids[key] = found[key]
+                out.existing += 1
+            else:
+                out.rejected.append(
+                    Rejection(
+                        key,
+                        "VALIDATION_ERROR",
+                        "UNIQUE_VALUE_CONFLICT",
+                        f"HubSpot reported {self.key_property}={key!r} as taken, but no record holds it",
+                    )
+                )
+        for p in unknown:
+            if p.key in found:
+                out.ids[p.key] = found[p.key]
+                out.created += 1
+        return [p for p in unknown if p.key not in found]
+
+    def _after_uncertain_create(
+        self, pending: list[PlannedInput], exc: HubSpotServerError, round_no: int, out: BatchOutcome
+    ) -> list[PlannedInput]:
+        """A create may have been written: read its keys back, keep what exists, resend only the rest."""
+        out.retries += 1
+        if self.key_property is None:
+            out.rejected.extend(
+                Rejection(
+                    p.key,
+                    "UNCERTAIN",
+                    "NO_KEY_PROPERTY",
+                    f"{exc.message}; the create may or may not "
+                    "have been written and without key_property it cannot be checked, so it was not "
+                    "resent (set key_property for exactly-once creates)",
+                )
+                for p in pending
+            )
+            return []
+        delay = self.engine.backoff(round_no, exc.retry_after)
+        log.warning("%s; reading back %d keys in %.1f s before resending", exc.message, len(pending), delay)
+        self.engine.sleep(delay)
+        found = self._read_keys([p.key for p in pending], out)
+        for key, hubspot_id in found.items():
+            out.ids[key] = hubspot_id
+            out.created += 1
+        return [p for p in pending if p.key not in found]
+
+    def _after_whole_batch_refusal(
+        self, pending: list[PlannedInput], exc: HubSpotValidationError, out: BatchOutcome
+    ) -> list[PlannedInput]:
+        """HubSpot refused the whole request: existing keys are looked up; otherwise split to isolate."""
+        if self.action == "create" and self.key_property and is_unique_clash(exc.body, self.key_property):
+            found = self._read_keys([p.key for p in pending], out)
+            if found:
+                for key, hubspot_id in found.items():
+                    out.ids[key] = hubspot_id
+                    out.existing += 1
+                return [p for p in pending if p.key not in found]
+        if len(pending) == 1:
+            out.rejected.append(rejection(pending[0].key, exc.body or {"message": exc.message}))
+            return []
+        middle = len(pending) // 2
+        log.info(
+            "HubSpot refused a batch of %d (%s); splitting to isolate the bad input",
+            len(pending),
+            exc.message,
+        )
+        for half in (pending[:middle], pending[middle:]):
+            self.write(half, out)
+        return []

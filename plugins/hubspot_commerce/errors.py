@@ -1,0 +1,177 @@
+"""Typed HubSpot errors, and the one function that turns an HTTP answer into one of them.
+
+Messages are built from the status and the response body only, never from request headers, so the
+access token cannot leak into an exception, a log line or a task's failure reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+
+class HubSpotError(Exception):
+    """Base class: HubSpot refused a request, or could not be reached."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        category: str | None = None,
+        correlation_id: str | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.category = category
+        self.correlation_id = correlation_id
+        self.body: Mapping[str, Any] = body or {}
+
+
+class HubSpotAuthError(HubSpotError):
+    """401: the token is missing, wrong or expired. Retrying cannot help."""
+
+
+class HubSpotMissingScopes(HubSpotAuthError):
+    """403: the token works but lacks the scopes this call needs (``.scopes`` names them)."""
+
+    def __init__(self, message: str, *, scopes: list[str], **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.scopes = scopes
+
+
+class HubSpotRateLimited(HubSpotError):
+    """429 on the rolling burst window (``.policy`` e.g. ``TEN_SECONDLY_ROLLING``): wait and retry."""
+
+    def __init__(self, message: str, *, policy: str | None, retry_after: float | None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.policy = policy
+        self.retry_after = retry_after
+
+
+class HubSpotDailyLimitReached(HubSpotError):
+    """429 ``DAILY``: the account's daily quota is spent; nothing will succeed before ``.resets_at``."""
+
+    def __init__(self, message: str, *, resets_at: datetime, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.resets_at = resets_at
+
+
+class HubSpotValidationError(HubSpotError):
+    """4xx caused by the request's content (400, 404, 409, 414, ...): fix the data, do not retry as is."""
+
+
+class HubSpotServerError(HubSpotError):
+    """5xx, 423 (locked) or 477 (migration): transient, retry after a pause (``.retry_after`` if sent)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+    @property
+    def write_uncertain(self) -> bool:
+        """True when a write may have been committed although no answer says so (5xx, dropped connection)."""
+        return self.status is None or self.status >= 500
+
+
+class HubSpotConnectionError(HubSpotServerError):
+    """No HTTP answer at all: connection refused or dropped, or the request timed out."""
+
+
+class HubSpotRejectedRecords(HubSpotError):
+    """More records were rejected than the task allows; raised after every good record has landed."""
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """``Retry-After`` in seconds (HubSpot documents seconds for 477), or None when absent or not a number."""
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def next_daily_reset(now: datetime, retry_after: float | None) -> datetime:
+    """When the daily quota comes back: ``Retry-After`` if HubSpot sent one, else the next UTC midnight.
+
+    HubSpot resets at midnight in the account's time zone, which the API does not report with the 429;
+    the next UTC midnight is the stated estimate (the message says so).
+    """
+    if retry_after is not None:
+        return now + timedelta(seconds=retry_after)
+    return (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _scopes_from(body: Mapping[str, Any]) -> list[str]:
+    scopes: list[str] = []
+    for detail in body.get("errors") or []:
+        context = detail.get("context") or {} if isinstance(detail, Mapping) else {}
+        scopes.extend(
+            str(s) for s in context.get("requiredGranularScopes") or context.get("requiredScopes") or []
+        )
+    return scopes
+
+
+def parse_body(text: str) -> dict[str, Any]:
+    """The JSON object HubSpot sent, or ``{"message": <text start>}`` when it is not JSON (edge 502s)."""
+    try:
+        body = json.loads(text) if text else {}
+    except ValueError:
+        return {"message": text[:300]}
+    return body if isinstance(body, dict) else {"message": str(body)[:300]}
+
+
+def error_for_response(
+    status: int, body: Mapping[str, Any], headers: Mapping[str, str], *, what: str
+) -> HubSpotError:
+    """Translate a non-2xx HubSpot answer into the typed error a caller can branch on.
+
+    ``what`` names the call (e.g. ``"POST crm/v3/objects/orders/batch/create"``) for the message.
+    """
+    message = str(body.get("message") or f"HTTP {status}")
+    common: dict[str, Any] = {
+        "status": status,
+        "category": body.get("category") or body.get("errorType"),
+        "correlation_id": body.get("correlationId"),
+        "body": body,
+    }
+    retry_after = retry_after_seconds(headers)
+    if status == 429:
+        policy = body.get("policyName")
+        if policy == "DAILY":
+            resets_at = next_daily_reset(datetime.now(UTC), retry_after)
+            return HubSpotDailyLimitReached(
+                f"{what}: HubSpot's daily API quota for this account is spent ({message}). It resets at "
+                f"midnight in the account's time zone; expected by {resets_at:%Y-%m-%d %H:%M:%S} UTC. "
+                "Records written so far are kept; rerun the task after the reset.",
+                resets_at=resets_at,
+                **common,
+            )
+        return HubSpotRateLimited(
+            f"{what}: rate limited ({policy or 'unknown policy'}): {message}",
+            policy=policy,
+            retry_after=retry_after,
+            **common,
+        )
+    if status == 401:
+        return HubSpotAuthError(
+            f"{what}: HubSpot refused the access token ({common['category'] or 401}): {message}", **common
+        )
+    if status == 403:
+        scopes = _scopes_from(body)
+        named = ", ".join(scopes) if scopes else "not named by HubSpot"
+        return HubSpotMissingScopes(
+            f"{what}: the private app token lacks required scopes ({named}). Add them to the app in "
+            f"HubSpot and update the connection. HubSpot said: {message}",
+            scopes=scopes,
+            **common,
+        )
+    if status >= 500 or status in (423, 477):
+        return HubSpotServerError(
+            f"{what}: HubSpot answered {status}: {message}", retry_after=retry_after, **common
+        )
+    return HubSpotValidationError(f"{what}: HubSpot answered {status}: {message}", **common)

@@ -1,0 +1,225 @@
+"""HubSpotHook: the HubSpot CRM API over one reused HTTP session, with batch writes and reads.
+
+The connection's password is the private app token, sent as ``Authorization: Bearer``; the host is the
+API base URL (default ``https://api.hubapi.com``); the optional extra ``timeout`` is seconds per request
+(default 60). The token never appears in logs or exception messages: it is registered with Airflow's
+secret masker and only ever placed in the session's headers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cached_property
+from typing import Any
+
+import requests
+from airflow.providers.http.hooks.http import HttpHook
+from airflow.sdk.log import mask_secret
+from requests_toolbelt.adapters.socket_options import TCPKeepAliveAdapter
+
+from hubspot_commerce.batch.rate_limit import RateLimiter
+from hubspot_commerce.batch.records import BatchOutcome, WriteRecord
+from hubspot_commerce.batch.send import ApiResponse, BatchEngine
+from hubspot_commerce.errors import (
+    HubSpotAuthError,
+    HubSpotConnectionError,
+    HubSpotError,
+    HubSpotValidationError,
+    parse_body,
+)
+
+DEFAULT_TIMEOUT_S = 60.0
+
+
+class HubSpotHook(HttpHook):
+    """Talk to HubSpot CRM v3 with a private app token; batch writes go through the batch engine.
+
+    One hook = one HTTP session, one rate limiter and one thread pool per batch call: create it once per
+    task and reuse it.
+
+    :param hubspot_conn_id: Airflow connection of type ``hubspot``.
+    :param max_workers: requests in flight at once inside one batch call; the rate limiter sets the pace.
+    """
+
+    conn_name_attr = "hubspot_conn_id"
+    default_conn_name = "hubspot_default"
+    conn_type = "hubspot"
+    hook_name = "HubSpot"
+    default_host = "https://api.hubapi.com"
+
+    def __init__(
+        self, hubspot_conn_id: str = default_conn_name, *, max_workers: int = 16, **kwargs: Any
+    ) -> None:
+        kwargs.setdefault(
+            "adapter", TCPKeepAliveAdapter(idle=120, count=20, interval=30, pool_maxsize=max_workers + 4)
+        )
+        super().__init__(method="POST", http_conn_id=hubspot_conn_id, **kwargs)
+        self.hubspot_conn_id = hubspot_conn_id
+        self.max_workers = max_workers
+
+    # -- connection and session ------------------------------------------------------------------
+    @cached_property
+    def connection(self):
+        """The Airflow connection, looked up once per hook."""
+        return self.get_connection(self.hubspot_conn_id)
+
+    @cached_property
+    def timeout(self) -> float:
+        """Seconds to wait for one answer (connection extra ``timeout``, default 60)."""
+        value = self.connection.extra_dejson.get("timeout")
+        return float(value) if value not in (None, "") else DEFAULT_TIMEOUT_S
+
+    def get_conn(
+        self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None
+    ) -> requests.Session:
+        """A new session: Bearer token, JSON, TLS verification; connection settings never become headers."""
+        token = self.connection.password
+        if not token:
+            raise HubSpotAuthError(
+                f"Connection {self.hubspot_conn_id!r} has no password: put the private app token there"
+            )
+        mask_secret(token)
+        # Explicit extra_options on every call: HttpHook 6.3 keeps the last ones when the connection has no
+        # extra, which would leak settings between calls.
+        session = super().get_conn(
+            headers=headers, extra_options=dict(extra_options or {"timeout": self.timeout})
+        )
+        for name in self.connection.extra_dejson:
+            session.headers.pop(name, None)
+        session.headers.update({"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        if session.verify is False:
+            session.verify = True  # TLS verification stays on; point ``verify`` at a CA bundle instead
+        return session
+
+    @cached_property
+    def session(self) -> requests.Session:
+        """The one session this hook reuses for every request (keeps connections alive across batches)."""
+        return self.get_conn()
+
+    @cached_property
+    def limiter(self) -> RateLimiter:
+        """Paces every request of this hook under HubSpot's burst limit."""
+        return RateLimiter()
+
+    @cached_property
+    def engine(self) -> BatchEngine:
+        """The batch engine, sending through :meth:`send`."""
+        return BatchEngine(self.send, self.limiter, max_workers=self.max_workers)
+
+    def send(self, method: str, endpoint: str, payload: Mapping[str, Any] | None = None) -> ApiResponse:
+        """Send one request and return the answer whatever its status; no answer -> HubSpotConnectionError."""
+        session = self.session
+        request = requests.Request(method, self.url_from_endpoint(endpoint), json=payload)
+        try:
+            response = self.run_and_check(
+                session,
+                session.prepare_request(request),
+                {"timeout": self.timeout, "check_response": False, "allow_redirects": False},
+            )
+        except requests.exceptions.RequestException as exc:
+            raise HubSpotConnectionError(
+                f"{method} {endpoint}: no answer from HubSpot ({type(exc).__name__}); "
+                "the request may or may not have been processed",
+            ) from exc
+        return ApiResponse(response.status_code, parse_body(response.text), response.headers)
+
+    def request(self, method: str, endpoint: str, payload: Mapping[str, Any] | None = None) -> dict:
+        """One paced, retried call (reads and idempotent writes); typed error on failure; the JSON body."""
+        response = self.engine.call(method, endpoint, payload, BatchOutcome())
+        return dict(response.body)
+
+    # -- batch API -------------------------------------------------------------------------------
+    def batch_write(
+        self,
+        object_type: str,
+        action: str,
+        records: Iterable[WriteRecord],
+        id_property: str | None = None,
+        key_property: str | None = None,
+        *,
+        skip_keys: frozenset[str] | set[str] = frozenset(),
+        on_batch_done: Callable[[dict[str, str]], None] | None = None,
+    ) -> BatchOutcome:
+        """Create, upsert or update any number of records, 100 per request, concurrently and paced.
+
+        :param action: ``create`` (with ``key_property`` for exactly-once creates), ``upsert`` (by
+            ``id_property``, a unique property whose value is ``record.id``) or ``update`` (``record.id``
+            is the HubSpot id, or a unique ``id_property`` value).
+        :param skip_keys: source keys already written (a resumed task); they are not sent.
+        :param on_batch_done: called in the calling thread with each finished batch's ``{key: id}``.
+        :return: ids of every record that landed, counts, and the records HubSpot rejected with reasons.
+        :raises HubSpotDailyLimitReached, HubSpotAuthError: after stopping cleanly; the exception's
+            ``partial_outcome`` holds what landed.
+        """
+        self.session  # noqa: B018 - build the session in this thread before the workers share it
+        return self.engine.write(
+            object_type,
+            action,
+            records,
+            id_property=id_property,
+            key_property=key_property,
+            skip_keys=skip_keys,
+            on_batch_done=on_batch_done,
+        )
+
+    def batch_read(
+        self,
+        object_type: str,
+        keys: Iterable[str],
+        id_property: str | None = None,
+        properties: Sequence[str] = (),
+    ) -> dict[str, dict]:
+        """``{key: {"id", "properties"}}`` for every key found by ``id_property`` (record id when None)."""
+        self.session  # noqa: B018 - build the session in this thread before the workers share it
+        return self.engine.read(object_type, keys, id_property=id_property, properties=properties)
+
+    # -- properties API --------------------------------------------------------------------------
+    def get_properties(self, object_type: str) -> list[dict]:
+        """The portal's property definitions for ``object_type`` (HubSpot's properties API)."""
+        return list(self.request("GET", f"crm/v3/properties/{object_type}").get("results") or [])
+
+    def ensure_properties(self, object_type: str, definitions: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Create the custom properties in ``definitions`` that do not exist yet; return the names created.
+
+        An existing property that should be unique (``hasUniqueValue``) but is not is an error: HubSpot
+        only makes new properties unique, and exactly-once creates depend on it.
+        """
+        existing = {p["name"]: p for p in self.get_properties(object_type)}
+        groups = Counter(p.get("groupName") for p in existing.values() if p.get("groupName"))
+        created: list[str] = []
+        for definition in definitions:
+            name = definition["name"]
+            current = existing.get(name)
+            if current is None:
+                body = dict(definition)
+                if not body.get("groupName") and groups:  # the object's own main group always exists
+                    body["groupName"] = groups.most_common(1)[0][0]
+                self.request("POST", f"crm/v3/properties/{object_type}", body)
+                created.append(name)
+            elif definition.get("hasUniqueValue") and not current.get("hasUniqueValue"):
+                raise HubSpotValidationError(
+                    f"{object_type} property {name!r} exists but is not unique (hasUniqueValue false); "
+                    "HubSpot cannot make an existing property unique: choose another name"
+                )
+        return created
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check the token by listing product properties (the Airflow UI's Test button)."""
+        try:
+            self.get_properties("products")
+        except HubSpotError as exc:
+            return False, str(exc)
+        return True, "Connection to HubSpot works"
+
+
+def key_property_definition(name: str, label: str | None = None) -> dict[str, Any]:
+    """A unique single-line text property that holds the source key of every record this package creates."""
+    return {
+        "name": name,
+        "label": label or name.replace("_", " ").capitalize(),
+        "type": "string",
+        "fieldType": "text",
+        "hasUniqueValue": True,
+        "description": "Source key set by airflow-hubspot-commerce; unique, so a record is created once.",
+    }
