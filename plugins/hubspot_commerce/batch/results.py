@@ -109,7 +109,7 @@ def fold_write(
             properties = result.get("properties") or {}
             value = properties.get(value_property) if value_property else None
             planned = by_value.get(("property", str(value).casefold())) if value is not None else None
-            planned = planned or by_value.get(("id", str(result.get("id"))))
+            planned = planned or by_value.get(("id", str(result.get("id")).casefold()))
         if planned is not None:
             created = action == "create" or (action == "upsert" and bool(result.get("new")))
             folded.landed[planned.key] = Landed(hubspot_id=str(result["id"]), created=created)
