@@ -1,0 +1,263 @@
+"""The mapping YAML (``include/mappings/commerce.yaml``) and the vectorised conversion of rows to values.
+
+``map_stream`` turns one DataFrame of source rows into a DataFrame of HubSpot property values as strings
+(pandas ``string`` dtype, ``<NA>`` where the value is missing and must not be sent), plus the row's source key
+and the source keys of the records it refers to. Conversions work on whole columns, never row by row.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from hubspot_commerce.sync.resources import include_path
+
+KEY = "key"
+REF_PREFIX = "ref:"
+PROPERTY_TYPES = ("string", "number", "date", "datetime", "bool")
+TRUE_TEXT = {"true", "t", "yes", "y", "1", "1.0"}
+FALSE_TEXT = {"false", "f", "no", "n", "0", "0.0"}
+
+
+@dataclass(frozen=True)
+class PropertyRule:
+    """How one HubSpot property gets its value from a source row."""
+
+    name: str
+    column: str | None = None
+    value: str | None = None
+    template: str | None = None
+    type: str = "string"
+    values: dict[str, str] | None = None
+    lowercase: bool = False
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A link from a row to a record of an earlier stream: an association, or a property holding its id."""
+
+    name: str
+    stream: str
+    key: str
+    association: int | None = None
+    property: str | None = None
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class StreamMapping:
+    """One source query written to one HubSpot object type."""
+
+    name: str
+    object_type: str
+    sql: str
+    key: str
+    properties: tuple[PropertyRule, ...]
+    references: tuple[Reference, ...] = ()
+    upsert_by: str | None = None
+
+    @property
+    def property_names(self) -> list[str]:
+        """Every HubSpot property this stream writes, including ids set from references."""
+        return [rule.name for rule in self.properties] + [
+            ref.property for ref in self.references if ref.property
+        ]
+
+
+@dataclass(frozen=True)
+class KeyProperty:
+    """The unique custom property that holds the source key of every record the sync creates."""
+
+    name: str
+    label: str
+    description: str = ""
+
+    def definition(self) -> dict[str, Any]:
+        """The properties-API body that creates it (unique, so HubSpot itself refuses a duplicate create).
+        No group is named: the hook puts it in the object's main group."""
+        return {
+            "name": self.name,
+            "label": self.label,
+            "description": self.description,
+            "type": "string",
+            "fieldType": "text",
+            "hasUniqueValue": True,
+        }
+
+
+@dataclass(frozen=True)
+class SyncMapping:
+    """The whole mapping: the key property and the streams in sync order."""
+
+    key_property: KeyProperty
+    streams: dict[str, StreamMapping] = field(default_factory=dict)
+
+
+def default_mapping_path() -> Path:
+    return include_path("mappings", "commerce.yaml")
+
+
+def load_mapping(path: str | Path | None = None) -> SyncMapping:
+    """Read and check a mapping file; a mistake raises ``ValueError`` naming the stream and property."""
+    raw = yaml.safe_load(Path(path or default_mapping_path()).read_text())
+    key_property = KeyProperty(**raw["key_property"])
+    streams: dict[str, StreamMapping] = {}
+    for name, spec in raw["streams"].items():
+        properties = tuple(
+            _property_rule(name, prop, rule) for prop, rule in (spec.get("properties") or {}).items()
+        )
+        references = tuple(
+            Reference(name=ref, **rule) for ref, rule in (spec.get("references") or {}).items()
+        )
+        for ref in references:
+            if ref.stream not in streams:
+                raise ValueError(
+                    f"stream {name}: reference {ref.name} names {ref.stream!r}, not an earlier stream"
+                )
+            if (ref.association is None) == (ref.property is None):
+                raise ValueError(
+                    f"stream {name}: reference {ref.name} needs exactly one of association, property"
+                )
+        streams[name] = StreamMapping(
+            name=name,
+            object_type=spec["object_type"],
+            sql=spec["sql"],
+            key=spec["key"],
+            properties=properties,
+            references=references,
+            upsert_by=spec.get("upsert_by"),
+        )
+    return SyncMapping(key_property=key_property, streams=streams)
+
+
+def _property_rule(stream: str, name: str, rule: dict[str, Any]) -> PropertyRule:
+    sources = [source for source in ("column", "value", "template") if source in rule]
+    if len(sources) != 1:
+        raise ValueError(f"stream {stream}: property {name} needs exactly one of column, value, template")
+    if rule.get("type", "string") not in PROPERTY_TYPES:
+        raise ValueError(
+            f"stream {stream}: property {name} has type {rule['type']!r}; use one of {PROPERTY_TYPES}"
+        )
+    values = rule.get("values")
+    return PropertyRule(
+        name=name,
+        **{
+            **rule,
+            "values": {str(k): str(v) for k, v in values.items()} if values else None,
+            "value": None if rule.get("value") is None else str(rule["value"]),
+        },
+    )
+
+
+def as_text(series: pd.Series) -> pd.Series:
+    """Source values as text: integers without a decimal point, floats in their shortest exact form."""
+    if pd.api.types.is_float_dtype(series):
+        values = series.dropna()
+        if (values == values.round()).all():
+            return series.astype("Int64").astype("string")
+        return series.astype("string")
+    if pd.api.types.is_bool_dtype(series):
+        return series.astype("string").str.lower()
+    return series.astype("string")
+
+
+def format_template(frame: pd.DataFrame, template: str) -> pd.Series:
+    """Fill ``{column}`` fields from each row (vectorised); ``<NA>`` where any field is missing or blank."""
+    result = pd.Series("", index=frame.index, dtype="string")
+    for literal, column, _, _ in string.Formatter().parse(template):
+        result = result + literal
+        if column is not None:
+            if column not in frame.columns:
+                raise KeyError(
+                    f"template {template!r} names column {column!r}, which the query does not return"
+                )
+            text = as_text(frame[column]).str.strip()
+            result = result + text.mask(text == "")
+    return result
+
+
+def to_number_text(series: pd.Series) -> pd.Series:
+    """Exact decimal strings, as HubSpot shows numbers: no float artefacts, no exponent, no trailing zeros.
+
+    Text that is not a number is passed through unchanged so that validation can reject its row by name.
+    """
+    text = as_text(series).str.strip()
+    exponent = text.str.contains(r"[eE]", na=False)
+    if exponent.any():
+        text = text.mask(exponent, text[exponent].map(_expand_exponent))
+    text = text.str.replace(r"^(-?\d+)\.0*$", r"\1", regex=True)
+    text = text.str.replace(r"^(-?\d+\.\d*?)0+$", r"\1", regex=True)
+    return text.str.replace(r"^-0$", "0", regex=True)
+
+
+def _expand_exponent(value: str) -> str:
+    try:
+        return format(Decimal(value), "f")
+    except InvalidOperation:
+        return value
+
+
+def to_epoch_ms(series: pd.Series, date_only: bool) -> pd.Series:
+    """Timestamps (UTC unless they say otherwise) as epoch milliseconds; dates are truncated to midnight UTC.
+
+    Unparseable values become the text ``invalid:<value>`` so that validation rejects their row by name.
+    """
+    parsed = pd.to_datetime(series, utc=True, errors="coerce", format="mixed")
+    if date_only:
+        parsed = parsed.dt.normalize()
+    millis = parsed.dt.as_unit("ms").astype("int64").astype("string").mask(parsed.isna())
+    bad = parsed.isna() & series.notna()
+    return millis.mask(bad, "invalid:" + as_text(series[bad]))
+
+
+def to_bool_text(series: pd.Series) -> pd.Series:
+    """``true``/``false`` from booleans, 0/1 and yes/no; anything else is left for validation."""
+    text = as_text(series).str.strip().str.lower()
+    text = text.mask(text.isin(TRUE_TEXT), "true")
+    return text.mask(text.isin(FALSE_TEXT), "false")
+
+
+def convert_property(frame: pd.DataFrame, rule: PropertyRule) -> pd.Series:
+    """One property's HubSpot values for every row of ``frame``."""
+    if rule.value is not None:
+        raw = pd.Series(rule.value, index=frame.index, dtype="string")
+    elif rule.template is not None:
+        raw = format_template(frame, rule.template)
+    else:
+        if rule.column not in frame.columns:
+            raise KeyError(
+                f"property {rule.name} maps column {rule.column!r}, which the query does not return"
+            )
+        raw = frame[rule.column]
+    if rule.type == "number":
+        text = to_number_text(raw)
+    elif rule.type in ("date", "datetime"):
+        text = to_epoch_ms(raw, date_only=rule.type == "date")
+    elif rule.type == "bool":
+        text = to_bool_text(raw)
+    else:
+        text = as_text(raw)
+        text = text.mask(text.str.strip() == "")
+    if rule.lowercase:
+        text = text.str.lower()
+    if rule.values is not None:
+        mapped = text.map(rule.values).astype("string")
+        text = mapped.mask(mapped.isna() & text.notna(), "unmapped:" + text)
+    return text
+
+
+def map_stream(frame: pd.DataFrame, stream: StreamMapping) -> pd.DataFrame:
+    """Source rows -> one row per record: ``key``, one column per property, ``ref:<name>`` per reference."""
+    columns = {KEY: format_template(frame, stream.key)}
+    for rule in stream.properties:
+        columns[rule.name] = convert_property(frame, rule)
+    for ref in stream.references:
+        columns[REF_PREFIX + ref.name] = format_template(frame, ref.key)
+    return pd.DataFrame(columns, index=frame.index).reset_index(drop=True)

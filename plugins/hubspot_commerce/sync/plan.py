@@ -1,0 +1,171 @@
+"""Decide what to write for one stream: create what HubSpot lacks, update what changed, skip the rest.
+
+Pure functions: the caller reads the existing records (``hook.batch_read`` by source key or upsert property)
+and passes them in. Values are compared the way HubSpot returns them (numbers as decimals, dates and
+datetimes as instants), so a re-run with the same source data plans no write at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from hubspot_commerce.sync.mapping import (
+    KEY,
+    REF_PREFIX,
+    StreamMapping,
+    to_bool_text,
+    to_epoch_ms,
+    to_number_text,
+)
+from hubspot_commerce.sync.validate import RejectedRow, definitions_by_name
+
+ASSOC_PREFIX = "assoc:"
+
+
+@dataclass
+class StreamPlan:
+    """The writes one stream needs, as operator input dicts, and what needs none."""
+
+    create: list[dict[str, Any]] = field(default_factory=list)
+    update: list[dict[str, Any]] = field(default_factory=list)
+    unchanged: int = 0
+    existing_ids: dict[str, str] = field(default_factory=dict)
+    rejected: list[RejectedRow] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "create": len(self.create),
+            "update": len(self.update),
+            "unchanged": self.unchanged,
+            "rejected": len(self.rejected),
+        }
+
+
+def lookup_value(stream: StreamMapping, frame: pd.DataFrame) -> pd.Series:
+    """The value that finds a row's record in HubSpot: the upsert property's value, else the source key."""
+    return frame[stream.upsert_by] if stream.upsert_by else frame[KEY]
+
+
+def resolve_references(
+    stream: StreamMapping, frame: pd.DataFrame, ids: Mapping[str, Mapping[str, str]], strict: bool = True
+) -> tuple[pd.DataFrame, list[RejectedRow]]:
+    """Replace referenced source keys by HubSpot ids: into the reference's property (``hs_product_id``) or an
+    ``assoc:<name>`` column. With ``strict``, a row whose referenced record has no HubSpot id is rejected
+    (it was rejected by HubSpot, or its stream was not synced); a dry run passes ``strict=False``."""
+    frame = frame.copy()
+    reasons = pd.Series(pd.NA, index=frame.index, dtype="string")
+    for ref in stream.references:
+        keys = frame[REF_PREFIX + ref.name]
+        resolved = keys.map(dict(ids.get(ref.stream, {}))).astype("string")
+        unresolved = keys.notna() & resolved.isna()
+        message = (
+            f"{ref.name} '" + keys.fillna("") + "' has no HubSpot record (rejected by HubSpot, or "
+            f"{ref.stream} not synced)"
+        )
+        reasons = reasons.mask(unresolved & reasons.isna(), message)
+        frame[ref.property or ASSOC_PREFIX + ref.name] = resolved
+    bad = reasons.notna() if strict else pd.Series(False, index=frame.index)
+    rejected = [
+        RejectedRow(stream.name, stream.object_type, key, reason)
+        for key, reason in zip(frame.loc[bad, KEY], reasons[bad], strict=True)
+    ]
+    return frame[~bad].reset_index(drop=True), rejected
+
+
+def normalise(values: pd.Series, kind: str) -> pd.Series:
+    """Values in one canonical text form per HubSpot property type, for comparing ours with HubSpot's."""
+    text = values.astype("string")
+    text = text.mask(text == "")
+    if kind == "number":
+        return to_number_text(text)
+    if kind in ("date", "datetime"):
+        digits = text.str.fullmatch(r"-?\d+").fillna(False)
+        as_ms = to_epoch_ms(text.mask(digits), date_only=kind == "date")
+        return as_ms.mask(digits, text)
+    if kind == "bool":
+        return to_bool_text(text)
+    return text
+
+
+def plan_stream(
+    stream: StreamMapping,
+    frame: pd.DataFrame,
+    existing: Mapping[str, Mapping[str, Any]],
+    definitions: Iterable[Mapping[str, Any]],
+    key_property: str,
+) -> StreamPlan:
+    """Compare resolved rows with the existing records (by lookup value) and sort them into writes.
+
+    ``existing`` maps a lookup value to ``{"id", "properties"}`` as ``hook.batch_read`` returns it.
+    """
+    plan = StreamPlan()
+    if frame.empty:
+        return plan
+    lookup = lookup_value(stream, frame)
+    found = lookup.isin(list(existing))
+    hubspot_ids = lookup.map({value: str(record["id"]) for value, record in existing.items()}).astype(
+        "string"
+    )
+    properties = [name for name in stream.property_names if name in frame.columns]
+    kinds = {
+        name: definition.get("type", "string")
+        for name, definition in definitions_by_name(definitions).items()
+    }
+    theirs = pd.DataFrame(
+        [dict(existing[value].get("properties") or {}) for value in lookup[found]],
+        index=frame.index[found],
+        columns=properties,
+    )
+    changed = pd.DataFrame(False, index=frame.index[found], columns=properties)
+    for name in properties:
+        ours = normalise(frame.loc[found, name], kinds.get(name, "string"))
+        current = normalise(theirs[name], kinds.get(name, "string"))
+        changed[name] = (ours.notna() & (ours != current).fillna(True)).astype(bool)
+    any_change = changed.any(axis=1)
+    plan.existing_ids = dict(zip(frame.loc[found, KEY], hubspot_ids[found], strict=True))
+    plan.unchanged = int((~any_change).sum())
+    assoc_columns = {ref.name: ASSOC_PREFIX + ref.name for ref in stream.references if ref.association}
+    associations = {ref.name: ref.association for ref in stream.references if ref.association}
+    for row in frame[~found].to_dict("records"):
+        record = _record(row, properties, assoc_columns, associations)
+        if stream.upsert_by:
+            record["id"] = row[stream.upsert_by]
+        else:
+            record["properties"][key_property] = row[KEY]
+        plan.create.append(record)
+    changed_rows = frame.loc[any_change[any_change].index]
+    for index, row in zip(changed_rows.index, changed_rows.to_dict("records"), strict=True):
+        if stream.upsert_by:
+            record = _record(row, properties, {}, {})
+            record["id"] = row[stream.upsert_by]
+        else:
+            names = [name for name in properties if changed.at[index, name]]
+            record = _record(row, names, {}, {})
+            record["id"] = hubspot_ids[index]
+        plan.update.append(record)
+    return plan
+
+
+def _record(
+    row: Mapping[str, Any],
+    properties: list[str],
+    assoc_columns: Mapping[str, str],
+    associations: Mapping[str, int],
+) -> dict[str, Any]:
+    """One operator input: the row's key, its present property values and its associations."""
+    record: dict[str, Any] = {
+        "key": row[KEY],
+        "properties": {name: row[name] for name in properties if not pd.isna(row[name])},
+    }
+    links = [
+        {"to_id": row[column], "type_id": associations[name]}
+        for name, column in assoc_columns.items()
+        if not pd.isna(row[column])
+    ]
+    if links:
+        record["associations"] = links
+    return record

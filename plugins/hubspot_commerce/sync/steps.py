@@ -1,0 +1,178 @@
+"""The sync's steps as the DAG's tasks run them: each reads its inputs from the run directory, calls HubSpot
+through the hook where it must, writes its outputs and returns a small flat ``str -> str`` map for XCom.
+
+Kept free of Airflow's task context so each step can be called directly in a test.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
+import pandas as pd
+
+from hubspot_commerce.sync.extract import DataFrameSource, Window, extract_streams
+from hubspot_commerce.sync.mapping import SyncMapping, map_stream
+from hubspot_commerce.sync.plan import StreamPlan, lookup_value, plan_stream, resolve_references
+from hubspot_commerce.sync.run_files import RunFiles, read_json, read_jsonl, write_json, write_jsonl
+from hubspot_commerce.sync.validate import definitions_by_name, validate_streams
+
+log = logging.getLogger(__name__)
+
+
+class HubSpotApi(Protocol):
+    """The part of ``HubSpotHook`` the steps use."""
+
+    def get_properties(self, object_type: str) -> list[dict]: ...
+
+    def ensure_properties(self, object_type: str, definitions: Any) -> list[str]: ...
+
+    def batch_read(
+        self, object_type: str, keys: Iterable[str], id_property: str | None = None, properties: Any = ()
+    ) -> dict[str, dict]: ...
+
+
+def keyed_object_types(mapping: SyncMapping) -> list[str]:
+    """Object types the sync creates (not upserts): they need the unique source-key property."""
+    return sorted({stream.object_type for stream in mapping.streams.values() if not stream.upsert_by})
+
+
+def setup_key_properties(hubspot: HubSpotApi, mapping: SyncMapping, dry_run: bool) -> dict[str, str]:
+    """Make sure every created object type has the unique source-key property; a dry run only looks."""
+    status: dict[str, str] = {}
+    name = mapping.key_property.name
+    for object_type in keyed_object_types(mapping):
+        if dry_run:
+            exists = name in definitions_by_name(hubspot.get_properties(object_type))
+            status[object_type] = "present" if exists else "missing (dry run: not created)"
+        else:
+            created = hubspot.ensure_properties(object_type, [mapping.key_property.definition()])
+            status[object_type] = "created" if created else "present"
+        log.info("%s.%s: %s", object_type, name, status[object_type])
+    return status
+
+
+def extract_step(
+    source: DataFrameSource, mapping: SyncMapping, window: Window, files: RunFiles
+) -> dict[str, str]:
+    """Read the window's rows into the run directory; return the row count per stream."""
+    log.info("Extracting %s", window.describe())
+    counts = {"window": window.describe()}
+    for name, frame in extract_streams(source, mapping, window).items():
+        files.source(name).parent.mkdir(parents=True, exist_ok=True)
+        frame.to_pickle(files.source(name))
+        counts[name] = str(len(frame))
+        log.info("%s: %d rows", name, len(frame))
+    return counts
+
+
+def validate_step(hubspot: HubSpotApi, mapping: SyncMapping, files: RunFiles) -> dict[str, str]:
+    """Map and validate every stream against the portal's property definitions; keep the good rows, write
+    the rejected ones (key and reason) per stream. Returns extracted and rejected counts per stream."""
+    object_types = sorted({stream.object_type for stream in mapping.streams.values()})
+    definitions = {object_type: hubspot.get_properties(object_type) for object_type in object_types}
+    for object_type, defs in definitions.items():
+        write_json(files.definitions(object_type), defs)
+    mapped = {
+        name: map_stream(pd.read_pickle(files.source(name)), stream)
+        for name, stream in mapping.streams.items()
+    }
+    result = validate_streams(mapping, mapped, definitions)
+    counts: dict[str, str] = {}
+    for name in mapping.streams:
+        files.accepted(name).parent.mkdir(parents=True, exist_ok=True)
+        result.accepted[name].to_pickle(files.accepted(name))
+        rejected = [row.to_json() for row in result.rejected if row.stream == name]
+        write_jsonl(files.rejected(name, "validate"), rejected)
+        counts[f"{name}.extracted"] = str(len(mapped[name]))
+        counts[f"{name}.rejected"] = str(len(rejected))
+        log.info("%s: %d rows valid, %d rejected", name, len(result.accepted[name]), len(rejected))
+        for row in rejected[:5]:
+            log.warning("%s %s rejected: %s", name, row["key"], row["reason"])
+    return counts
+
+
+def merge_ids(*maps: Mapping[str, Any] | None) -> dict[str, str]:
+    """One ``{source key: HubSpot id}`` map from a prepare step's map and write results (``{"ids": ...}``)."""
+    merged: dict[str, str] = {}
+    for value in maps:
+        if not value:
+            continue
+        ids = value.get("ids") if isinstance(value.get("ids"), Mapping) else value
+        merged.update({str(k): str(v) for k, v in ids.items()})
+    return merged
+
+
+def prepare_step(
+    hubspot: HubSpotApi,
+    mapping: SyncMapping,
+    stream_name: str,
+    files: RunFiles,
+    ids: Mapping[str, Mapping[str, str]],
+    selected: bool,
+    dry_run: bool,
+) -> dict[str, str]:
+    """Plan one stream: resolve references to HubSpot ids, read the existing records, write the create and
+    update inputs for the operators (empty on a dry run or when the stream is not selected).
+
+    Returns ``{source key: HubSpot id}`` of the stream's records that already exist in HubSpot.
+    """
+    stream = mapping.streams[stream_name]
+    frame = pd.read_pickle(files.accepted(stream_name))
+    frame, rejected = resolve_references(stream, frame, ids, strict=selected and not dry_run)
+    definitions = read_json(files.definitions(stream.object_type))
+    id_property = stream.upsert_by or mapping.key_property.name
+    existing: dict[str, dict] = {}
+    if frame.empty:
+        pass
+    elif id_property in definitions_by_name(definitions):
+        existing = hubspot.batch_read(
+            stream.object_type,
+            list(lookup_value(stream, frame).dropna().unique()),
+            id_property=id_property,
+            properties=stream.property_names,
+        )
+    else:
+        log.info("%s has no property %s yet: every record is new", stream.object_type, id_property)
+    plan = plan_stream(stream, frame, existing, definitions, mapping.key_property.name)
+    plan.rejected = rejected
+    _write_plan(files, stream_name, plan, writes=selected and not dry_run, upsert=bool(stream.upsert_by))
+    counts = plan.counts()
+    log.info(
+        "%s: %d to create, %d to update, %d unchanged, %d rejected (%s)",
+        stream_name,
+        counts["create"],
+        counts["update"],
+        counts["unchanged"],
+        counts["rejected"],
+        "dry run: nothing is written"
+        if dry_run
+        else ("not selected: nothing is written" if not selected else "writing"),
+    )
+    for row in rejected[:5]:
+        log.warning("%s %s rejected: %s", stream_name, row.key, row.reason)
+    return plan.existing_ids
+
+
+def _write_plan(files: RunFiles, stream: str, plan: StreamPlan, writes: bool, upsert: bool) -> None:
+    if upsert:
+        inputs = {"upsert": plan.create + plan.update if writes else []}
+    else:
+        inputs = {"create": plan.create if writes else [], "update": plan.update if writes else []}
+    for action, records in inputs.items():
+        write_jsonl(files.write_input(stream, action), records)
+    write_jsonl(files.rejected(stream, "plan"), (row.to_json() for row in plan.rejected))
+    write_json(files.plan(stream), {**plan.counts(), "written": writes})
+
+
+def collect_rejected(files: RunFiles, streams: Iterable[str]) -> list[dict[str, Any]]:
+    """Every row rejected before sending, from each stream's file, into the run's one rejected-rows file."""
+    rows = [
+        row
+        for stream in streams
+        for stage in ("validate", "plan")
+        for row in read_jsonl(files.rejected(stream, stage))
+    ]
+    write_jsonl(files.all_rejected, rows)
+    return rows
