@@ -1,0 +1,94 @@
+"""HubSpot's request limits: a rolling 10-second window and a daily counter over authenticated API requests.
+
+Every authenticated request counts, including the ones answered 429 (HubSpot does not document whether
+refused requests count; counting them is the stricter choice: a client that keeps hammering stays limited).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+INTERVAL_MS = 10_000
+
+
+@dataclass(frozen=True)
+class LimitState:
+    """The limits after one request: which policy refused it (None if allowed) and what is left."""
+
+    policy: str | None
+    max: int
+    remaining: int
+    daily: int
+    daily_remaining: int
+    secondly: int
+    secondly_remaining: int
+
+    def headers(self, *, with_daily: bool) -> dict[str, str]:
+        """HubSpot's rate-limit headers (the daily pair is not sent to OAuth callers)."""
+        headers = {
+            "X-HubSpot-RateLimit-Interval-Milliseconds": str(INTERVAL_MS),
+            "X-HubSpot-RateLimit-Max": str(self.max),
+            "X-HubSpot-RateLimit-Remaining": str(self.remaining),
+            "X-HubSpot-RateLimit-Secondly": str(self.secondly),
+            "X-HubSpot-RateLimit-Secondly-Remaining": str(self.secondly_remaining),
+        }
+        if with_daily:
+            headers["X-HubSpot-RateLimit-Daily"] = str(self.daily)
+            headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(self.daily_remaining)
+        return headers
+
+
+class RateLimiter:
+    """Counts requests; ``hit()`` tells whether this one is over a limit."""
+
+    def __init__(self, per_10s: int, daily: int) -> None:
+        self._lock = threading.Lock()
+        self.configure(per_10s, daily)
+
+    def configure(self, per_10s: int, daily: int) -> None:
+        """Set the limits and forget every request counted so far."""
+        with self._lock:
+            self.per_10s = per_10s
+            self.daily = daily
+            self._window: deque[float] = deque()
+            self._day = datetime.now(UTC).date()
+            self._daily_count = 0
+            self.peak = 0
+
+    def hit(self) -> LimitState:
+        now = time.monotonic()
+        today = datetime.now(UTC).date()  # HubSpot resets at midnight in the portal's time zone; ours is UTC
+        with self._lock:
+            window = self._window
+            while window and window[0] <= now - INTERVAL_MS / 1000:
+                window.popleft()
+            if today != self._day:
+                self._day, self._daily_count = today, 0
+            if self._daily_count >= self.daily:
+                policy: str | None = "DAILY"
+            elif len(window) >= self.per_10s:
+                policy = "TEN_SECONDLY_ROLLING"
+            else:
+                policy = None
+            window.append(now)
+            self._daily_count += 1
+            self.peak = max(self.peak, len(window))
+            in_last_second = 0
+            for moment in reversed(window):
+                if moment <= now - 1:
+                    break
+                in_last_second += 1
+            secondly = max(1, self.per_10s // 10)
+            return LimitState(
+                policy=policy,
+                max=self.per_10s,
+                remaining=max(0, self.per_10s - len(window)),
+                daily=self.daily,
+                daily_remaining=max(0, self.daily - self._daily_count),
+                secondly=secondly,
+                secondly_remaining=max(0, secondly - in_last_second),
+            )

@@ -1,0 +1,172 @@
+"""Property value rules: which values a property accepts and the string HubSpot stores for them.
+
+Stored values are what HubSpot returns: strings. Numbers keep the exact string the client sent ("249.00" stays
+"249.00"); JSON numbers become their shortest decimal form. Dates are stored as ``YYYY-MM-DD``, datetimes as
+ISO-8601 UTC with milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+
+from hubspot_commerce.sandbox.errors import iso_from_ms, property_error
+from hubspot_commerce.sandbox.schema import PropertyDef
+
+NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+EPOCH_MS = re.compile(r"^-?\d{1,15}$")
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+DAY_MS = 86_400_000
+
+
+class PropertyProblem(Exception):
+    """A value the property refuses; ``entry`` is HubSpot's per-property error object."""
+
+    def __init__(self, name: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.entry = property_error(name, code, message)
+
+
+def check_writable(definition: PropertyDef) -> None:
+    """Read-only and calculated properties refuse every write (HubSpot: READ_ONLY_VALUE)."""
+    if definition.calculated:
+        raise PropertyProblem(
+            definition.name,
+            "READ_ONLY_VALUE",
+            f'"{definition.name}" is a calculated property; its value cannot be set.',
+        )
+    if definition.read_only:
+        raise PropertyProblem(
+            definition.name,
+            "READ_ONLY_VALUE",
+            f'"{definition.name}" is a read only property; its value cannot be set.',
+        )
+
+
+def normalize(definition: PropertyDef, raw: object) -> str:
+    """The stored string for ``raw``, or PropertyProblem. An empty string (or null) clears the value."""
+    if raw is None or raw == "":
+        return ""
+    if isinstance(raw, dict | list):
+        raise PropertyProblem(
+            definition.name,
+            "INVALID_PROPERTY_VALUE",
+            f"{definition.name} must be a single value, not {type(raw).__name__}",
+        )
+    kind = definition.type
+    if kind == "string":
+        return _string(definition, raw)
+    if kind == "number":
+        return _number(definition, raw)
+    if kind == "date":
+        return _date(definition, raw)
+    if kind == "datetime":
+        return _datetime(definition, raw)
+    return _option(definition, raw)
+
+
+def _text(raw: object) -> str:
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw)) if abs(raw) < 1e15 else repr(raw)
+    return str(raw)
+
+
+def _string(definition: PropertyDef, raw: object) -> str:
+    value = _text(raw)
+    if definition.name == "email" or definition.field_type == "email":
+        value = value.strip().lower()  # HubSpot lower-cases emails
+        if not EMAIL.match(value):
+            raise PropertyProblem(definition.name, "INVALID_EMAIL", f"Email address {value} is invalid")
+    return value
+
+
+def _number(definition: PropertyDef, raw: object) -> str:
+    if isinstance(raw, bool):
+        raise PropertyProblem(definition.name, "INVALID_INTEGER", f"{_text(raw)} was not a valid number")
+    if isinstance(raw, int | float):
+        value = repr(raw) if isinstance(raw, float) else str(raw)
+        if isinstance(raw, float) and (raw != raw or raw in (float("inf"), float("-inf"))):
+            raise PropertyProblem(definition.name, "INVALID_INTEGER", f"{value} was not a valid number")
+        return value
+    value = str(raw)
+    if not NUMBER.match(value):
+        raise PropertyProblem(definition.name, "INVALID_INTEGER", f"{value} was not a valid number")
+    return value
+
+
+def _epoch_ms(raw: object) -> int | None:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and EPOCH_MS.match(raw):
+        return int(raw)
+    return None
+
+
+def _date(definition: PropertyDef, raw: object) -> str:
+    epoch = _epoch_ms(raw)
+    if epoch is not None:
+        if epoch % DAY_MS:
+            raise PropertyProblem(
+                definition.name,
+                "INVALID_DATE",
+                f"{raw} is at {iso_from_ms(epoch)}, not midnight UTC; "
+                f"a date property needs midnight UTC in epoch milliseconds",
+            )
+        return datetime.fromtimestamp(epoch / 1000, UTC).date().isoformat()
+    text = str(raw)
+    if ISO_DATE.match(text):
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            pass
+    raise PropertyProblem(
+        definition.name,
+        "INVALID_DATE",
+        f"{text} is not a valid date (epoch milliseconds at midnight UTC or YYYY-MM-DD)",
+    )
+
+
+def _datetime(definition: PropertyDef, raw: object) -> str:
+    epoch = _epoch_ms(raw)
+    if epoch is not None:
+        return iso_from_ms(epoch)
+    text = str(raw)
+    if len(text) >= 10 and text[:4].isdigit():
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+        if moment is not None:
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            return iso_from_ms(moment.timestamp() * 1000)
+    raise PropertyProblem(
+        definition.name, "INVALID_DATE", f"{text} is not a valid datetime (epoch milliseconds or ISO-8601)"
+    )
+
+
+def _option(definition: PropertyDef, raw: object) -> str:
+    value = _text(raw)
+    allowed = definition.option_values
+    values = value.split(";") if definition.field_type == "checkbox" else [value]
+    for item in values:
+        if item not in allowed:
+            shown = ", ".join(sorted(allowed)) if len(allowed) <= 20 else f"{len(allowed)} options"
+            raise PropertyProblem(
+                definition.name, "INVALID_OPTION", f"{item} was not one of the allowed options: [{shown}]"
+            )
+    return value
+
+
+def decimal_or_none(value: str | None) -> Decimal | None:
+    """A stored number property as Decimal (for calculated properties), None when empty."""
+    if not value:
+        return None
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        return None
