@@ -94,11 +94,11 @@ def test_fold_read_matches_by_property_value_and_ignores_strangers():
         "results": [
             {"id": "5", "properties": {"src_key": "b"}},
             {"id": "6", "properties": {"src_key": "zzz"}},
-            {"id": "7", "properties": {"src_key": "A"}},
+            {"id": "7", "properties": {"src_key": "A"}, "createdAt": "2026-01-01T00:00:00.000Z"},
         ]
     }
     assert fold_read(body, ["a", "b", "c"], "src_key") == {
-        "b": {"id": "5", "properties": {"src_key": "b"}},
-        "a": {"id": "7", "properties": {"src_key": "A"}},
+        "b": {"id": "5", "properties": {"src_key": "b"}, "createdAt": None},
+        "a": {"id": "7", "properties": {"src_key": "A"}, "createdAt": "2026-01-01T00:00:00.000Z"},
     }
     assert set(fold_read({"results": [{"id": "5", "properties": {}}]}, ["5", "9"], None)) == {"5"}

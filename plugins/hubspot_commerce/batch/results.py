@@ -129,7 +129,7 @@ def fold_write(
 
 
 def fold_read(body: Mapping[str, Any], wanted: Sequence[str], id_property: str | None) -> dict[str, dict]:
-    """``{key: {"id", "properties"}}`` for the keys found by one batch/read answer (missing keys absent).
+    """``{key: {"id", "properties", "createdAt"}}`` for the keys one batch/read found (missing keys absent).
 
     Matched on the ``id_property`` value in each result (case-insensitively: HubSpot lowercases emails),
     or on the record id when reading by id.
@@ -141,5 +141,9 @@ def fold_read(body: Mapping[str, Any], wanted: Sequence[str], id_property: str |
         value = properties.get(id_property) if id_property else result.get("id")
         key = by_value.get(str(value).casefold()) if value is not None else None
         if key is not None:
-            found[key] = {"id": str(result["id"]), "properties": properties}
+            found[key] = {
+                "id": str(result["id"]),
+                "properties": properties,
+                "createdAt": result.get("createdAt"),
+            }
     return found

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from hubspot_commerce.batch.plan import MAX_BATCH, PlannedInput, chunked, plan_write
@@ -38,6 +39,7 @@ from hubspot_commerce.errors import (
 )
 
 log = logging.getLogger(__name__)
+CLOCK_SKEW = timedelta(minutes=1)  # tolerated difference between our clock and HubSpot's createdAt
 
 
 @dataclass(frozen=True)
@@ -330,11 +332,25 @@ class _BatchWriter:
         self.key_property = key_property
         self.endpoint = f"crm/v3/objects/{object_type}/batch/{action}"
 
-    def _read_keys(self, keys: Sequence[str], out: BatchOutcome) -> dict[str, str]:
-        """HubSpot ids of the records holding these keys in the key property (one batch/read)."""
+    def _read_keys(self, keys: Sequence[str], out: BatchOutcome) -> dict[str, dict]:
+        """The records holding these keys in the key property (one batch/read): ``{key: {"id", ...}}``."""
         assert self.key_property is not None
-        found = self.engine._read_chunk(self.object_type, keys, self.key_property, (), out)
-        return {key: value["id"] for key, value in found.items()}
+        return self.engine._read_chunk(self.object_type, keys, self.key_property, (), out)
+
+    @staticmethod
+    def _take_found(found: Mapping[str, Mapping[str, Any]], since: datetime, out: BatchOutcome) -> None:
+        """Record ids read back after an uncertain or unanswered create: created by us if HubSpot's
+        ``createdAt`` is not older than our request (a minute of clock skew allowed), else existing."""
+        for key, record in found.items():
+            out.ids[key] = record["id"]
+            try:
+                created_at = datetime.fromisoformat(str(record.get("createdAt")))
+            except ValueError:
+                created_at = since
+            if created_at >= since - CLOCK_SKEW:
+                out.created += 1
+            else:
+                out.existing += 1
 
     def write(self, batch: list[PlannedInput], out: BatchOutcome) -> None:
         """Send ``batch`` until every input has landed or is rejected with a reason."""
@@ -360,12 +376,13 @@ class _BatchWriter:
         """One write request for ``pending``; returns the inputs that must be sent again."""
         is_create = self.action == "create"
         payload = {"inputs": [p.body for p in pending]}
+        sent_at = datetime.now(UTC)
         try:
             response = self.engine.call(
                 "POST", self.endpoint, payload, out, write=True, idempotent=not is_create
             )
         except HubSpotServerError as exc:  # only an uncertain create gets here
-            return self._after_uncertain_create(pending, exc, round_no, out)
+            return self._after_uncertain_create(pending, exc, round_no, sent_at, out)
         except HubSpotValidationError as exc:
             return self._after_whole_batch_refusal(pending, exc, out)
 
@@ -391,17 +408,17 @@ class _BatchWriter:
         by_key = {p.key: p for p in pending}
         resend = [by_key[k] for k in folded.unmentioned]
         if is_create and self.key_property and (clashes or resend):
-            resend = self._take_existing(clashes, resend, out)
+            resend = self._take_existing(clashes, resend, sent_at, out)
         return resend
 
     def _take_existing(
-        self, clashes: list[str], unknown: list[PlannedInput], out: BatchOutcome
+        self, clashes: list[str], unknown: list[PlannedInput], sent_at: datetime, out: BatchOutcome
     ) -> list[PlannedInput]:
         """Read keys HubSpot refused as duplicates (-> existing) or did not mention; return what to resend."""
         found = self._read_keys([*clashes, *(p.key for p in unknown)], out)
         for key in clashes:
             if key in found:
-                out.ids[key] = found[key]
+                out.ids[key] = found[key]["id"]
                 out.existing += 1
             else:
                 out.rejected.append(
@@ -412,14 +429,16 @@ class _BatchWriter:
                         f"HubSpot reported {self.key_property}={key!r} as taken, but no record holds it",
                     )
                 )
-        for p in unknown:
-            if p.key in found:
-                out.ids[p.key] = found[p.key]
-                out.created += 1
+        self._take_found({p.key: found[p.key] for p in unknown if p.key in found}, sent_at, out)
         return [p for p in unknown if p.key not in found]
 
     def _after_uncertain_create(
-        self, pending: list[PlannedInput], exc: HubSpotServerError, round_no: int, out: BatchOutcome
+        self,
+        pending: list[PlannedInput],
+        exc: HubSpotServerError,
+        round_no: int,
+        sent_at: datetime,
+        out: BatchOutcome,
     ) -> list[PlannedInput]:
         """A create may have been written: read its keys back, keep what exists, resend only the rest."""
         out.retries += 1
@@ -440,9 +459,7 @@ class _BatchWriter:
         log.warning("%s; reading back %d keys in %.1f s before resending", exc.message, len(pending), delay)
         self.engine.sleep(delay)
         found = self._read_keys([p.key for p in pending], out)
-        for key, hubspot_id in found.items():
-            out.ids[key] = hubspot_id
-            out.created += 1
+        self._take_found(found, sent_at, out)
         return [p for p in pending if p.key not in found]
 
     def _after_whole_batch_refusal(
@@ -451,9 +468,9 @@ class _BatchWriter:
         """HubSpot refused the whole request: existing keys are looked up; otherwise split to isolate."""
         if self.action == "create" and self.key_property and is_unique_clash(exc.body, self.key_property):
             found = self._read_keys([p.key for p in pending], out)
-            if found:
-                for key, hubspot_id in found.items():
-                    out.ids[key] = hubspot_id
+            if found:  # a refused request wrote nothing: every key found existed before
+                for key, record in found.items():
+                    out.ids[key] = record["id"]
                     out.existing += 1
                 return [p for p in pending if p.key not in found]
         if len(pending) == 1:

@@ -110,13 +110,15 @@ class HubSpotHook(HttpHook):
     def send(self, method: str, endpoint: str, payload: Mapping[str, Any] | None = None) -> ApiResponse:
         """Send one request and return the answer whatever its status; no answer -> HubSpotConnectionError."""
         session = self.session
-        request = requests.Request(method, self.url_from_endpoint(endpoint), json=payload)
+        prepared = session.prepare_request(
+            requests.Request(method, self.url_from_endpoint(endpoint), json=payload)
+        )
+        # session.send rather than run_and_check: the engine, not tenacity, decides about retries.
+        settings = session.merge_environment_settings(
+            prepared.url, proxies=session.proxies, stream=False, verify=session.verify, cert=session.cert
+        )
         try:
-            response = self.run_and_check(
-                session,
-                session.prepare_request(request),
-                {"timeout": self.timeout, "check_response": False, "allow_redirects": False},
-            )
+            response = session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
         except requests.exceptions.RequestException as exc:
             raise HubSpotConnectionError(
                 f"{method} {endpoint}: no answer from HubSpot ({type(exc).__name__}); "

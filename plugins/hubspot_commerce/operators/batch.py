@@ -1,0 +1,274 @@
+"""HubSpotBatchOperator: write (or read) any number of records through HubSpot's batch API in one task.
+
+The operator is thin: it loads the inputs, calls one hook method, writes rejected records to a file,
+and returns a small XCom value. Retries, pacing and correlation live in the hook's batch engine.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+from hubspot_commerce.batch.records import BatchOutcome, Rejection, WriteRecord
+from hubspot_commerce.errors import HubSpotError, HubSpotRejectedRecords
+from hubspot_commerce.hooks.hubspot import HubSpotHook
+
+log = logging.getLogger(__name__)
+CHECKPOINT_CHUNK = 1000  # ids per task_state_store value: well under its 64 KB soft limit
+
+
+def load_inputs(inputs: str | os.PathLike | Iterable[Any]) -> list[Any]:
+    """The input list itself, or the records in a ``.jsonl`` (one JSON object a line) or ``.json`` file."""
+    if isinstance(inputs, str | os.PathLike):
+        path = Path(inputs)
+        with path.open(encoding="utf-8") as handle:
+            if path.suffix == ".jsonl":
+                return [json.loads(line) for line in handle if line.strip()]
+            data = json.load(handle)
+        if not isinstance(data, list):
+            raise ValueError(f"{path}: expected a JSON list of records")
+        return data
+    return list(inputs)
+
+
+def load_ids(value: Mapping[str, str] | str) -> dict[str, str]:
+    """The ``ids`` of this operator's XCom as a dict, whether it was returned inline or as a file path."""
+    if isinstance(value, str):
+        return json.loads(Path(value).read_text(encoding="utf-8"))
+    return dict(value)
+
+
+def _safe(part: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._=-]+", "_", part)
+
+
+class _Checkpoint:
+    """Finished batches' ``{key: id}`` in Airflow 3.3's ``task_state_store``, so a task retry skips them."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.buffer: dict[str, str] = {}
+        self.chunks = 0
+
+    def load(self) -> dict[str, str]:
+        if self.store is None:
+            return {}
+        self.chunks = int(self.store.get("ids.chunks", 0) or 0)
+        done: dict[str, str] = {}
+        for n in range(self.chunks):
+            done.update(self.store.get(f"ids.{n}", {}) or {})
+        return done
+
+    def add(self, ids: Mapping[str, str]) -> None:
+        if self.store is None:
+            return
+        self.buffer.update(ids)
+        if len(self.buffer) >= CHECKPOINT_CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.store is None or not self.buffer:
+            return
+        self.store.set(f"ids.{self.chunks}", self.buffer)
+        self.chunks += 1
+        self.store.set("ids.chunks", self.chunks)
+        self.buffer = {}
+
+
+class HubSpotBatchOperator(BaseOperator):
+    """Create, upsert, update or read HubSpot records in batches of 100, exactly once, with row-level errors.
+
+    :param object_type: ``products``, ``orders``, ``line_items``, ``commerce_payments``, ``carts``, ...
+    :param action: ``create``, ``upsert``, ``update`` or ``read``.
+    :param inputs: a list of ``{"key", "properties", "associations": [{"to_id", "type_id"}], "id"}`` dicts
+        (an XComArg works), or the path of a ``.jsonl``/``.json`` file written by an upstream task. For
+        ``read``: keys (strings) or dicts whose ``id`` (else ``key``) is looked up by ``id_property``.
+    :param id_property: upsert/read: the unique property whose value is each record's ``id``.
+    :param key_property: create: the unique custom property that stores the source key (exactly-once).
+    :param max_rejected_fraction: fail (after every good record landed) when more records than this
+        fraction are rejected; default 0.0 = any rejection fails the task.
+    :param rejected_dir: where the rejected-records file goes (default
+        ``$AIRFLOW_HOME/hubspot_rejects/<dag_id>/<run_id>/``).
+    :param max_inline_ids: above this many ids the XCom carries a path to a JSON file instead of the map.
+    :return: ``{"ids": {key: id} | path, "created", "updated", "existing", "resumed", "rejected",
+        "rejected_path"}``; ``resumed`` counts records an earlier try of this task already wrote.
+    """
+
+    template_fields: Sequence[str] = (
+        "object_type",
+        "action",
+        "inputs",
+        "id_property",
+        "key_property",
+        "hubspot_conn_id",
+        "rejected_dir",
+    )
+    ui_color = "#ff7a59"
+
+    def __init__(
+        self,
+        *,
+        object_type: str,
+        action: str,
+        inputs: Any,
+        id_property: str | None = None,
+        key_property: str | None = None,
+        hubspot_conn_id: str = HubSpotHook.default_conn_name,
+        max_rejected_fraction: float = 0.0,
+        rejected_dir: str | None = None,
+        max_inline_ids: int = 10_000,
+        max_workers: int = 16,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.object_type = object_type
+        self.action = action
+        self.inputs = inputs
+        self.id_property = id_property
+        self.key_property = key_property
+        self.hubspot_conn_id = hubspot_conn_id
+        self.max_rejected_fraction = max_rejected_fraction
+        self.rejected_dir = rejected_dir
+        self.max_inline_ids = max_inline_ids
+        self.max_workers = max_workers
+
+    @cached_property
+    def hook(self) -> HubSpotHook:
+        return HubSpotHook(hubspot_conn_id=self.hubspot_conn_id, max_workers=self.max_workers)
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        items = load_inputs(self.inputs)
+        resumed = 0
+        if self.action == "read":
+            outcome = self._read(items)
+        else:
+            outcome, resumed = self._write(items, context)
+        rejected_path = self._write_rejections(outcome.rejected, context)
+        result = {
+            "ids": self._ids_value(outcome.ids, context),
+            "created": outcome.created,
+            "updated": outcome.updated,
+            "existing": outcome.existing,
+            "resumed": resumed,
+            "rejected": len(outcome.rejected),
+            "rejected_path": rejected_path,
+        }
+        log.info(
+            "%s %s done: %d records, %d created, %d updated, %d existing, %d rejected; %d requests "
+            "(%d writes), %d retries, %d HTTP 429",
+            self.object_type, self.action, len(items), outcome.created, outcome.updated, outcome.existing,
+            len(outcome.rejected), outcome.requests, outcome.write_requests, outcome.retries,
+            outcome.http_429,
+        )  # fmt: skip
+        if items and len(outcome.rejected) / len(items) > self.max_rejected_fraction:
+            raise HubSpotRejectedRecords(
+                f"{len(outcome.rejected)} of {len(items)} {self.object_type} records were rejected "
+                f"(allowed fraction {self.max_rejected_fraction}); every other record landed. "
+                f"Reasons per record: {rejected_path}"
+            )
+        return result
+
+    def _read(self, items: list[Any]) -> BatchOutcome:
+        lookup: dict[str, str] = {}
+        for item in items:
+            if isinstance(item, Mapping):
+                lookup[str(item.get("id") or item["key"])] = str(item["key"])
+            else:
+                lookup[str(item)] = str(item)
+        found = self.hook.batch_read(self.object_type, list(lookup), id_property=self.id_property)
+        return BatchOutcome(ids={lookup[value]: record["id"] for value, record in found.items()})
+
+    def _write(self, items: list[Any], context: Any) -> tuple[BatchOutcome, int]:
+        """Write the records; skip those an earlier try of this task finished. Returns (outcome, skipped)."""
+        records: list[WriteRecord] = []
+        refused: list[Rejection] = []
+        for n, item in enumerate(items):
+            try:
+                records.append(WriteRecord.from_dict(item))
+            except (ValueError, KeyError, TypeError) as exc:
+                key = str(item.get("key")) if isinstance(item, Mapping) and item.get("key") else f"#{n}"
+                refused.append(Rejection(key, "INVALID_INPUT", "MALFORMED_INPUT", str(exc)))
+        checkpoint = _Checkpoint(context.get("task_state_store") if isinstance(context, Mapping) else None)
+        done = checkpoint.load()
+        if done:
+            log.info(
+                "Resuming: %d records were written by an earlier try of this task; not resending", len(done)
+            )
+        try:
+            outcome = self.hook.batch_write(
+                self.object_type,
+                self.action,
+                records,
+                id_property=self.id_property,
+                key_property=self.key_property,
+                skip_keys=set(done),
+                on_batch_done=checkpoint.add,
+            )
+        except HubSpotError:
+            checkpoint.flush()
+            raise
+        checkpoint.flush()
+        outcome.ids = {**done, **outcome.ids}
+        outcome.rejected[:0] = refused
+        return outcome, len(done)
+
+    def _output_dir(self, base: str | None, kind: str, context: Any) -> Path:
+        if base:
+            return Path(base)
+        dag_id = getattr(getattr(self, "dag", None), "dag_id", None) or "no_dag"
+        run_id = context.get("run_id") if isinstance(context, Mapping) else None
+        home = os.environ.get("AIRFLOW_HOME", str(Path.home() / "airflow"))
+        return Path(home) / kind / _safe(dag_id) / _safe(str(run_id or "no_run"))
+
+    def _file_name(self, context: Any, suffix: str) -> str:
+        ti = context.get("ti") if isinstance(context, Mapping) else None
+        map_index = getattr(ti, "map_index", -1)
+        return (
+            _safe(self.task_id)
+            + (f"_{map_index}" if isinstance(map_index, int) and map_index >= 0 else "")
+            + suffix
+        )
+
+    def _write_rejections(self, rejected: list[Rejection], context: Any) -> str | None:
+        """Write every rejection (key, category, code, message) as JSON lines; log a summary."""
+        if not rejected:
+            return None
+        directory = self._output_dir(self.rejected_dir, "hubspot_rejects", context)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / self._file_name(context, ".jsonl")
+        with path.open("w", encoding="utf-8") as handle:
+            for r in rejected:
+                handle.write(
+                    json.dumps({"key": r.key, "category": r.category, "code": r.code, "message": r.message})
+                )
+                handle.write("\n")
+        by_code = Counter(f"{r.category}/{r.code}" for r in rejected)
+        log.warning(
+            "%d %s records rejected (%s); every record with its reason: %s",
+            len(rejected), self.object_type, ", ".join(f"{c}: {n}" for c, n in by_code.most_common()), path,
+        )  # fmt: skip
+        for r in rejected[:10]:
+            log.warning("rejected %s: %s/%s: %s", r.key, r.category, r.code, r.message[:300])
+        if len(rejected) > 10:
+            log.warning("... and %d more in %s", len(rejected) - 10, path)
+        return str(path)
+
+    def _ids_value(self, ids: dict[str, str], context: Any) -> dict[str, str] | str:
+        """The id map itself, or the path of a JSON file holding it when it is large."""
+        if len(ids) <= self.max_inline_ids:
+            return ids
+        directory = self._output_dir(None, "hubspot_ids", context)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / self._file_name(context, ".json")
+        path.write_text(json.dumps(ids), encoding="utf-8")
+        log.info("%d ids written to %s (the XCom carries the path)", len(ids), path)
+        return str(path)
