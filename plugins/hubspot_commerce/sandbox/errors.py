@@ -16,8 +16,8 @@ def iso_now() -> str:
 
 def iso_from_ms(epoch_ms: float) -> str:
     """Epoch milliseconds as ``2024-08-15T17:09:13.648Z``."""
-    moment = datetime.fromtimestamp(epoch_ms / 1000, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    moment = datetime.fromtimestamp(int(epoch_ms) / 1000, UTC)
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 class ApiError(Exception):

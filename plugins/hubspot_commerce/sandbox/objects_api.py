@@ -268,7 +268,8 @@ class ObjectsApi:
                 problems.append(property_error(name, "PROPERTY_DOESNT_EXIST", message))
                 continue
             try:
-                check_writable(definition)
+                if definition.read_only or definition.calculated:
+                    check_writable(definition)
                 changes[name] = normalize(definition, raw)
             except PropertyProblem as problem:
                 problems.append(problem.entry)

@@ -7,6 +7,7 @@ validation rules live in ``validation.py``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 PORTAL_ID = 24681357
 
@@ -68,7 +69,7 @@ class PropertyDef:
     description: str = ""
     created_at: str = "2020-01-01T00:00:00.000Z"
 
-    @property
+    @cached_property
     def option_values(self) -> frozenset[str]:
         """The values an enumeration or bool property accepts."""
         return frozenset(value for value, _ in self.options)

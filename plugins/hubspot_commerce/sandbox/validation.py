@@ -8,6 +8,7 @@ ISO-8601 UTC with milliseconds.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -17,6 +18,7 @@ from hubspot_commerce.sandbox.schema import PropertyDef
 NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 EPOCH_MS = re.compile(r"^-?\d{1,15}$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+CANONICAL_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DAY_MS = 86_400_000
 
@@ -50,21 +52,9 @@ def normalize(definition: PropertyDef, raw: object) -> str:
     if raw is None or raw == "":
         return ""
     if isinstance(raw, dict | list):
-        raise PropertyProblem(
-            definition.name,
-            "INVALID_PROPERTY_VALUE",
-            f"{definition.name} must be a single value, not {type(raw).__name__}",
-        )
-    kind = definition.type
-    if kind == "string":
-        return _string(definition, raw)
-    if kind == "number":
-        return _number(definition, raw)
-    if kind == "date":
-        return _date(definition, raw)
-    if kind == "datetime":
-        return _datetime(definition, raw)
-    return _option(definition, raw)
+        raise PropertyProblem(definition.name, "INVALID_PROPERTY_VALUE",
+                              f"{definition.name} must be a single value, not {type(raw).__name__}")
+    return NORMALIZERS[definition.type](definition, raw)
 
 
 def _text(raw: object) -> str:
@@ -76,8 +66,8 @@ def _text(raw: object) -> str:
 
 
 def _string(definition: PropertyDef, raw: object) -> str:
-    value = _text(raw)
-    if definition.name == "email" or definition.field_type == "email":
+    value = raw if raw.__class__ is str else _text(raw)
+    if definition.name == "email":
         value = value.strip().lower()  # HubSpot lower-cases emails
         if not EMAIL.match(value):
             raise PropertyProblem(definition.name, "INVALID_EMAIL", f"Email address {value} is invalid")
@@ -131,6 +121,8 @@ def _date(definition: PropertyDef, raw: object) -> str:
 
 
 def _datetime(definition: PropertyDef, raw: object) -> str:
+    if raw.__class__ is str and CANONICAL_DATETIME.match(raw):
+        return raw
     epoch = _epoch_ms(raw)
     if epoch is not None:
         return iso_from_ms(epoch)
@@ -150,8 +142,10 @@ def _datetime(definition: PropertyDef, raw: object) -> str:
 
 
 def _option(definition: PropertyDef, raw: object) -> str:
-    value = _text(raw)
     allowed = definition.option_values
+    if raw in allowed:
+        return raw  # type: ignore[return-value]
+    value = _text(raw)
     values = value.split(";") if definition.field_type == "checkbox" else [value]
     for item in values:
         if item not in allowed:
@@ -160,6 +154,16 @@ def _option(definition: PropertyDef, raw: object) -> str:
                 definition.name, "INVALID_OPTION", f"{item} was not one of the allowed options: [{shown}]"
             )
     return value
+
+
+NORMALIZERS: dict[str, Callable[[PropertyDef, object], str]] = {
+    "string": _string,
+    "number": _number,
+    "date": _date,
+    "datetime": _datetime,
+    "enumeration": _option,
+    "bool": _option,
+}
 
 
 def decimal_or_none(value: str | None) -> Decimal | None:
