@@ -1,0 +1,130 @@
+"""Fixtures for the sync's pure tests: a small sample store and the portal's property definitions."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from hubspot_commerce.sample_store import StoreSize, generate_store
+from hubspot_commerce.sync.mapping import SyncMapping, load_mapping
+
+SMALL = StoreSize(products=20, customers=25, orders=40, carts=10)
+
+
+class SqliteSource:
+    """The one method extraction uses from a common-sql hook (``get_df``), over a plain SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def get_df(self, sql: str, parameters: Any = None, **kwargs: Any) -> pd.DataFrame:
+        kwargs.pop("df_type", None)
+        with sqlite3.connect(self.path) as connection:
+            return pd.read_sql(sql, connection, params=parameters, **kwargs)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    path = tmp_path / "store.sqlite"
+    generate_store(path, SMALL)
+    return path
+
+
+@pytest.fixture
+def source(store: Path) -> Iterator[SqliteSource]:
+    yield SqliteSource(store)
+
+
+@pytest.fixture(scope="session")
+def mapping() -> SyncMapping:
+    return load_mapping()
+
+
+def prop(name: str, kind: str = "string", options: tuple[str, ...] = (), read_only: bool = False) -> dict:
+    """A property definition shaped like HubSpot's properties API answer."""
+    return {
+        "name": name,
+        "type": kind,
+        "options": [{"value": value, "label": value} for value in options],
+        "modificationMetadata": {"readOnlyValue": read_only},
+        "calculated": False,
+    }
+
+
+STAGES = (
+    "4b27b500-f031-4927-9811-68a0b525cbae",
+    "937ea84d-0a4f-4dcf-9028-3f9c2aafbf03",
+    "aa99e8d0-c1d5-4071-b915-d240bbb1aed9",
+    "3725360f-519b-4b18-a593-494d60a29c9f",
+    "3c85a297-e9ce-400b-b42e-9f16853d69d6",
+)
+CURRENCIES = ("USD", "EUR", "GBP")
+
+
+@pytest.fixture(scope="session")
+def definitions() -> dict[str, list[dict]]:
+    """The properties the default mapping writes, typed as HubSpot types them (written here by hand from
+    HubSpot's object guides, independently of the sandbox)."""
+    line_items = [
+        prop("name"),
+        prop("hs_sku"),
+        prop("quantity", "number"),
+        prop("price", "number"),
+        prop("discount", "number"),
+        prop("hs_line_item_currency_code", "enumeration", CURRENCIES),
+        prop("hs_product_id", "number"),
+        prop("amount", "number", read_only=True),
+        prop("airflow_source_key"),
+    ]
+    return {
+        "products": [
+            prop("hs_sku"),
+            prop("name"),
+            prop("description"),
+            prop("price", "number"),
+            prop("hs_cost_of_goods_sold", "number"),
+            prop("hs_product_type", "enumeration", ("inventory", "non_inventory", "service")),
+        ],
+        "contacts": [prop("email"), prop("firstname"), prop("lastname"), prop("phone")],
+        "orders": [
+            prop("hs_external_order_id"),
+            prop("hs_order_name"),
+            prop("hs_currency_code", "enumeration", CURRENCIES),
+            prop("hs_subtotal_price", "number"),
+            prop("hs_order_discount", "number"),
+            prop("hs_tax", "number"),
+            prop("hs_shipping_cost", "number"),
+            prop("hs_total_price", "number"),
+            prop("hs_external_order_status"),
+            prop("hs_pipeline", "enumeration", ("14a2e10e-5471-408a-906e-c51f3b04369e",)),
+            prop("hs_pipeline_stage", "enumeration", STAGES),
+            prop("hs_external_created_date", "datetime"),
+            prop("airflow_source_key"),
+        ],
+        "line_items": line_items,
+        "commerce_payments": [
+            prop("hs_initial_amount", "number"),
+            prop("hs_currency_code", "enumeration", CURRENCIES),
+            prop("hs_initiated_date", "datetime"),
+            prop("hs_payment_method_type", "enumeration", ("card", "other", "wire_transfer", "cash")),
+            prop("hs_latest_status", "enumeration", ("processing", "succeeded", "failed", "refunded")),
+            prop("hs_reference_number"),
+            prop("airflow_source_key"),
+        ],
+        "carts": [
+            prop("hs_external_cart_id"),
+            prop("hs_cart_name"),
+            prop("hs_currency_code", "enumeration", CURRENCIES),
+            prop("hs_total_price", "number"),
+            prop("hs_cart_url"),
+            prop("hs_external_status"),
+            prop("hs_external_created_date", "datetime"),
+            prop("hs_external_updated_date", "datetime"),
+            prop("airflow_source_key"),
+        ],
+    }

@@ -1,0 +1,44 @@
+"""The report: per stream extracted, created, updated, unchanged, rejected, and the rejected-rows files."""
+
+from __future__ import annotations
+
+from hubspot_commerce.sync.report import format_report, stream_counts
+
+
+def test_counts_combine_validation_plan_and_write_results(mapping) -> None:
+    validation = {"orders.extracted": "10", "orders.rejected": "2", "products.extracted": "4"}
+    plans = {
+        "orders": {"create": 5, "update": 1, "unchanged": 1, "rejected": 1, "written": True},
+        "products": {"create": 3, "update": 1, "unchanged": 0, "rejected": 0, "written": True},
+    }
+    writes = {
+        "orders.create": {"created": 4, "existing": 1, "rejected": 0},
+        "orders.update": {"updated": 0, "rejected": 1, "rejected_path": "/x/update_orders.jsonl"},
+        "products.upsert": {"created": 3, "updated": 1, "rejected": 0},
+    }
+    rows = {row.stream: row for row in stream_counts(mapping, validation, plans, writes, dry_run=False)}
+    orders = rows["orders"]
+    assert (orders.extracted, orders.created, orders.updated, orders.unchanged, orders.rejected) == (
+        10,
+        4,
+        0,
+        2,
+        4,
+    )
+    products = rows["products"]
+    assert (products.created, products.updated, products.unchanged, products.rejected) == (3, 1, 0, 0)
+
+
+def test_dry_run_reports_what_would_be_written(mapping) -> None:
+    plans = {"orders": {"create": 5, "update": 2, "unchanged": 1, "rejected": 0, "written": False}}
+    rows = {
+        row.stream: row for row in stream_counts(mapping, {"orders.extracted": "8"}, plans, {}, dry_run=True)
+    }
+    assert (rows["orders"].created, rows["orders"].updated, rows["orders"].unchanged) == (5, 2, 1)
+    text = format_report(
+        list(rows.values()), "2025-03-01 .. 2025-03-02", True, ["orders"], ["/run/rejected.jsonl"]
+    )
+    assert "DRY RUN" in text and "/run/rejected.jsonl" in text
+    assert "products" in text and "(not selected: nothing written)" in text
+    order_line = next(line for line in text.splitlines() if line.startswith("orders "))
+    assert order_line.split()[2:] == ["8", "5", "2", "1", "0"]

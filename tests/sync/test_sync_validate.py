@@ -1,0 +1,139 @@
+"""Validation: every row checked against property definitions and references; rejected rows carry a reason."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from hubspot_commerce.sync.extract import Window, extract_streams
+from hubspot_commerce.sync.mapping import map_stream
+from hubspot_commerce.sync.validate import check_value_types, validate_streams
+
+
+def _run(source, mapping, definitions, damage=None):
+    frames = extract_streams(source, mapping, Window(None, None, full_refresh=True))
+    if damage:
+        damage(frames)
+    mapped = {name: map_stream(frames[name], stream) for name, stream in mapping.streams.items()}
+    return frames, validate_streams(mapping, mapped, definitions)
+
+
+def _reasons(result, stream):
+    return {row.key: row.reason for row in result.rejected if row.stream == stream}
+
+
+def test_clean_store_has_no_rejections(source, mapping, definitions) -> None:
+    frames, result = _run(source, mapping, definitions)
+    assert result.rejected == []
+    assert {name: len(frame) for name, frame in result.accepted.items()} == {
+        name: len(frame) for name, frame in frames.items()
+    }
+
+
+def test_bad_values_are_rejected_with_key_and_reason(source, mapping, definitions) -> None:
+    def damage(frames):
+        orders = frames["orders"]
+        orders.loc[0, "status"] = "lost"
+        orders.loc[1, "currency"] = "XXX"
+        orders.loc[2, "total"] = None
+        orders.loc[3, "order_number"] = None
+        orders.loc[4, "placed_at"] = "yesterday"
+        frames["payments"].loc[len(frames["payments"]) - 1, "amount"] = None
+
+    frames, result = _run(source, mapping, definitions, damage)
+    ids = [str(i) for i in frames["orders"]["order_id"][:5]]
+    reasons = _reasons(result, "orders")
+    assert reasons[ids[0]] == "hs_pipeline_stage: source value 'lost' has no entry in the mapping's values"
+    assert reasons[ids[1]] == "hs_currency_code: 'XXX' is not an option of this property"
+    assert ids[2] not in reasons  # a missing optional value is omitted, not an error
+    assert reasons[ids[3]] == "required property hs_order_name is missing"
+    assert reasons[ids[4]] == "hs_external_created_date: 'yesterday' is not a datetime"
+    payment = frames["payments"]["payment_id"].iloc[-1]
+    assert _reasons(result, "payments")[payment] == "required property hs_initial_amount is missing"
+    # The lines of rejected orders are rejected too, naming their order; the others' lines are accepted.
+    line_reasons = _reasons(result, "order_line_items")
+    for order_id in (ids[0], ids[1], ids[3], ids[4]):
+        lines = [key for key in line_reasons if key.startswith(f"order:{order_id}:")]
+        assert lines and all(line_reasons[key] == f"order '{order_id}' was rejected" for key in lines)
+    assert not any(key.startswith(f"order:{ids[2]}:") for key in line_reasons)
+    accepted_orders = set(result.accepted["orders"]["key"])
+    assert accepted_orders == {str(i) for i in frames["orders"]["order_id"]} - {
+        ids[0],
+        ids[1],
+        ids[3],
+        ids[4],
+    }
+
+
+def test_broken_references_are_rejected(source, mapping, definitions) -> None:
+    def damage(frames):
+        frames["order_line_items"].loc[0, "sku"] = "SKU-MISSING"
+        frames["payments"].loc[0, "order_id"] = 999_999
+        contacts = frames["contacts"]
+        customer = frames["orders"]["customer_id"].dropna().iloc[-1]
+        contacts.loc[contacts["customer_id"] == customer, "email"] = None
+
+    frames, result = _run(source, mapping, definitions, damage)
+    line = frames["order_line_items"].iloc[0]
+    assert _reasons(result, "order_line_items")[f"order:{line['order_id']}:{line['line_number']}"] == (
+        "product 'SKU-MISSING' is missing from the source"
+    )
+    assert _reasons(result, "payments")[frames["payments"]["payment_id"][0]] == (
+        "order '999999' is missing from the source"
+    )
+    customer = str(frames["orders"]["customer_id"].dropna().iloc[-1])
+    assert _reasons(result, "contacts")[customer] == "required property email is missing"
+    rejected_orders = _reasons(result, "orders")
+    assert rejected_orders and set(rejected_orders.values()) == {f"contact '{customer}' was rejected"}
+
+
+def test_guest_orders_are_valid_without_a_contact(source, mapping, definitions) -> None:
+    frames, result = _run(source, mapping, definitions)
+    guests = {str(i) for i in frames["orders"].loc[frames["orders"]["customer_id"].isna(), "order_id"]}
+    assert guests and guests <= set(result.accepted["orders"]["key"])
+
+
+def test_unknown_and_read_only_properties_and_duplicate_emails(source, mapping, definitions) -> None:
+    defs = {
+        **definitions,
+        "carts": [d for d in definitions["carts"] if d["name"] != "hs_cart_url"],
+        "products": [
+            d if d["name"] != "description" else {**d, "modificationMetadata": {"readOnlyValue": True}}
+            for d in definitions["products"]
+        ],
+    }
+
+    def damage(frames):
+        frames["contacts"].loc[1, "email"] = frames["contacts"].loc[0, "email"].upper()
+
+    frames, result = _run(source, mapping, defs, damage)
+    assert set(_reasons(result, "carts").values()) == {
+        "property hs_cart_url does not exist on carts in HubSpot"
+    }
+    assert set(_reasons(result, "products").values()) == {"property description is read-only in HubSpot"}
+    first, second = (str(i) for i in frames["contacts"]["customer_id"][:2])
+    email = frames["contacts"].loc[0, "email"].lower()
+    assert _reasons(result, "contacts")[second] == f"email '{email}' is also used by source key {first}"
+
+
+def test_value_types() -> None:
+    values = pd.Series(["1.5", "x", None, "86400000", "1000"], dtype="string")
+    assert check_value_types("n", values, {"type": "number"}).tolist() == [
+        pd.NA,
+        "n: 'x' is not a number",
+        pd.NA,
+        pd.NA,
+        pd.NA,
+    ]
+    assert check_value_types("d", values, {"type": "date"}).tolist() == [
+        "d: '1.5' is not a date",
+        "d: 'x' is not a date",
+        pd.NA,
+        pd.NA,
+        "d: '1000' is not midnight UTC",
+    ]
+    flags = pd.Series(["true", "false", "yes"], dtype="string")
+    assert check_value_types("b", flags, {"type": "bool", "options": []}).tolist() == [
+        pd.NA,
+        pd.NA,
+        "b: 'yes' is not an option of this property",
+    ]
