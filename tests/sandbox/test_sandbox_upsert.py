@@ -217,3 +217,18 @@ def test_custom_unique_property_for_exactly_once_creates(api, sandbox):
     assert upserted.status_code == 200 and upserted.json()["results"][0]["new"] is False
     (stored,) = sandbox.dump("orders")
     assert stored["properties"]["hs_order_name"] == "renamed"
+
+
+def test_batch_read_with_properties_with_history(api):
+    (created,) = api.create("products", product("SKU-1"))
+
+    response = api.post(
+        "/crm/v3/objects/products/batch/read",
+        {"inputs": [{"id": created["id"]}], "properties": [], "propertiesWithHistory": ["price"]},
+    )
+
+    (result,) = response.json()["results"]
+    assert result["propertiesWithHistory"] == {
+        "price": [{"value": "10.00", "timestamp": created["updatedAt"], "sourceType": "API"}]
+    }
+    assert result["properties"]["name"] == "Product SKU-1"  # no properties named: the default set

@@ -439,7 +439,13 @@ class ObjectsApi:
                     missing.append(_text_id(item["id"]))
                 else:
                     found[record.id] = record
+        history = body.get("propertiesWithHistory") or []
+        if not isinstance(history, list) or not all(isinstance(p, str) for p in history):
+            raise malformed('"propertiesWithHistory" must be an array of strings')
         results = [_view(record, self._selected(obj, record, wanted)) for record in found.values()]
+        if history:
+            for result, record in zip(results, found.values(), strict=True):
+                result["propertiesWithHistory"] = _history(record, history)
         random.shuffle(results)
         body_out: dict[str, Any] = {"status": "COMPLETE", "results": results}
         if missing:
@@ -465,10 +471,12 @@ class ObjectsApi:
         with_types = [
             OBJECTS_BY_KEY[name] for name in _list_param(query, "associations") if name in OBJECTS_BY_KEY
         ]
+        archived = (query.get("archived") or ["false"])[0] == "true"
         with self.store.lock:
             page: list[Record] = []
             more = False
-            for record in self.store.records[obj.name].values():
+            records = [] if archived else self.store.records[obj.name].values()  # archived records are gone
+            for record in records:
                 if int(record.id) <= after:
                     continue
                 if len(page) == limit:
@@ -542,6 +550,15 @@ def _view(record: Record, properties: dict) -> dict:
         "createdAt": record.created_at,
         "updatedAt": record.updated_at,
         "archived": False,
+    }
+
+
+def _history(record: Record, names: list[str]) -> dict[str, list[dict]]:
+    """The sandbox keeps no history: each requested property's current value is its only version."""
+    return {
+        name: [{"value": record.properties[name], "timestamp": record.updated_at, "sourceType": "API"}]
+        for name in names
+        if name in record.properties
     }
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
+import traceback
+import uuid
 from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,7 +40,18 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        response = self.server.app.handle(self.command, self.path, self.headers, body)
+        try:
+            response = self.server.app.handle(self.command, self.path, self.headers, body)
+        except Exception as error:  # a sandbox bug: answer 500 and log it rather than drop the connection
+            traceback.print_exc(file=sys.stderr)
+            response = Response(
+                500,
+                {
+                    "status": "error",
+                    "message": f"sandbox internal error: {error!r}",
+                    "correlationId": str(uuid.uuid4()),
+                },
+            )
         if response.drop:
             self.close_connection = True  # the work is done; the client sees the connection close unanswered
             return

@@ -52,8 +52,11 @@ def normalize(definition: PropertyDef, raw: object) -> str:
     if raw is None or raw == "":
         return ""
     if isinstance(raw, dict | list):
-        raise PropertyProblem(definition.name, "INVALID_PROPERTY_VALUE",
-                              f"{definition.name} must be a single value, not {type(raw).__name__}")
+        raise PropertyProblem(
+            definition.name,
+            "INVALID_PROPERTY_VALUE",
+            f"{definition.name} must be a single value, not {type(raw).__name__}",
+        )
     return NORMALIZERS[definition.type](definition, raw)
 
 
