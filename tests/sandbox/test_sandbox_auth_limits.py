@@ -147,3 +147,15 @@ def test_expired_oauth_token_is_401_expired():
 
     assert response.status_code == 401
     assert response.json()["category"] == "EXPIRED_AUTHENTICATION"
+
+
+def test_each_app_has_its_own_burst_window_but_the_daily_limit_is_shared():
+    with SandboxProcess(tokens=["app-a", "app-b"], rate_limit=2, daily_limit=5) as sb:
+        a, b = Api(sb.url, "app-a"), Api(sb.url, "app-b")
+        burst_a = [a.get("/crm/v3/objects/orders").status_code for _ in range(3)]
+        burst_b = [b.get("/crm/v3/objects/orders").status_code for _ in range(2)]
+        daily = b.get("/crm/v3/objects/orders")
+
+    assert burst_a == [200, 200, 429]
+    assert burst_b == [200, 200]
+    assert daily.status_code == 429 and daily.json()["policyName"] == "DAILY"

@@ -232,3 +232,57 @@ def test_batch_read_with_properties_with_history(api):
         "price": [{"value": "10.00", "timestamp": created["updatedAt"], "sourceType": "API"}]
     }
     assert result["properties"]["name"] == "Product SKU-1"  # no properties named: the default set
+
+
+def test_upsert_and_update_without_trace_ids_are_atomic(api, sandbox):
+    (existing,) = api.create("products", product("SKU-1"))
+
+    upserted = api.batch("products", "upsert", [upsert("SKU-2"), upsert("SKU-1", price="nope")])
+    updated = api.batch(
+        "products",
+        "update",
+        [
+            {"id": existing["id"], "properties": {"name": "new"}},
+            {"id": existing["id"] + "0", "properties": {"x": "1"}},
+        ],
+    )
+
+    (other,) = api.create("products", product("SKU-3"))
+    refused = api.batch(
+        "products",
+        "update",
+        [
+            {"id": other["id"], "properties": {"name": "changed"}},
+            {"id": existing["id"], "properties": {"x": "1"}},
+        ],
+    )
+
+    assert upserted.status_code == 400
+    assert updated.status_code == 207  # an unknown id is reported, not a refusal: the good update lands
+    assert refused.status_code == 400
+    stored = {r["properties"]["hs_sku"]: r["properties"] for r in sandbox.dump("products")}
+    assert set(stored) == {"SKU-1", "SKU-3"}
+    assert stored["SKU-1"]["name"] == "new"
+    assert stored["SKU-3"]["name"] == "Product SKU-3"
+
+
+def test_single_record_create_update_get_delete(api, sandbox):
+    created = api.post("/crm/v3/objects/orders", {"properties": {"hs_order_name": "one"}})
+    record_id = created.json()["id"]
+    patched = api.session.patch(
+        f"{api.url}/crm/v3/objects/orders/{record_id}", json={"properties": {"hs_order_name": "two"}}
+    )
+    missing = api.session.patch(
+        f"{api.url}/crm/v3/objects/orders/1", json={"properties": {"hs_order_name": "x"}}
+    )
+    invalid = api.post("/crm/v3/objects/orders", {"properties": {"hs_order_name": "x", "nope": "1"}})
+    fetched = api.get(f"/crm/v3/objects/orders/{record_id}")
+    deleted = api.session.delete(f"{api.url}/crm/v3/objects/orders/{record_id}")
+
+    assert created.status_code == 201 and created.json()["properties"]["hs_order_name"] == "one"
+    assert patched.status_code == 200 and patched.json()["properties"]["hs_order_name"] == "two"
+    assert missing.status_code == 404
+    assert invalid.status_code == 400 and invalid.json()["category"] == "VALIDATION_ERROR"
+    assert fetched.json()["properties"]["hs_order_name"] == "two"
+    assert deleted.status_code == 204
+    assert sandbox.dump("orders") == []

@@ -144,3 +144,11 @@ def test_empty_string_clears_a_value(api, sandbox):
 
     assert response.status_code == 200
     assert "description" not in sandbox.dump("products")[0]["properties"]
+
+
+def test_line_item_price_cannot_be_negative(api, sandbox):
+    problem = refused(api, "line_items", {"name": "refund", "price": "-5.00"})
+
+    assert (problem["name"], problem["message"]) == ("price", "price cannot be negative")
+    assert sandbox.dump("line_items") == []
+    assert api.batch("line_items", "create", [{"properties": {"price": "0"}}]).status_code == 201

@@ -26,6 +26,7 @@ from hubspot_commerce.sandbox.stats import Stats
 from hubspot_commerce.sandbox.store import Store
 
 JSON_TYPE = "application/json;charset=utf-8"
+BATCH_ACTIONS = ("create", "upsert", "read", "update", "archive")
 WRITE_ACTIONS = {"create", "upsert", "update", "archive"}
 # Scopes HubSpot also accepts for products and line items.
 LEGACY_SCOPES = {"products": ("e-commerce",), "line_items": ("e-commerce",)}
@@ -121,7 +122,7 @@ class SandboxApp:
         if path == "/oauth/v1/token":
             return self._oauth(method, headers, body, correlation_id), None
         principal = self.auth.authenticate(headers.get("Authorization"))
-        state = self.limiter.hit()
+        state = self.limiter.hit(principal.app)
         rate_headers = state.headers(with_daily=not principal.oauth)
         if state.policy is not None:
             return Response(429, _rate_limit_body(state.policy, correlation_id), rate_headers), None
@@ -138,79 +139,113 @@ class SandboxApp:
     def _route(
         self, method: str, path: str, query: dict[str, list[str]], headers: Mapping[str, str], body: bytes
     ) -> Route:
+        """The endpoint for a HubSpot path (404 if none); bodies are parsed only after the scope check."""
         parts = path.strip("/").split("/")
-        if parts[:3] == ["crm", "v3", "objects"] and len(parts) >= 4:
-            obj = _object_type(parts[3])
-            if (
-                len(parts) == 6
-                and parts[4] == "batch"
-                and parts[5] in ("create", "upsert", "read", "update", "archive")
-            ):
-                _allow(method, "POST")
-                action = parts[5]
-                scope = obj.read_scope if action == "read" else obj.write_scope
-                route = Route(
-                    f"POST /crm/v3/objects/{obj.name}/batch/{action}",
-                    (scope, *LEGACY_SCOPES.get(obj.name, ())),
-                    lambda: (0, None),
-                    write=action in WRITE_ACTIONS,
-                )
-
-                def batch() -> tuple[int, Any]:
-                    data = _json_body(headers, body)
-                    inputs = data.get("inputs") if isinstance(data, dict) else None
-                    route.inputs = len(inputs) if isinstance(inputs, list) else 0
-                    return self.objects.batch(obj, action, data)
-
-                route.call = batch
-                return route
-            read = (obj.read_scope, *LEGACY_SCOPES.get(obj.name, ()))
-            if len(parts) == 4:
-                _allow(method, "GET")
-                return Route(f"GET /crm/v3/objects/{obj.name}", read, lambda: self.objects.list(obj, query))
-            if len(parts) == 5:
-                _allow(method, "GET")
-                return Route(
-                    f"GET /crm/v3/objects/{obj.name}/{{id}}",
-                    read,
-                    lambda: self.objects.get(obj, parts[4], query),
-                )
-        if parts[:3] == ["crm", "v3", "properties"] and len(parts) in (4, 5):
-            obj = _object_type(parts[3])
-            read = (obj.read_scope, obj.schema_read_scope)
-            if len(parts) == 5:
-                _allow(method, "GET")
-                return Route(
-                    f"GET /crm/v3/properties/{obj.name}/{{name}}",
-                    read,
-                    lambda: self.properties.get(obj, parts[4]),
-                )
-            if method == "POST":
-                return Route(
-                    f"POST /crm/v3/properties/{obj.name}",
-                    (obj.schema_write_scope,),
-                    lambda: self.properties.create(obj, _json_body(headers, body)),
-                    write=True,
-                )
-            _allow(method, "GET")
-            return Route(f"GET /crm/v3/properties/{obj.name}", read, lambda: self.properties.list(obj))
-        if parts[:3] == ["crm", "v4", "objects"] and len(parts) == 7 and parts[5] == "associations":
+        route = None
+        if parts[:3] == ["crm", "v3", "objects"] and len(parts) in (4, 5, 6):
+            route = self._object_route(method, parts, query, headers, body)
+        elif parts[:3] == ["crm", "v3", "properties"] and len(parts) in (4, 5):
+            route = self._properties_route(method, parts, headers, body)
+        elif parts[:3] == ["crm", "v4", "objects"] and len(parts) == 7 and parts[5] == "associations":
             _allow(method, "GET")
             from_obj, to_obj = _object_type(parts[3]), _object_type(parts[6])
-            return Route(
+            route = Route(
                 f"GET /crm/v4/objects/{from_obj.name}/{{id}}/associations/{to_obj.name}",
                 (from_obj.read_scope,),
                 lambda: self.associations.of_record(from_obj, parts[4], to_obj),
             )
-        if parts[:3] == ["crm", "v4", "associations"] and len(parts) == 6 and parts[5] == "labels":
+        elif parts[:3] == ["crm", "v4", "associations"] and len(parts) == 6 and parts[5] == "labels":
             _allow(method, "GET")
             from_obj, to_obj = _object_type(parts[3]), _object_type(parts[4])
-            return Route(
+            route = Route(
                 f"GET /crm/v4/associations/{from_obj.name}/{to_obj.name}/labels",
                 (from_obj.read_scope,),
                 lambda: self.associations.labels(from_obj, to_obj),
             )
-        raise ApiError(404, "OBJECT_NOT_FOUND", f"resource not found: {path}")
+        if route is None:
+            raise ApiError(404, "OBJECT_NOT_FOUND", f"resource not found: {path}")
+        return route
+
+    def _object_route(
+        self,
+        method: str,
+        parts: list[str],
+        query: dict[str, list[str]],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> Route | None:
+        """``/crm/v3/objects/{type}[/{id} | /batch/{action}]``."""
+        obj = _object_type(parts[3])
+        read = (obj.read_scope, *LEGACY_SCOPES.get(obj.name, ()))
+        write = (obj.write_scope, *LEGACY_SCOPES.get(obj.name, ()))
+        base = f"/crm/v3/objects/{obj.name}"
+        if len(parts) == 6 and parts[4] == "batch" and parts[5] in BATCH_ACTIONS:
+            _allow(method, "POST")
+            action = parts[5]
+            route = Route(
+                f"POST {base}/batch/{action}", read if action == "read" else write, lambda: (0, None)
+            )
+            route.write = action in WRITE_ACTIONS
+
+            def batch() -> tuple[int, Any]:
+                data = _json_body(headers, body)
+                inputs = data.get("inputs") if isinstance(data, dict) else None
+                route.inputs = len(inputs) if isinstance(inputs, list) else 0
+                return self.objects.batch(obj, action, data)
+
+            route.call = batch
+            return route
+        if len(parts) == 4:
+            if method == "POST":
+                return Route(
+                    f"POST {base}",
+                    write,
+                    lambda: self.objects.create_one(obj, _json_body(headers, body)),
+                    True,
+                    1,
+                )
+            _allow(method, "GET")
+            return Route(f"GET {base}", read, lambda: self.objects.list(obj, query))
+        if len(parts) == 5:
+            record_id = parts[4]
+            if method == "PATCH":
+                return Route(
+                    f"PATCH {base}/{{id}}",
+                    write,
+                    lambda: self.objects.update_one(obj, record_id, _json_body(headers, body), query),
+                    True,
+                    1,
+                )
+            if method == "DELETE":
+                return Route(
+                    f"DELETE {base}/{{id}}", write, lambda: self.objects.archive_one(obj, record_id), True, 1
+                )
+            _allow(method, "GET")
+            return Route(f"GET {base}/{{id}}", read, lambda: self.objects.get(obj, record_id, query))
+        return None
+
+    def _properties_route(
+        self, method: str, parts: list[str], headers: Mapping[str, str], body: bytes
+    ) -> Route:
+        """``/crm/v3/properties/{type}[/{name}]``."""
+        obj = _object_type(parts[3])
+        read = (obj.read_scope, obj.schema_read_scope)
+        if len(parts) == 5:
+            _allow(method, "GET")
+            return Route(
+                f"GET /crm/v3/properties/{obj.name}/{{name}}",
+                read,
+                lambda: self.properties.get(obj, parts[4]),
+            )
+        if method == "POST":
+            return Route(
+                f"POST /crm/v3/properties/{obj.name}",
+                (obj.schema_write_scope,),
+                lambda: self.properties.create(obj, _json_body(headers, body)),
+                write=True,
+            )
+        _allow(method, "GET")
+        return Route(f"GET /crm/v3/properties/{obj.name}", read, lambda: self.properties.list(obj))
 
     @staticmethod
     def _check_scopes(principal: Principal, scopes: tuple[str, ...]) -> None:

@@ -17,8 +17,9 @@ NOT_FOUND_MESSAGE = (
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller; ``scopes`` None means every scope."""
+    """An authenticated caller: its app (which has its own burst window) and scopes (None: every scope)."""
 
+    app: str
     scopes: frozenset[str] | None
     oauth: bool
 
@@ -46,7 +47,9 @@ class Auth:
         self._tokens: dict[str, Principal] = {}
         for spec in tokens:
             token, _, scopes = spec.partition(":")
-            self._tokens[token] = Principal(_scopes(scopes), oauth=False)
+            self._tokens[token] = Principal(
+                f"private-app-{len(self._tokens) + 1}", _scopes(scopes), oauth=False
+            )
         self._clients: dict[str, OAuthClient] = {}
         for spec in oauth_clients:
             parts = spec.split(":", 3)
@@ -98,7 +101,7 @@ class Auth:
         with self._lock:
             self._issued[access_token] = (
                 time.monotonic() + self.expires_in,
-                Principal(client.scopes, oauth=True),
+                Principal(f"oauth-{client.client_id}", client.scopes, oauth=True),
             )
         return 200, {
             "token_type": "bearer",

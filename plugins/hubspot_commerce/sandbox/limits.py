@@ -1,4 +1,7 @@
-"""HubSpot's request limits: a rolling 10-second window and a daily counter over authenticated API requests.
+"""HubSpot's request limits: a rolling 10-second window per app and a daily counter per portal.
+
+Each token (private app) or OAuth client is one app with its own burst window; the daily limit is shared by
+all apps of the portal, as HubSpot describes it.
 
 Every authenticated request counts, including the ones answered 429 (HubSpot does not document whether
 refused requests count; counting them is the stricter choice: a client that keeps hammering stays limited).
@@ -54,16 +57,17 @@ class RateLimiter:
         with self._lock:
             self.per_10s = per_10s
             self.daily = daily
-            self._window: deque[float] = deque()
+            self._windows: dict[str, deque[float]] = {}
             self._day = datetime.now(UTC).date()
             self._daily_count = 0
             self.peak = 0
 
-    def hit(self) -> LimitState:
+    def hit(self, app: str) -> LimitState:
+        """Count one request of ``app``."""
         now = time.monotonic()
         today = datetime.now(UTC).date()  # HubSpot resets at midnight in the portal's time zone; ours is UTC
         with self._lock:
-            window = self._window
+            window = self._windows.setdefault(app, deque())
             while window and window[0] <= now - INTERVAL_MS / 1000:
                 window.popleft()
             if today != self._day:

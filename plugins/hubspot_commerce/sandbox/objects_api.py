@@ -491,6 +491,34 @@ class ObjectsApi:
             }
         return 200, body
 
+    # Single-record writes: the batch rules applied to one input, answered with the record itself
+
+    def create_one(self, obj: ObjectType, body: Any) -> tuple[int, dict]:
+        """``POST /crm/v3/objects/{obj}``: 201 with the new record."""
+        if not isinstance(body, dict):
+            raise malformed("the body must be a JSON object")
+        _, out = self.batch(obj, "create", {"inputs": [body]})
+        return 201, out["results"][0]  # type: ignore[index]
+
+    def update_one(
+        self, obj: ObjectType, record_id: str, body: Any, query: dict[str, list[str]]
+    ) -> tuple[int, dict]:
+        """``PATCH /crm/v3/objects/{obj}/{id}`` (``idProperty`` allowed): 200 with the record, else 404."""
+        if not isinstance(body, dict):
+            raise malformed("the body must be a JSON object")
+        item = {"id": record_id, **body}
+        id_property = (query.get("idProperty") or [None])[0]
+        if id_property:
+            item["idProperty"] = id_property
+        status, out = self.batch(obj, "update", {"inputs": [item]})
+        if status == 207:
+            raise ApiError(404, "OBJECT_NOT_FOUND", "resource not found")
+        return 200, out["results"][0]  # type: ignore[index]
+
+    def archive_one(self, obj: ObjectType, record_id: str) -> tuple[int, None]:
+        """``DELETE /crm/v3/objects/{obj}/{id}``: 204 whether or not the record existed."""
+        return self.batch(obj, "archive", {"inputs": [{"id": record_id}]})  # type: ignore[return-value]
+
     def get(self, obj: ObjectType, record_id: str, query: dict[str, list[str]]) -> tuple[int, dict]:
         """``GET /crm/v3/objects/{obj}/{id}`` (``idProperty`` allowed); 404 when missing."""
         id_property = (query.get("idProperty") or [None])[0]

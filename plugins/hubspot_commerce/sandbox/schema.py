@@ -64,6 +64,7 @@ class PropertyDef:
     read_only: bool = False
     calculated: bool = False
     unique: bool = False
+    non_negative: bool = False  # e.g. a line item's unit price
     hubspot_defined: bool = True
     field_type: str = ""
     description: str = ""
@@ -254,7 +255,7 @@ _LINE_ITEM = _props(
     ("description", "string"),
     ("hs_sku", "string"),
     ("quantity", "number"),
-    ("price", "number"),
+    ("price", "number", {"non_negative": True, "label": "Unit price"}),
     ("amount", "number", {**CALC, "label": "Net price"}),
     ("hs_line_item_currency_code", "enumeration", CURRENCY),
     ("hs_product_id", "number"),

@@ -84,10 +84,15 @@ def _number(definition: PropertyDef, raw: object) -> str:
         value = repr(raw) if isinstance(raw, float) else str(raw)
         if isinstance(raw, float) and (raw != raw or raw in (float("inf"), float("-inf"))):
             raise PropertyProblem(definition.name, "INVALID_INTEGER", f"{value} was not a valid number")
-        return value
-    value = str(raw)
-    if not NUMBER.match(value):
-        raise PropertyProblem(definition.name, "INVALID_INTEGER", f"{value} was not a valid number")
+    else:
+        value = str(raw)
+        if not NUMBER.match(value):
+            raise PropertyProblem(definition.name, "INVALID_INTEGER", f"{value} was not a valid number")
+    if definition.non_negative and value.startswith("-") and float(value) != 0:
+        # HubSpot documents the rule (a line item's price cannot be negative), not its error code.
+        raise PropertyProblem(
+            definition.name, "INVALID_PROPERTY_VALUE", f"{definition.name} cannot be negative"
+        )
     return value
 
 
