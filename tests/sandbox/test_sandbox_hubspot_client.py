@@ -16,6 +16,8 @@ from hubspot.crm.objects import (
     PublicAssociationsForObject,
     PublicObjectId,
     SimplePublicObjectBatchInputForCreate,
+    SimplePublicObjectInput,
+    SimplePublicObjectInputForCreate,
 )
 from hubspot.crm.products import (
     BatchInputSimplePublicObjectBatchInputUpsert,
@@ -106,6 +108,8 @@ def test_create_orders_with_a_207_and_associations(client, sandbox):
     assert response.results[0].properties["hs_order_name"] == "Order #1"
     (stored,) = sandbox.dump("orders")
     assert stored["associations"] == {"contacts": [contact.id]}
+    fetched = client.crm.objects.basic_api.get_by_id("orders", stored["id"], associations=["contacts"])
+    assert fetched.associations["contacts"].results[0].id == contact.id
     page = client.crm.associations.v4.basic_api.get_page("orders", stored["id"], "contacts")
     # HubSpot sends toObjectId as a JSON integer; this client's model turns it into a string.
     assert [(str(r.to_object_id), r.association_types[0].type_id) for r in page.results] == [
@@ -153,3 +157,18 @@ def test_properties_lists_and_labels(client):
     with pytest.raises(AssociationsApiException) as raised:
         client.crm.associations.v4.basic_api.get_page("orders", "404", "contacts")
     assert raised.value.status == 404
+
+
+def test_single_record_create_and_update(client, sandbox):
+    created = client.crm.objects.basic_api.create(
+        "carts", SimplePublicObjectInputForCreate(properties={"hs_cart_name": "Cart 1"}, associations=[])
+    )
+    updated = client.crm.objects.basic_api.update(
+        "carts", created.id, SimplePublicObjectInput(properties={"hs_total_price": "12.50"})
+    )
+
+    assert updated.properties["hs_total_price"] == "12.50"
+    (stored,) = sandbox.dump("carts")
+    assert (
+        stored["properties"]["hs_cart_name"] == "Cart 1" and stored["properties"]["hs_total_price"] == "12.50"
+    )
