@@ -82,7 +82,7 @@ def test_default_property_sets(api, object_type):
     assert response.status_code == 200
     by_name = {p["name"]: p for p in response.json()["results"]}
     assert set(REFERENCE_PROPERTIES[object_type]) <= set(by_name)
-    for name in ("hs_object_id", "hs_object_source"):
+    for name in ("hs_object_id", "hs_object_source", "hs_lastmodifieddate"):
         assert by_name[name]["modificationMetadata"]["readOnlyValue"] is True
     for prop in by_name.values():
         assert {"name", "label", "type", "fieldType", "groupName", "options", "hasUniqueValue"} <= set(prop)

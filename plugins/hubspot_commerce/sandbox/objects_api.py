@@ -384,7 +384,7 @@ class ObjectsApi:
         values = plan.properties
         if obj.name == "line_items":
             _line_item_totals(values)
-        values[obj.modified_date] = now
+        values[obj.modified_date] = values["hs_lastmodifieddate"] = now
         if plan.existing is None:
             values.update(
                 {

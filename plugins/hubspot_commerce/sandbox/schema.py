@@ -164,6 +164,7 @@ def _system(create_date: str, modified_date: str) -> dict[str, PropertyDef]:
         ("hs_object_id", "number", ro),
         (create_date, "datetime", ro),
         (modified_date, "datetime", ro),
+        ("hs_lastmodifieddate", "datetime", ro),  # contacts have both this and lastmodifieddate
         ("hs_created_by_user_id", "number", ro),
         ("hs_updated_by_user_id", "number", ro),
         ("hs_object_source", "string", ro),
