@@ -267,6 +267,9 @@ class ObjectsApi:
                 message = f'Property "{name}" does not exist'
                 problems.append(property_error(name, "PROPERTY_DOESNT_EXIST", message))
                 continue
+            if raw.__class__ is str and definition.plain_text and not definition.read_only:
+                changes[name] = raw  # the common case, kept fast
+                continue
             try:
                 if definition.read_only or definition.calculated:
                     check_writable(definition)
@@ -319,7 +322,7 @@ class ObjectsApi:
         creating: bool,
     ) -> None:
         """Unique properties: no other stored record and no earlier input of the batch may hold the value."""
-        wanted = [(name, value) for name, value in values.items() if definitions[name].unique]
+        wanted = [(name, values[name]) for name in self.store.unique_properties(obj.name) if name in values]
         for name, value in wanted:
             holder = claims.get((name, value)) or self.store.unique_holder(obj.name, name, value)
             if holder is None or holder == record_id:

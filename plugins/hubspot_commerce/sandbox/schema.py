@@ -71,6 +71,11 @@ class PropertyDef:
     created_at: str = "2020-01-01T00:00:00.000Z"
 
     @cached_property
+    def plain_text(self) -> bool:
+        """A string property that stores any string as sent (no email rules)."""
+        return self.type == "string" and self.name != "email"
+
+    @cached_property
     def option_values(self) -> frozenset[str]:
         """The values an enumeration or bool property accepts."""
         return frozenset(value for value, _ in self.options)

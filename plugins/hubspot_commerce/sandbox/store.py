@@ -71,6 +71,10 @@ class Store:
     def get(self, obj_name: str, record_id: str) -> Record | None:
         return self.records[obj_name].get(record_id)
 
+    def unique_properties(self, obj_name: str) -> list[str]:
+        """Names of the unique-value properties of an object type."""
+        return [prop for name, prop in self._unique if name == obj_name]
+
     def unique_holder(self, obj_name: str, prop: str, value: str) -> str | None:
         """The id of the record holding ``value`` in unique property ``prop``."""
         index = self._unique.get((obj_name, prop))
