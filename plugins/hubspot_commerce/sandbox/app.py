@@ -201,8 +201,8 @@ class SandboxApp:
                     f"POST {base}",
                     write,
                     lambda: self.objects.create_one(obj, _json_body(headers, body)),
-                    True,
-                    1,
+                    write=True,
+                    inputs=1,
                 )
             _allow(method, "GET")
             return Route(f"GET {base}", read, lambda: self.objects.list(obj, query))
@@ -213,12 +213,16 @@ class SandboxApp:
                     f"PATCH {base}/{{id}}",
                     write,
                     lambda: self.objects.update_one(obj, record_id, _json_body(headers, body), query),
-                    True,
-                    1,
+                    write=True,
+                    inputs=1,
                 )
             if method == "DELETE":
                 return Route(
-                    f"DELETE {base}/{{id}}", write, lambda: self.objects.archive_one(obj, record_id), True, 1
+                    f"DELETE {base}/{{id}}",
+                    write,
+                    lambda: self.objects.archive_one(obj, record_id),
+                    write=True,
+                    inputs=1,
                 )
             _allow(method, "GET")
             return Route(f"GET {base}/{{id}}", read, lambda: self.objects.get(obj, record_id, query))
@@ -279,13 +283,13 @@ class SandboxApp:
         status = fault.status or 500
         if status == 429:
             state = LimitState(
-                fault.policy,
-                self.limiter.per_10s,
-                0,
-                self.limiter.daily,
-                0 if fault.policy == "DAILY" else self.limiter.daily,
-                1,
-                0,
+                policy=fault.policy,
+                max=self.limiter.per_10s,
+                remaining=0,
+                daily=self.limiter.daily,
+                daily_remaining=0 if fault.policy == "DAILY" else self.limiter.daily,
+                secondly=max(1, self.limiter.per_10s // 10),
+                secondly_remaining=0,
             )
             headers.update(state.headers(with_daily=True))
             return Response(429, _rate_limit_body(fault.policy, correlation_id), headers)
