@@ -16,7 +16,7 @@ def iso_now() -> str:
 
 def iso_from_ms(epoch_ms: float) -> str:
     """Epoch milliseconds as ``2024-08-15T17:09:13.648Z``."""
-    moment = datetime.fromtimestamp(int(epoch_ms) / 1000, UTC)
+    moment = datetime.fromtimestamp(round(epoch_ms) / 1000, UTC)
     return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
