@@ -1,0 +1,68 @@
+"""The DAG loads, and is wired the way the README promises: schedule, params, pool, retries, assets."""
+
+from __future__ import annotations
+
+from airflow.sdk import CronDataIntervalTimetable
+
+HUBSPOT_TASKS = {"setup", "validate"}
+
+
+def test_dag_loads_with_its_schedule_and_params(sync_dag) -> None:
+    assert isinstance(sync_dag.timetable, CronDataIntervalTimetable)
+    assert sync_dag.catchup is False
+    params = sync_dag.params.dump()
+    assert params["dry_run"] is False and params["full_refresh"] is False
+    assert params["window_start"] is None and params["window_end"] is None
+    assert params["objects"] == [
+        "products",
+        "contacts",
+        "orders",
+        "order_line_items",
+        "payments",
+        "carts",
+        "cart_line_items",
+    ]
+
+
+def test_task_order_follows_the_commerce_graph(sync_dag) -> None:
+    upstream = {task.task_id: task.upstream_task_ids for task in sync_dag.tasks}
+    assert upstream["extract"] == {"setup"}
+    assert upstream["validate"] == {"extract"}
+    assert {"upsert_contacts", "create_orders"} <= upstream["prepare_payments"]
+    assert {"upsert_products", "create_orders", "update_orders"} <= upstream["prepare_order_line_items"]
+    assert {"create_carts", "upsert_products"} <= upstream["prepare_cart_line_items"]
+    writers = {t.task_id for t in sync_dag.tasks if t.task_type == "HubSpotBatchOperator"}
+    assert writers == {
+        "upsert_products",
+        "upsert_contacts",
+        "create_orders",
+        "update_orders",
+        "create_order_line_items",
+        "update_order_line_items",
+        "create_payments",
+        "update_payments",
+        "create_carts",
+        "update_carts",
+        "create_cart_line_items",
+        "update_cart_line_items",
+    }
+    assert writers <= sync_dag.get_task("report").upstream_task_ids
+
+
+def test_hubspot_tasks_share_the_pool_and_retry_policy(sync_dag) -> None:
+    for task in sync_dag.tasks:
+        calls_hubspot = task.task_id in HUBSPOT_TASKS or task.task_id.startswith(
+            ("prepare_", "upsert_", "create_", "update_")
+        )
+        assert (task.pool == "hubspot_api") == calls_hubspot, task.task_id
+        assert task.retry_policy is not None, task.task_id
+    rules = sync_dag.get_task("create_orders").retry_policy.rules
+    assert [rule.action.value for rule in rules] == ["retry", "retry", "fail"]
+
+
+def test_one_asset_per_hubspot_object_type(sync_dag) -> None:
+    uris = {outlet.uri for task in sync_dag.tasks for outlet in task.outlets}
+    assert uris == {
+        f"hubspot://crm/{name}"
+        for name in ("products", "contacts", "orders", "line_items", "commerce_payments", "carts")
+    }
