@@ -266,12 +266,34 @@ def test_dry_run_writes_nothing(sync_dag, store, sandbox) -> None:
     files = run(sync_dag, {"full_refresh": True, "dry_run": True})
     stats = sandbox.stats()
     assert stats["write_requests"] == 0
-    assert not any(path.startswith("/crm/v3/properties") and "POST" in path for path in stats["by_path"])
+    assert not any(route.startswith("POST /crm/v3/properties") for route in stats["by_path"])
+    assert any(route.startswith("GET /crm/v3/properties") for route in stats["by_path"]), "validation reads"
     for object_type in ("products", "contacts", "orders", "line_items", "commerce_payments", "carts"):
         assert sandbox.dump(object_type) == [], object_type
     text = files.report.read_text()
     assert "DRY RUN" in text
     assert report_counts(files)["orders"] == [60, 60, 0, 0, 0]
+
+
+def test_objects_param_writes_only_the_chosen_streams(sync_dag, store, sandbox) -> None:
+    files = run(sync_dag, {"full_refresh": True, "objects": ["products", "contacts", "orders"]})
+    assert len(sandbox.dump("products")) == 30 and len(sandbox.dump("orders")) == 60
+    for object_type in ("line_items", "commerce_payments", "carts"):
+        assert sandbox.dump(object_type) == [], object_type
+    report = files.report.read_text()
+    assert "payments" in report and report.count("(not selected: nothing written)") == 4
+    # Orders alone later: the new order links to the contact the first run created.
+    db = sqlite3.connect(store)
+    db.execute(
+        "INSERT INTO orders SELECT 900002, customer_id, 'SO-900002', 'open', 'USD', 1, 0, 0, 0, 1, "
+        "'2025-01-01 00:00:00', '2025-01-01 00:00:00' FROM orders WHERE customer_id IS NOT NULL LIMIT 1"
+    )
+    db.execute("INSERT INTO order_lines VALUES (900002, 1, 'SKU-00003', 1, 1, NULL)")
+    db.commit()
+    run(sync_dag, {"full_refresh": True, "objects": ["orders"]})
+    new = by_key(sandbox.dump("orders"))["900002"]
+    assert len(new["associations"]["contacts"]) == 1
+    assert sandbox.dump("line_items") == []
 
 
 def test_manual_run_without_logical_date_syncs_the_last_day(sync_dag, store, sandbox) -> None:
