@@ -141,3 +141,80 @@ def test_get_by_id_with_associations_and_404(api):
     assert missing.status_code == 404
     assert missing.json()["message"] == "resource not found"
     assert missing.json()["correlationId"]
+
+
+def test_v4_batch_create_associates_existing_records(api, sandbox):
+    (created,) = api.create("orders", order())
+    (payment,) = api.create(
+        "commerce_payments", {"hs_initial_amount": "5", "hs_initiated_date": "2026-01-01T00:00:00Z"}
+    )
+    good = {
+        "from": {"id": payment["id"]},
+        "to": {"id": created["id"]},
+        "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 524}],
+    }
+    wrong_type = {**good, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 523}]}
+    missing = {**good, "to": {"id": "404"}}
+
+    response = api.post(
+        "/crm/v4/associations/commerce_payments/orders/batch/create", {"inputs": [good, wrong_type, missing]}
+    )
+
+    assert response.status_code == 207
+    body = response.json()
+    assert body["results"] == [
+        {
+            "fromObjectTypeId": "0-101",
+            "fromObjectId": int(payment["id"]),
+            "toObjectTypeId": "0-123",
+            "toObjectId": int(created["id"]),
+            "labels": [],
+        }
+    ]
+    assert body["numErrors"] == 2
+    assert body["errors"][1]["context"]["INVALID_OBJECT_IDS"] == ["ORDER=404 is not valid"]
+    assert {r["id"]: r["associations"] for r in sandbox.dump("orders")}[created["id"]] == {
+        "commerce_payments": [payment["id"]]
+    }
+
+
+def test_v4_batch_associate_default_and_read(api, sandbox):
+    (cart,) = api.create("carts", {"hs_cart_name": "c"})
+    lines = api.create("line_items", {"name": "a"}, {"name": "b"})
+
+    associated = api.post(
+        "/crm/v4/associations/carts/line_items/batch/associate/default",
+        {"inputs": [{"from": {"id": cart["id"]}, "to": {"id": line["id"]}} for line in lines]},
+    )
+    read = api.post(
+        "/crm/v4/associations/line_items/carts/batch/read",
+        {"inputs": [{"id": lines[0]["id"]}, {"id": "404"}]},
+    )
+
+    assert associated.status_code == 200
+    assert [r["associationSpec"]["associationTypeId"] for r in associated.json()["results"]] == [590, 590]
+    assert read.status_code == 207
+    (result,) = read.json()["results"]
+    assert result["from"] == {"id": lines[0]["id"]}
+    assert result["to"] == [
+        {
+            "toObjectId": int(cart["id"]),
+            "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": 591, "label": None}],
+        }
+    ]
+    assert read.json()["errors"][0]["context"]["ids"] == ["404"]
+    assert sandbox.dump("carts")[0]["associations"] == {"line_items": [line["id"] for line in lines]}
+
+
+def test_v4_batch_endpoints_are_exempt_from_the_ten_secondly_limit(api, sandbox):
+    sandbox.set_limits(rate_limit=2)
+    (created,) = api.create("orders", order())
+
+    reads = [
+        api.post("/crm/v4/associations/orders/contacts/batch/read", {"inputs": [{"id": created["id"]}]})
+        for _ in range(4)
+    ]
+    listed = [api.get("/crm/v3/objects/orders").status_code for _ in range(2)]
+
+    assert [r.status_code for r in reads] == [200, 200, 200, 200]
+    assert listed == [200, 429]

@@ -9,6 +9,16 @@ from __future__ import annotations
 import pytest
 from hubspot import HubSpot
 from hubspot.crm.associations.v4 import ApiException as AssociationsApiException
+from hubspot.crm.associations.v4 import AssociationSpec as V4Spec
+from hubspot.crm.associations.v4 import (
+    BatchInputPublicAssociationMultiPost,
+    BatchInputPublicDefaultAssociationMultiPost,
+    BatchInputPublicFetchAssociationsBatchRequest,
+    PublicAssociationMultiPost,
+    PublicDefaultAssociationMultiPost,
+    PublicFetchAssociationsBatchRequest,
+)
+from hubspot.crm.associations.v4 import PublicObjectId as V4Id
 from hubspot.crm.objects import (
     ApiException,
     AssociationSpec,
@@ -172,3 +182,52 @@ def test_single_record_create_and_update(client, sandbox):
     assert (
         stored["properties"]["hs_cart_name"] == "Cart 1" and stored["properties"]["hs_total_price"] == "12.50"
     )
+
+
+def test_v4_batch_associations(client, sandbox):
+    order_id = _create(client, "orders", {"hs_order_name": "o"})
+    contact_id = _create(client, "contacts", {"email": "a@example.com"})
+    line_id = _create(client, "line_items", {"name": "li"})
+    batch = client.crm.associations.v4.batch_api
+
+    created = batch.create(
+        "orders",
+        "contacts",
+        BatchInputPublicAssociationMultiPost(
+            inputs=[
+                PublicAssociationMultiPost(
+                    _from=V4Id(id=order_id),
+                    to=V4Id(id=contact_id),
+                    types=[V4Spec(association_category="HUBSPOT_DEFINED", association_type_id=507)],
+                )
+            ]
+        ),
+    )
+    default = batch.create_default(
+        "orders",
+        "line_items",
+        BatchInputPublicDefaultAssociationMultiPost(
+            inputs=[PublicDefaultAssociationMultiPost(_from=V4Id(id=order_id), to=V4Id(id=line_id))]
+        ),
+    )
+    read = batch.get_page(
+        "contacts",
+        "orders",
+        BatchInputPublicFetchAssociationsBatchRequest(
+            inputs=[PublicFetchAssociationsBatchRequest(id=contact_id)]
+        ),
+    )
+
+    assert str(created.results[0].to_object_id) == contact_id
+    assert default.results[0].association_spec.association_type_id == 513
+    assert str(read.results[0].to[0].to_object_id) == order_id
+    assert read.results[0].to[0].association_types[0].type_id == 508
+    (stored,) = sandbox.dump("orders")
+    assert stored["associations"] == {"contacts": [contact_id], "line_items": [line_id]}
+
+
+def _create(client: HubSpot, object_type: str, properties: dict) -> str:
+    """Create one record through the client's basic API; its id."""
+    return client.crm.objects.basic_api.create(
+        object_type, SimplePublicObjectInputForCreate(properties=properties, associations=[])
+    ).id

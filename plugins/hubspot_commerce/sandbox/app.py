@@ -122,7 +122,9 @@ class SandboxApp:
         if path == "/oauth/v1/token":
             return self._oauth(method, headers, body, correlation_id), None
         principal = self.auth.authenticate(headers.get("Authorization"))
-        state = self.limiter.hit(principal.app)
+        # HubSpot exempts the v4 association batch endpoints from the ten-secondly limit (not the daily one).
+        v4_batch = path.startswith("/crm/v4/associations/") and "/batch/" in path
+        state = self.limiter.hit(principal.app, burst=not v4_batch)
         rate_headers = state.headers(with_daily=not principal.oauth)
         if state.policy is not None:
             return Response(429, _rate_limit_body(state.policy, correlation_id), rate_headers), None
@@ -154,6 +156,8 @@ class SandboxApp:
                 (from_obj.read_scope,),
                 lambda: self.associations.of_record(from_obj, parts[4], to_obj),
             )
+        elif parts[:3] == ["crm", "v4", "associations"] and len(parts) in (7, 8) and parts[5] == "batch":
+            route = self._association_batch_route(method, parts, headers, body)
         elif parts[:3] == ["crm", "v4", "associations"] and len(parts) == 6 and parts[5] == "labels":
             _allow(method, "GET")
             from_obj, to_obj = _object_type(parts[3]), _object_type(parts[4])
@@ -227,6 +231,28 @@ class SandboxApp:
             _allow(method, "GET")
             return Route(f"GET {base}/{{id}}", read, lambda: self.objects.get(obj, record_id, query))
         return None
+
+    def _association_batch_route(
+        self, method: str, parts: list[str], headers: Mapping[str, str], body: bytes
+    ) -> Route | None:
+        """``/crm/v4/associations/{from}/{to}/batch/{create | read | associate/default}``."""
+        from_obj, to_obj = _object_type(parts[3]), _object_type(parts[4])
+        action = "/".join(parts[6:])
+        calls = {
+            "create": (from_obj.write_scope, self.associations.batch_create),
+            "associate/default": (from_obj.write_scope, self.associations.batch_associate_default),
+            "read": (from_obj.read_scope, self.associations.batch_read),
+        }
+        if action not in calls:
+            return None
+        _allow(method, "POST")
+        scope, call = calls[action]
+        return Route(
+            f"POST /crm/v4/associations/{from_obj.name}/{to_obj.name}/batch/{action}",
+            (scope,),
+            lambda: call(from_obj, to_obj, _json_body(headers, body)),
+            write=action != "read",
+        )
 
     def _properties_route(
         self, method: str, parts: list[str], headers: Mapping[str, str], body: bytes

@@ -62,8 +62,8 @@ class RateLimiter:
             self._daily_count = 0
             self.peak = 0
 
-    def hit(self, app: str) -> LimitState:
-        """Count one request of ``app``."""
+    def hit(self, app: str, *, burst: bool = True) -> LimitState:
+        """Count one request of ``app`` (in its ten-secondly window too unless ``burst`` is False)."""
         now = time.monotonic()
         today = datetime.now(UTC).date()  # HubSpot resets at midnight in the portal's time zone; ours is UTC
         with self._lock:
@@ -74,11 +74,12 @@ class RateLimiter:
                 self._day, self._daily_count = today, 0
             if self._daily_count >= self.daily:
                 policy: str | None = "DAILY"
-            elif len(window) >= self.per_10s:
+            elif burst and len(window) >= self.per_10s:
                 policy = "TEN_SECONDLY_ROLLING"
             else:
                 policy = None
-            window.append(now)
+            if burst:
+                window.append(now)
             self._daily_count += 1
             self.peak = max(self.peak, len(window))
             in_last_second = 0
