@@ -37,6 +37,8 @@ from hubspot.crm.products import (
 )
 from hubspot.crm.properties import PropertyCreate
 
+from hubspot_commerce.sandbox.process import SandboxProcess
+
 
 @pytest.fixture
 def client(sandbox) -> HubSpot:
@@ -231,3 +233,16 @@ def _create(client: HubSpot, object_type: str, properties: dict) -> str:
     return client.crm.objects.basic_api.create(
         object_type, SimplePublicObjectInputForCreate(properties=properties, associations=[])
     ).id
+
+
+def test_oauth_refresh_with_the_official_client():
+    with SandboxProcess(oauth_clients=["app:secret:refresh-1"]) as sb:
+        oauth = HubSpot(host=sb.url, client_side_validation=True).oauth.tokens_api
+        tokens = oauth.create(
+            grant_type="refresh_token", client_id="app", client_secret="secret", refresh_token="refresh-1"
+        )
+        client = HubSpot(access_token=tokens.access_token, host=sb.url, client_side_validation=True)
+        created = _create(client, "products", {"name": "via oauth"})
+
+        assert tokens.token_type == "bearer" and tokens.expires_in == 1800
+        assert [r["id"] for r in sb.dump("products")] == [created]
