@@ -152,3 +152,17 @@ def test_line_item_price_cannot_be_negative(api, sandbox):
     assert (problem["name"], problem["message"]) == ("price", "price cannot be negative")
     assert sandbox.dump("line_items") == []
     assert api.batch("line_items", "create", [{"properties": {"price": "0"}}]).status_code == 201
+
+
+def test_calculated_values_follow_updates(api, sandbox):
+    (line,) = api.create("line_items", {"name": "li", "quantity": "2", "price": "10.00"})
+    (cart,) = api.create("carts", {"hs_cart_name": "c", "hs_total_price": "500"})
+
+    api.batch("line_items", "update", [{"id": line["id"], "properties": {"quantity": "3"}}])
+    api.batch("carts", "update", [{"id": cart["id"], "properties": {"hs_total_price": "338.50"}}])
+
+    assert line["properties"]["amount"] == "20.00"
+    assert cart["properties"]["hs_homecurrency_amount"] == "500.0"
+    assert cart["properties"]["hs_exchange_rate"] == "1.0"
+    assert sandbox.dump("line_items")[0]["properties"]["amount"] == "30.00"
+    assert sandbox.dump("carts")[0]["properties"]["hs_homecurrency_amount"] == "338.5"

@@ -387,6 +387,8 @@ class ObjectsApi:
         values = plan.properties
         if obj.name == "line_items":
             _line_item_totals(values)
+        elif obj.name in ("orders", "carts"):
+            _home_currency(values)
         values[obj.modified_date] = values["hs_lastmodifieddate"] = now
         if plan.existing is None:
             values.update(
@@ -634,6 +636,16 @@ def _line_item_totals(values: dict[str, str]) -> None:
     discount = quantity * unit_discount + quantity * price * percentage / 100
     values["hs_total_discount"] = _money(discount)
     values["amount"] = _money(quantity * price - discount)
+
+
+def _home_currency(values: dict[str, str]) -> None:
+    """Orders and carts: the total in the portal's currency (the sandbox converts at 1.0, e.g. "500.0")."""
+    values["hs_exchange_rate"] = "1.0"
+    total = decimal_or_none(values.get("hs_total_price"))
+    if total is None:
+        values.pop("hs_homecurrency_amount", None)
+    else:
+        values["hs_homecurrency_amount"] = str(float(total))
 
 
 def _money(value: Decimal) -> str:
