@@ -17,12 +17,27 @@ def _headers(max_=190, remaining=189, interval_ms=10_000) -> dict[str, str]:
 
 
 def _fill(limiter: RateLimiter, now: float) -> int:
-    """Send as many as allowed at ``now``; return how many."""
+    """Send as many as allowed at ``now``, each answered at once without headers; return how many."""
     sent = 0
     while limiter.delay(now) == 0.0:
         limiter.record_send(now)
+        limiter.observe(None, now)
         sent += 1
     return sent
+
+
+def test_requests_in_flight_are_capped_by_half_the_reported_headroom():
+    limiter = RateLimiter(margin_fraction=0.0, min_margin=2)
+    limiter.observe(_headers(max_=100, remaining=100), 0.0)
+    for _ in range(48):
+        limiter.record_send(0.0)
+    assert limiter.delay(0.0) == 0.0  # 48 unanswered < (100 - 2) / 2
+    limiter.record_send(0.0)
+    assert limiter.delay(0.0) > 0
+    limiter.observe(_headers(max_=100, remaining=10), 0.1)  # one answer: 4 = (10 - 2) / 2 may be in flight
+    assert limiter.in_flight_cap() == 4
+    limiter.observe(_headers(max_=100, remaining=0), 0.1)
+    assert limiter.in_flight_cap() == 1  # a full window: one request per answer
 
 
 def test_one_probe_until_the_limits_are_known():
@@ -50,7 +65,7 @@ def test_missing_headers_fall_back_to_the_smallest_hubspot_limit():
     assert limiter.max == ASSUMED_MAX
 
 
-def test_other_clients_usage_from_remaining_shrinks_our_share_and_fades():
+def test_other_clients_usage_from_remaining_shrinks_our_share_until_it_leaves_the_window():
     limiter = RateLimiter(margin_fraction=0.0, min_margin=10)  # capacity 90 of 100
     limiter.observe(_headers(max_=100, remaining=100), 0.0)
     for _ in range(10):
@@ -59,19 +74,25 @@ def test_other_clients_usage_from_remaining_shrinks_our_share_and_fades():
     limiter.observe(_headers(max_=100, remaining=30), 0.0)
     assert round(limiter.others(0.0)) == 60
     assert _fill(limiter, 0.0) == 20  # 10 + 20 + 60 = 90
-    assert round(limiter.others(5.0)) == 30  # others' requests leave the window within one interval
-    assert limiter.others(10.0) == 0
+    assert round(limiter.others(9.9)) == 60  # held: others may have sent them all at once
+    assert limiter.others(10.0) == 0  # one interval later every one of them has left the window
 
 
-def test_a_429_marks_the_window_full_and_honours_retry_after():
+def test_a_429_pauses_everyone_longer_each_time_and_honours_retry_after():
     limiter = RateLimiter()
     limiter.observe(_headers(), 0.0)
     limiter.record_send(0.0)
     limiter.penalize(retry_after=None, now=0.0)
-    assert limiter.delay(0.0) > 0
-    assert limiter.delay(10.2) == 0.0
-    limiter.penalize(retry_after=3.0, now=20.0)
-    assert 2.9 < limiter.delay(20.0) <= 3.0
+    assert limiter.delay(0.0) == 0.5
+    limiter.penalize(retry_after=None, now=1.0)
+    assert limiter.delay(1.0) == 1.0  # second 429 in a row: twice as long
+    # the window counts as full after a 429: what frees up is what leaves it
+    assert limiter.own(1.0) + limiter.others(1.0) >= limiter.capacity
+    limiter.observe(_headers(remaining=150), 20.0)  # an answer that was not a 429 ends the streak
+    limiter.penalize(retry_after=None, now=20.0)
+    assert limiter.delay(20.0) == 0.5
+    limiter.penalize(retry_after=3.0, now=30.0)
+    assert limiter.delay(30.0) == 3.0
 
 
 def test_threads_share_one_window():
@@ -83,6 +104,7 @@ def test_threads_share_one_window():
     def worker() -> None:
         for _ in range(10):
             limiter.acquire()
+            limiter.update(None)
             with lock:
                 sent.append(time.monotonic())
 

@@ -5,13 +5,15 @@ HubSpot counts requests per app in a rolling window (``X-HubSpot-RateLimit-Max``
 covers every client using the same app, so the limiter keeps two numbers:
 
 * its own sends in the window (it knows them exactly), and
-* an estimate of everybody else's: what the server says is used minus what we sent ourselves. Other
-  clients' requests leave the window within one interval, so the estimate fades linearly to zero unless
-  fresh answers renew it.
+* an estimate of everybody else's: what the server says is used minus what we sent ourselves. It is
+  held until a fresher answer replaces it (other clients send in bursts too, so it does not fade), and
+  dropped one interval after it was seen, when every request it counted has left the window.
 
-A send is allowed while own + others stays below ``Max`` minus a safety margin. Several tasks on several
-workers that all do this share the window without any coordination service. Until the first answer tells
-the limits, one request at a time goes out (the probe).
+A send is allowed while own + others stays below ``Max`` minus a safety margin. Answers lag behind
+sends, so the requests in flight are capped too: at most half of the last ``Remaining`` (minus the
+margin), so that two clients bursting at the same moment still fit, and as the window fills each client
+slows down to one request per answer. Several tasks on several workers that all do this share the window
+without any coordination service. Until the first answer tells the limits, one request goes out (the probe).
 """
 
 from __future__ import annotations
@@ -58,20 +60,34 @@ class RateLimiter:
         self._others = 0.0
         self._others_at = 0.0
         self._paused_until = 0.0
-        self._probing = False
+        self._in_flight = 0
+        self._remaining: int | None = None  # the last answer's X-HubSpot-RateLimit-Remaining
+        self._strikes = 0  # 429s in a row
         self.daily_remaining: int | None = None
 
     # -- pure decision, testable with explicit times -------------------------------------------------
     @property
     def capacity(self) -> int:
         """Requests per window this client lets the account reach (Max minus the safety margin)."""
-        limit = self.max or ASSUMED_MAX
-        return max(1, limit - max(self.min_margin, math.ceil(limit * self.margin_fraction)))
+        return max(1, (self.max or ASSUMED_MAX) - self.margin)
 
     def others(self, now: float) -> float:
         """Estimated requests of other clients still in the window at ``now``."""
-        faded = 1.0 - (now - self._others_at) / self.interval_s
-        return self._others * max(0.0, faded)
+        return self._others if now - self._others_at < self.interval_s else 0.0
+
+    @property
+    def margin(self) -> int:
+        limit = self.max or ASSUMED_MAX
+        return max(self.min_margin, math.ceil(limit * self.margin_fraction))
+
+    def in_flight_cap(self) -> int:
+        """How many requests may be unanswered at once: 1 until the limits are known, then half of the
+        last reported headroom (at least 1)."""
+        if self.max is None:
+            return 1
+        if self._remaining is None:
+            return self.capacity
+        return max(1, (self._remaining - self.margin) // 2)
 
     def own(self, now: float) -> int:
         """Own sends still counted in the window at ``now``."""
@@ -84,8 +100,8 @@ class RateLimiter:
         """Seconds until one more request may go out (0.0: now)."""
         if now < self._paused_until:
             return self._paused_until - now
-        if self.max is None and self._probing:
-            return 0.05  # wait for the probe's answer to learn the limits
+        if self._in_flight >= self.in_flight_cap():
+            return 0.05  # an answer (which wakes the waiters) brings fresh numbers
         if self.own(now) + self.others(now) < self.capacity:
             return 0.0
         oldest_leaves = (
@@ -96,17 +112,19 @@ class RateLimiter:
     def record_send(self, now: float) -> None:
         """Count one request as sent at ``now``."""
         self._sends.append(now)
-        if self.max is None:
-            self._probing = True
+        self._in_flight += 1
 
-    def observe(self, headers: Mapping[str, str] | None, now: float) -> None:
+    def observe(self, headers: Mapping[str, str] | None, now: float, *, limited: bool = False) -> None:
         """Learn limits and other clients' usage from an answer's ``X-HubSpot-RateLimit-*`` headers.
 
-        Call once per finished attempt; ``headers`` is None when no answer came (connection error).
+        Call once per finished attempt; ``headers`` is None when no answer came (connection error);
+        ``limited`` when the answer was a 429.
         """
-        self._probing = False
+        self._in_flight = max(0, self._in_flight - 1)
         if headers is None:
             return
+        if not limited:
+            self._strikes = 0
         limit = _header(headers, "X-HubSpot-RateLimit-Max")
         interval_ms = _header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
         remaining = _header(headers, "X-HubSpot-RateLimit-Remaining")
@@ -119,19 +137,22 @@ class RateLimiter:
         self.max = limit
         if interval_ms:
             self.interval_s = interval_ms / 1000.0
+        self._remaining = remaining
         if remaining is not None:
-            others = max(0, limit - remaining - self.own(now))
-            if others >= self.others(now) or now - self._others_at > 0.5:
-                self._others, self._others_at = float(others), now
+            self._others, self._others_at = float(max(0, limit - remaining - self.own(now))), now
 
     def penalize(self, retry_after: float | None, now: float) -> None:
-        """A 429 on the burst window: treat the window as full, and honour ``Retry-After`` if given."""
-        self._probing = False
+        """A 429 on the burst window: treat the window as full and pause every sender.
+
+        The pause is ``Retry-After`` when HubSpot sends one, else 0.5 s doubling with each 429 in a row
+        (capped at the interval): refused requests may count too, so hammering would keep the window full.
+        """
+        self._strikes += 1
         full = max(0.0, self.capacity - self.own(now))
         if full > self.others(now):
             self._others, self._others_at = full, now
-        if retry_after:
-            self._paused_until = max(self._paused_until, now + retry_after)
+        pause = retry_after if retry_after else min(self.interval_s, 0.5 * 2 ** (self._strikes - 1))
+        self._paused_until = max(self._paused_until, now + pause)
 
     # -- thread-safe wrappers ----------------------------------------------------------------------
     def acquire(self) -> None:
@@ -141,10 +162,10 @@ class RateLimiter:
                 self._cond.wait(wait)
             self.record_send(self._clock())
 
-    def update(self, headers: Mapping[str, str] | None) -> None:
+    def update(self, headers: Mapping[str, str] | None, *, limited: bool = False) -> None:
         """Thread-safe :meth:`observe` at the current time."""
         with self._cond:
-            self.observe(headers, self._clock())
+            self.observe(headers, self._clock(), limited=limited)
             self._cond.notify_all()
 
     def throttled(self, retry_after: float | None) -> None:

@@ -46,16 +46,31 @@ def error_code(error: Mapping[str, Any]) -> str:
     match = _EMBEDDED_CODE.search(str(error.get("message", "")))
     if match:
         return match.group(1)
+    coded = [name for name in _context(error) if name.isupper()]  # e.g. INVALID_OBJECT_IDS
+    if coded:
+        return coded[-1]
     return str(error.get("subCategory") or error.get("errorType") or error.get("category") or "UNKNOWN")
 
 
+def _context(error: Mapping[str, Any]) -> dict[str, list]:
+    """The error's context without the trace ids (which only say which input it was)."""
+    context = error.get("context") or {}
+    return (
+        {k: v for k, v in context.items() if k != "objectWriteTraceId"}
+        if isinstance(context, Mapping)
+        else {}
+    )
+
+
 def rejection(key: str, error: Mapping[str, Any]) -> Rejection:
-    """A Rejection carrying HubSpot's category, code and message for ``key``."""
+    """A Rejection carrying HubSpot's category, code and message (plus the context's details) for ``key``."""
+    message = str(error.get("message") or "no message")
+    details = "; ".join(f"{name}: {', '.join(map(str, values))}" for name, values in _context(error).items())
     return Rejection(
         key=key,
         category=str(error.get("category") or error.get("errorType") or "UNKNOWN"),
         code=error_code(error),
-        message=str(error.get("message") or "no message"),
+        message=f"{message} ({details})" if details else message,
     )
 
 

@@ -111,7 +111,7 @@ class BatchEngine:
         except HubSpotError:
             self.limiter.update(None)
             raise
-        self.limiter.update(response.headers)
+        self.limiter.update(response.headers, limited=response.status == 429)
         if 200 <= response.status < 300:
             return response
         stats.http_429 += response.status == 429

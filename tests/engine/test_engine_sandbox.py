@@ -1,0 +1,270 @@
+"""The hook and batch engine against the sandbox over real HTTP: ids, associations, faults, exact state.
+
+After every scenario the sandbox's state is compared record by record with what the engine reported:
+no duplicate, nothing missing, every id right.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+
+import pytest
+
+from hubspot_commerce.batch.records import Association, WriteRecord
+from hubspot_commerce.errors import HubSpotDailyLimitReached, HubSpotMissingScopes
+from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition
+from hubspot_commerce.sandbox.process import SandboxProcess
+
+KEY = "src_key"
+
+
+@pytest.fixture
+def hook(hubspot_conn) -> HubSpotHook:
+    hook = HubSpotHook(hubspot_conn_id=hubspot_conn)
+    for object_type in ("orders", "line_items", "contacts"):
+        assert hook.ensure_properties(object_type, [key_property_definition(KEY)]) == [KEY]
+    return hook
+
+
+@pytest.fixture(scope="module")
+def tight_sandbox():
+    """A sandbox of its own: a small burst limit and a token that may only read orders."""
+    with SandboxProcess(
+        tokens=["test-token", "ro-token:crm.objects.orders.read"], rate_limit=30, daily_limit=1_000_000
+    ) as sandbox:
+        yield sandbox
+
+
+def _use(monkeypatch, sandbox, token: str = "test-token", **extra) -> HubSpotHook:
+    conn = {"conn_type": "hubspot", "host": sandbox.url, "password": token}
+    if extra:
+        conn["extra"] = extra
+    monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_DEFAULT", json.dumps(conn))
+    return HubSpotHook()
+
+
+def _orders(n: int, prefix: str = "o") -> list[WriteRecord]:
+    return [
+        WriteRecord(f"{prefix}-{i}", {"hs_order_name": f"Order {i}", "hs_currency_code": "EUR"})
+        for i in range(n)
+    ]
+
+
+def assert_exact_state(sandbox, object_type: str, ids: dict[str, str]) -> list[dict]:
+    """HubSpot holds exactly one record per key, each with the id the engine reported, and no other."""
+    dump = sandbox.dump(object_type)
+    counts = Counter(r["properties"].get(KEY) for r in dump)
+    assert [k for k, n in counts.items() if n > 1] == [], "duplicates"
+    assert {r["properties"][KEY]: r["id"] for r in dump} == ids
+    return dump
+
+
+def _path_count(sandbox, suffix: str) -> int:
+    return sum(n for path, n in sandbox.stats()["by_path"].items() if path.endswith(suffix))
+
+
+def test_orders_line_items_ids_and_associations(sandbox, hook):
+    contacts = hook.batch_write(
+        "contacts",
+        "create",
+        [WriteRecord(f"c-{i}", {"email": f"c{i}@example.com"}) for i in range(3)],
+        key_property=KEY,
+    )
+    products = hook.batch_write(
+        "products",
+        "upsert",
+        [WriteRecord(f"p-{i}", {"name": f"P{i}", "price": "9.50"}, id=f"SKU-{i}") for i in range(2)],
+        id_property="hs_sku",
+    )
+    assert (products.created, len(products.ids)) == (2, 2)
+    orders = [
+        WriteRecord(
+            f"o-{i}", {"hs_order_name": f"Order {i}"}, (Association(contacts.ids[f"c-{i % 3}"], 507),)
+        )
+        for i in range(230)
+    ]
+    order_out = hook.batch_write("orders", "create", orders, key_property=KEY)
+    assert (order_out.created, order_out.rejected, order_out.write_requests) == (230, [], 3)
+    lines = [
+        WriteRecord(
+            f"o-{i}/{n}",
+            {"hs_product_id": products.ids[f"p-{n}"], "quantity": str(n + 1)},
+            (Association(order_out.ids[f"o-{i}"], 514),),
+        )
+        for i in range(230)
+        for n in range(2)
+    ]
+    line_out = hook.batch_write("line_items", "create", lines, key_property=KEY)
+    assert (line_out.created, line_out.rejected, line_out.write_requests) == (460, [], 5)
+
+    order_dump = assert_exact_state(sandbox, "orders", order_out.ids)
+    line_dump = assert_exact_state(sandbox, "line_items", line_out.ids)
+    for record in order_dump:
+        i = int(record["properties"][KEY].split("-")[1])
+        assert record["properties"]["hs_order_name"] == f"Order {i}"
+        assert record["associations"]["contacts"] == [contacts.ids[f"c-{i % 3}"]]
+        assert sorted(record["associations"]["line_items"]) == sorted(
+            line_out.ids[f"o-{i}/{n}"] for n in range(2)
+        )
+    for record in line_dump:
+        order_key, n = record["properties"][KEY].split("/")
+        assert record["properties"]["hs_product_id"] == products.ids[f"p-{n}"]
+        assert record["properties"]["name"] == f"P{n}"  # inherited from the product
+        assert record["associations"]["orders"] == [order_out.ids[order_key]]
+    # HubSpot's own read API agrees
+    read = hook.batch_read("orders", [f"o-{i}" for i in range(230)] + ["nope"], id_property=KEY)
+    assert {k: v["id"] for k, v in read.items()} == order_out.ids
+
+
+def test_burst_429s_are_waited_out(sandbox, hook):
+    sandbox.fault(status=429, count=3, path="orders/batch/create")
+    outcome = hook.batch_write("orders", "create", _orders(250), key_property=KEY)
+    assert (outcome.created, outcome.http_429, outcome.rejected) == (250, 3, [])
+    assert_exact_state(sandbox, "orders", outcome.ids)
+    assert _path_count(sandbox, "batch/read") == 0  # a 429 wrote nothing: no read-back needed
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_server_errors_no_duplicate_nothing_missing(sandbox, hook, status):
+    sandbox.fault(status=status, count=2, path="orders/batch/create")
+    outcome = hook.batch_write("orders", "create", _orders(250), key_property=KEY)
+    assert (outcome.created, outcome.rejected) == (250, [])
+    assert_exact_state(sandbox, "orders", outcome.ids)
+
+
+def test_dropped_connections_after_commit_are_read_back_not_resent(sandbox, hook):
+    sandbox.fault(kind="drop_after_commit", count=2, path="orders/batch/create")
+    outcome = hook.batch_write("orders", "create", _orders(250), key_property=KEY)
+    assert (outcome.created, outcome.existing, outcome.rejected) == (250, 0, [])
+    assert_exact_state(sandbox, "orders", outcome.ids)
+    assert sandbox.stats()["dropped_connections"] == 2
+    # three creates, each written once; two reads to learn what the dropped ones wrote; no resend
+    assert _path_count(sandbox, "orders/batch/create") == 3
+    assert _path_count(sandbox, "orders/batch/read") == 2
+
+
+def test_timeout_then_late_commit_stays_exactly_once(sandbox, monkeypatch):
+    hook = _use(monkeypatch, sandbox, timeout=0.5)
+    hook.ensure_properties("orders", [key_property_definition(KEY)])
+    sandbox.fault(kind="delay", delay_ms=1500, count=1, path="orders/batch/create")
+    outcome = hook.batch_write("orders", "create", _orders(120), key_property=KEY)
+    assert (len(outcome.ids), outcome.rejected) == (120, [])
+    import time
+
+    time.sleep(1.2)  # let the delayed request commit (or be refused by the unique key) on the server
+    assert_exact_state(sandbox, "orders", outcome.ids)
+
+
+def test_rerun_takes_existing_records_without_duplicating(sandbox, hook):
+    first = hook.batch_write("orders", "create", _orders(150), key_property=KEY)
+    again = hook.batch_write("orders", "create", _orders(250), key_property=KEY)
+    assert (again.created, again.existing, again.rejected) == (100, 150, [])
+    assert {k: again.ids[k] for k in first.ids} == first.ids
+    assert_exact_state(sandbox, "orders", again.ids)
+
+
+def test_bad_inputs_are_rejected_with_reasons_and_good_ones_land(sandbox, hook):
+    good = _orders(40)
+    bad = [
+        WriteRecord("bad-prop", {"hs_order_name": "x", "no_such_property": "1"}),
+        WriteRecord("bad-required", {"hs_currency_code": "EUR"}),
+        WriteRecord("bad-assoc", {"hs_order_name": "x"}, (Association("999999", 507),)),
+        WriteRecord("bad-type", {"hs_order_name": "x"}, (Association("1", 12345),)),
+        WriteRecord("o-3", {"hs_order_name": "duplicate key in this call"}),
+    ]
+    outcome = hook.batch_write("orders", "create", good[:20] + bad + good[20:], key_property=KEY)
+    assert outcome.created == 40
+    reasons = {r.key: r for r in outcome.rejected}
+    assert set(reasons) == {"bad-prop", "bad-required", "bad-assoc", "bad-type", "o-3"}
+    assert (
+        reasons["bad-prop"].code == "PROPERTY_DOESNT_EXIST"
+        and "no_such_property" in reasons["bad-prop"].message
+    )
+    assert "hs_order_name" in reasons["bad-required"].message
+    assert "999999" in reasons["bad-assoc"].message
+    assert "12345" in reasons["bad-type"].message
+    assert reasons["o-3"].code == "REJECTED_BEFORE_SEND"
+    assert all(r.category for r in outcome.rejected)
+    assert_exact_state(sandbox, "orders", outcome.ids)
+    assert sandbox.dump("orders")[0]["properties"]["hs_order_name"].startswith("Order")
+
+
+def test_whole_batch_refusal_is_split_until_every_good_input_lands(sandbox, hook):
+    # HubSpot lowercases emails: two keys differing only in case are one id, and the whole upsert is refused
+    records = [WriteRecord(f"c-{i}", {"firstname": f"F{i}"}, id=f"c{i}@example.com") for i in range(30)]
+    records.append(WriteRecord("c-upper", {"firstname": "Upper"}, id="C7@EXAMPLE.COM"))
+    outcome = hook.batch_write("contacts", "upsert", records, id_property="email")
+    assert outcome.rejected == []
+    assert outcome.ids["c-upper"] == outcome.ids["c-7"]
+    dump = sandbox.dump("contacts")
+    assert sorted(r["properties"]["email"] for r in dump) == sorted(f"c{i}@example.com" for i in range(30))
+    assert {r["properties"]["email"]: r["id"] for r in dump} == {
+        f"c{i}@example.com": outcome.ids[f"c-{i}"] for i in range(30)
+    }
+    assert outcome.write_requests > 1  # the refused batch was split
+
+
+def test_upsert_then_update(sandbox, hook):
+    products = [WriteRecord(f"p-{i}", {"name": f"P{i}", "price": "1"}, id=f"SKU-{i}") for i in range(150)]
+    first = hook.batch_write("products", "upsert", products, id_property="hs_sku")
+    assert (first.created, first.updated) == (150, 0)
+    repriced = [WriteRecord(r.key, {"price": "2"}, id=r.id) for r in products]
+    second = hook.batch_write("products", "upsert", repriced, id_property="hs_sku")
+    assert (second.created, second.updated, second.ids) == (0, 150, first.ids)
+    updates = [WriteRecord(f"p-{i}", {"price": "3"}, id=first.ids[f"p-{i}"]) for i in range(5)]
+    updates.append(WriteRecord("ghost", {"price": "3"}, id="12345678"))
+    third = hook.batch_write("products", "update", updates)
+    assert third.updated == 5
+    assert [(r.key, r.category) for r in third.rejected] == [("ghost", "OBJECT_NOT_FOUND")]
+    prices = {r["properties"]["hs_sku"]: r["properties"]["price"] for r in sandbox.dump("products")}
+    assert prices == {f"SKU-{i}": ("3" if i < 5 else "2") for i in range(150)}
+
+
+def test_daily_limit_stops_cleanly_and_a_rerun_completes(sandbox, hook):
+    sandbox.fault(status=429, policy="DAILY", count=1, path="orders/batch/create")
+    records = _orders(500)
+    with pytest.raises(HubSpotDailyLimitReached) as caught:
+        hook.batch_write("orders", "create", records, key_property=KEY)
+    error = caught.value
+    assert "daily API quota" in str(error) and "resets" in str(error)
+    landed = error.partial_outcome.ids
+    assert len(landed) < 500
+    assert_exact_state(sandbox, "orders", landed)
+    rerun = hook.batch_write("orders", "create", records, key_property=KEY, skip_keys=set(landed))
+    assert_exact_state(sandbox, "orders", {**landed, **rerun.ids})
+    assert len({**landed, **rerun.ids}) == 500
+
+
+def test_token_without_scope_fails_at_once_naming_it(tight_sandbox, monkeypatch):
+    tight_sandbox.reset()
+    hook = _use(monkeypatch, tight_sandbox, token="ro-token")
+    with pytest.raises(HubSpotMissingScopes) as caught:
+        hook.batch_write("orders", "create", _orders(50))
+    assert "crm.objects.orders.write" in caught.value.scopes
+    assert "crm.objects.orders.write" in str(caught.value)
+    assert "ro-token" not in str(caught.value)
+    assert tight_sandbox.stats()["requests"] == 1  # no retry
+    assert tight_sandbox.dump("orders") == []
+
+
+def test_two_writers_share_one_small_limit_without_429s(tight_sandbox, monkeypatch):
+    """Two hooks (as two tasks would be), each with its own limiter, steer by the shared Remaining."""
+    tight_sandbox.reset()
+    hooks = [_use(monkeypatch, tight_sandbox), _use(monkeypatch, tight_sandbox)]
+    results: list = []
+
+    def run(h: HubSpotHook, n: int) -> None:
+        results.append(h.batch_read("orders", [f"w{n}-{i}" for i in range(1800)], id_property="hs_object_id"))
+
+    threads = [threading.Thread(target=run, args=(h, n)) for n, h in enumerate(hooks)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stats = tight_sandbox.stats()
+    assert results == [{}, {}]
+    assert stats["requests"] == 36
+    assert stats["by_status"].get("429", 0) <= 1
+    assert stats["peak_requests_per_10s"] <= 30
