@@ -214,6 +214,7 @@ class ObjectsApi:
     def _plan_create(
         self, obj: ObjectType, properties: dict, associations: list | None, claims: dict[tuple[str, str], str]
     ) -> Plan:
+        """A new record: valid values, required properties, existing product, associations, unique values."""
         definitions = self.store.definitions(obj)
         changes = self._changes(definitions, properties)
         values = {**CREATE_DEFAULTS.get(obj.name, {}), **{k: v for k, v in changes.items() if v}}
