@@ -124,6 +124,8 @@ def run_standalone() -> None:
             **sync_environment(store, sandbox.url, sandbox.token),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+            # airflow standalone starts its components as `airflow ...` commands found on PATH.
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
         prepare_airflow(env)
         print(f"HubSpot sandbox at {sandbox.url}; sample store {store}.")
