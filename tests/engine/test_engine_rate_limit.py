@@ -35,9 +35,21 @@ def test_requests_in_flight_are_capped_by_half_the_reported_headroom():
     limiter.record_send(0.0)
     assert limiter.delay(0.0) > 0
     limiter.observe(_headers(max_=100, remaining=10), 0.1)  # one answer: 4 = (10 - 2) / 2 may be in flight
-    assert limiter.in_flight_cap() == 4
+    assert limiter.in_flight_cap(0.1) == 4
     limiter.observe(_headers(max_=100, remaining=0), 0.1)
-    assert limiter.in_flight_cap() == 1  # a full window: one request per answer
+    assert limiter.in_flight_cap(0.1) == 1  # a full window: one request per answer
+    # alone for a whole interval (the server's count is all ours): no cap beyond the window itself
+    assert limiter.in_flight_cap(10.2) == limiter.capacity
+
+
+def test_in_flight_cap_credits_own_requests_that_left_the_window():
+    limiter = RateLimiter(margin_fraction=0.0, min_margin=2)
+    limiter.observe(_headers(max_=100, remaining=100), 0.0)
+    for _ in range(40):
+        limiter.record_send(0.0)
+    limiter.observe(_headers(max_=100, remaining=0), 9.0)  # 60 from another client: not alone
+    assert limiter.in_flight_cap(9.0) == 1
+    assert limiter.in_flight_cap(10.5) == (40 - 2) // 2  # our 40 have left the window since
 
 
 def test_one_probe_until_the_limits_are_known():

@@ -103,19 +103,22 @@ def _body(
     return body
 
 
-def plan_write(
+def iter_batches(
     action: str,
     records: Iterable[WriteRecord],
+    rejected: list[Rejection],
     *,
     id_property: str | None = None,
     key_property: str | None = None,
     skip_keys: frozenset[str] | set[str] = frozenset(),
-) -> Plan:
-    """Check every record, give it a unique trace id and split the sendable ones into batches of 100.
+) -> Iterator[list[PlannedInput]]:
+    """Check every record, give it a unique trace id and yield the sendable ones in batches of 100.
 
-    Refused before sending (each named with the reason): a key seen earlier in this call, an ``id`` used
-    twice (HubSpot would refuse the whole batch), a missing ``id`` for upsert/update, associations on an
-    upsert, a key property that contradicts the key. ``skip_keys`` are already done (task retry).
+    Lazy, so the first batches can be sent while later records are still being planned. Refused before
+    sending (appended to ``rejected``, each named with the reason): a key seen earlier in this call, an
+    ``id`` used twice (HubSpot would refuse the whole batch), a missing ``id`` for upsert/update,
+    associations on an upsert, a key property that contradicts the key. ``skip_keys`` are already done
+    (a resumed task) and are skipped silently.
     """
     if action not in ACTIONS:
         raise ValueError(f"action must be one of {ACTIONS}, got {action!r}")
@@ -124,8 +127,7 @@ def plan_write(
     seen_keys: set[str] = set()
     seen_ids: dict[str, str] = {}
     trace_owner: dict[str, str] = {}
-    planned: list[PlannedInput] = []
-    rejected: list[Rejection] = []
+    batch: list[PlannedInput] = []
     for record in records:
         if record.key in seen_keys:
             rejected.append(
@@ -146,9 +148,31 @@ def plan_write(
             continue
         trace_id = trace_id_for(record.key)
         if trace_id in trace_owner:  # a 20-hex-digit hash collision; practically never
-            trace_id = f"h-{len(planned)}-{trace_id[2:]}"
+            trace_id = f"h-{len(trace_owner)}-{trace_id[2:]}"
         trace_owner[trace_id] = record.key
-        planned.append(
+        batch.append(
             PlannedInput(record.key, trace_id, _body(record, trace_id, action, id_property, key_property))
         )
-    return Plan(batches=list(chunked(planned)), rejected=rejected)
+        if len(batch) == MAX_BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def plan_write(
+    action: str,
+    records: Iterable[WriteRecord],
+    *,
+    id_property: str | None = None,
+    key_property: str | None = None,
+    skip_keys: frozenset[str] | set[str] = frozenset(),
+) -> Plan:
+    """The whole plan at once (see :func:`iter_batches`)."""
+    rejected: list[Rejection] = []
+    batches = list(
+        iter_batches(
+            action, records, rejected, id_property=id_property, key_property=key_property, skip_keys=skip_keys
+        )
+    )
+    return Plan(batches=batches, rejected=rejected)

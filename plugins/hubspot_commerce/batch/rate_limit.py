@@ -10,10 +10,12 @@ covers every client using the same app, so the limiter keeps two numbers:
   dropped one interval after it was seen, when every request it counted has left the window.
 
 A send is allowed while own + others stays below ``Max`` minus a safety margin. Answers lag behind
-sends, so the requests in flight are capped too: at most half of the last ``Remaining`` (minus the
-margin), so that two clients bursting at the same moment still fit, and as the window fills each client
-slows down to one request per answer. Several tasks on several workers that all do this share the window
-without any coordination service. Until the first answer tells the limits, one request goes out (the probe).
+sends, so while other clients may be sending (during the first interval, before we could have seen
+them, and whenever the estimate says they are there) the requests in flight are capped too: at most
+half of the headroom the last answer reported (plus our own requests that left the window since), so
+two clients bursting at the same moment still fit. Alone, a client runs at the full limit. Several tasks
+on several workers that all do this share the window without any coordination service. Until the first
+answer tells the limits, one request goes out (the probe).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ class RateLimiter:
         *,
         margin_fraction: float = 0.04,
         min_margin: int = 2,
-        skew_s: float = 0.1,
+        skew_s: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.margin_fraction = margin_fraction
@@ -62,6 +64,9 @@ class RateLimiter:
         self._paused_until = 0.0
         self._in_flight = 0
         self._remaining: int | None = None  # the last answer's X-HubSpot-RateLimit-Remaining
+        self._first_seen: float | None = None  # when the first answer with limits arrived
+        self._expired = 0  # own sends that have left the window, ever
+        self._expired_at_answer = 0
         self._strikes = 0  # 429s in a row
         self.daily_remaining: int | None = None
 
@@ -80,27 +85,35 @@ class RateLimiter:
         limit = self.max or ASSUMED_MAX
         return max(self.min_margin, math.ceil(limit * self.margin_fraction))
 
-    def in_flight_cap(self) -> int:
-        """How many requests may be unanswered at once: 1 until the limits are known, then half of the
-        last reported headroom (at least 1)."""
+    def in_flight_cap(self, now: float) -> int:
+        """How many requests may be unanswered at once: 1 until the limits are known; while other clients
+        may be sending, half of the last reported headroom plus what left the window since (at least 1)."""
         if self.max is None:
             return 1
-        if self._remaining is None:
+        alone = (
+            self._first_seen is not None
+            and now - self._first_seen >= self.interval_s
+            and not self.others(now)
+        )
+        if self._remaining is None or alone:
             return self.capacity
-        return max(1, (self._remaining - self.margin) // 2)
+        self.own(now)  # count what has left the window
+        headroom = self._remaining + self._expired - self._expired_at_answer
+        return max(1, (headroom - self.margin) // 2)
 
     def own(self, now: float) -> int:
         """Own sends still counted in the window at ``now``."""
         horizon = now - self.interval_s - self.skew_s
         while self._sends and self._sends[0] <= horizon:
             self._sends.popleft()
+            self._expired += 1
         return len(self._sends)
 
     def delay(self, now: float) -> float:
         """Seconds until one more request may go out (0.0: now)."""
         if now < self._paused_until:
             return self._paused_until - now
-        if self._in_flight >= self.in_flight_cap():
+        if self._in_flight >= self.in_flight_cap(now):
             return 0.05  # an answer (which wakes the waiters) brings fresh numbers
         if self.own(now) + self.others(now) < self.capacity:
             return 0.0
@@ -138,7 +151,9 @@ class RateLimiter:
         if interval_ms:
             self.interval_s = interval_ms / 1000.0
         self._remaining = remaining
+        self._first_seen = now if self._first_seen is None else self._first_seen
         if remaining is not None:
+            self._expired_at_answer = self._expired
             self._others, self._others_at = float(max(0, limit - remaining - self.own(now))), now
 
     def penalize(self, retry_after: float | None, now: float) -> None:

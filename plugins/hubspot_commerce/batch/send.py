@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from hubspot_commerce.batch.plan import MAX_BATCH, PlannedInput, chunked, plan_write
+from hubspot_commerce.batch.plan import MAX_BATCH, PlannedInput, chunked, iter_batches
 from hubspot_commerce.batch.rate_limit import RateLimiter
 from hubspot_commerce.batch.records import BatchOutcome, Rejection, WriteRecord
 from hubspot_commerce.batch.results import fold_read, fold_write, is_unique_clash, rejection
@@ -219,17 +219,14 @@ class BatchEngine:
         on_batch_done: Callable[[dict[str, str]], None] | None = None,
     ) -> BatchOutcome:
         """Write every record; return ids of all that landed plus rejections (see the module docstring)."""
-        plan = plan_write(
-            action, records, id_property=id_property, key_property=key_property, skip_keys=skip_keys
-        )
-        outcome = BatchOutcome(rejected=list(plan.rejected))
-        log.info(
-            "%s %s: %d records in %d batches (%d refused before sending)",
-            object_type,
+        outcome = BatchOutcome()
+        batches = iter_batches(
             action,
-            plan.total,
-            len(plan.batches),
-            len(plan.rejected),
+            records,
+            outcome.rejected,
+            id_property=id_property,
+            key_property=key_property,
+            skip_keys=skip_keys,
         )
         writer = _BatchWriter(self, object_type, action, id_property, key_property)
 
@@ -244,7 +241,7 @@ class BatchEngine:
                 on_batch_done(part.ids)
 
         try:
-            for _ in self._run_all(plan.batches, job, done, f"{object_type} {action}", outcome):
+            for _ in self._run_all(batches, job, done, f"{object_type} {action}", outcome):
                 pass
         except HubSpotError as exc:
             exc.partial_outcome = outcome  # type: ignore[attr-defined]
@@ -254,13 +251,15 @@ class BatchEngine:
     # -- concurrency and progress ------------------------------------------------------------------
     def _run_all(
         self,
-        items: Sequence[Any],
+        items: Iterable[Any],
         job: Callable[[Any], tuple[Any, BatchOutcome]],
         on_done: Callable[[Any], None],
         label: str,
         totals: BatchOutcome | None = None,
     ) -> Iterable[tuple[Any, BatchOutcome]]:
         """Run ``job`` over ``items`` on the thread pool; yield results as they finish, log progress.
+
+        ``items`` may be lazy: the workers start on the first ones while the rest are still produced.
 
         The first fatal error stops every thread (they finish their current request) and is re-raised
         after all threads have stopped, so what already landed is accounted for.
@@ -270,9 +269,13 @@ class BatchEngine:
         records_done = finished = 0
         fatal: BaseException | None = None
         stats = totals if totals is not None else BatchOutcome()
-        with ThreadPoolExecutor(max_workers=min(self.max_workers, max(1, len(items)))) as pool:
-            pending: set[Future] = {pool.submit(job, item) for item in items}
+        with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+            pending: set[Future] = set()
             try:
+                for item in items:
+                    pending.add(pool.submit(job, item))
+                total = len(pending)
+                log.info("%s: %d batches planned", label, total)
                 while pending:
                     completed, pending = wait(
                         pending, timeout=self.progress_every_s, return_when=FIRST_COMPLETED
@@ -292,14 +295,14 @@ class BatchEngine:
                         on_done(result)
                         yield result, part
                     now = time.monotonic()
-                    if now - last_log >= self.progress_every_s or (not pending and len(items) > 1):
+                    if now - last_log >= self.progress_every_s or (not pending and total > 1):
                         last_log = now
                         log.info(
                             "%s: %d/%d batches, %d records, %.0f records/s, retries %d, HTTP 429 %d, "
                             "rejected %d",
                             label,
                             finished,
-                            len(items),
+                            total,
                             records_done,
                             records_done / max(now - started, 1e-9),
                             stats.retries,

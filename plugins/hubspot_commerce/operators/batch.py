@@ -11,7 +11,7 @@ import logging
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -189,14 +189,16 @@ class HubSpotBatchOperator(BaseOperator):
 
     def _write(self, items: list[Any], context: Any) -> tuple[BatchOutcome, int]:
         """Write the records; skip those an earlier try of this task finished. Returns (outcome, skipped)."""
-        records: list[WriteRecord] = []
         refused: list[Rejection] = []
-        for n, item in enumerate(items):
-            try:
-                records.append(WriteRecord.from_dict(item))
-            except (ValueError, KeyError, TypeError) as exc:
-                key = str(item.get("key")) if isinstance(item, Mapping) and item.get("key") else f"#{n}"
-                refused.append(Rejection(key, "INVALID_INPUT", "MALFORMED_INPUT", str(exc)))
+
+        def records() -> Iterator[WriteRecord]:  # lazy: sending starts while later inputs are converted
+            for n, item in enumerate(items):
+                try:
+                    yield WriteRecord.from_dict(item)
+                except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                    key = str(item.get("key")) if isinstance(item, Mapping) and item.get("key") else f"#{n}"
+                    refused.append(Rejection(key, "INVALID_INPUT", "MALFORMED_INPUT", str(exc)))
+
         checkpoint = _Checkpoint(context.get("task_state_store") if isinstance(context, Mapping) else None)
         done = checkpoint.load()
         if done:
@@ -207,7 +209,7 @@ class HubSpotBatchOperator(BaseOperator):
             outcome = self.hook.batch_write(
                 self.object_type,
                 self.action,
-                records,
+                records(),
                 id_property=self.id_property,
                 key_property=self.key_property,
                 skip_keys=set(done),
@@ -224,7 +226,7 @@ class HubSpotBatchOperator(BaseOperator):
     def _output_dir(self, base: str | None, kind: str, context: Any) -> Path:
         if base:
             return Path(base)
-        dag_id = getattr(getattr(self, "dag", None), "dag_id", None) or "no_dag"
+        dag_id = self.dag_id  # "adhoc_<owner>" outside a Dag
         run_id = context.get("run_id") if isinstance(context, Mapping) else None
         home = os.environ.get("AIRFLOW_HOME", str(Path.home() / "airflow"))
         return Path(home) / kind / _safe(dag_id) / _safe(str(run_id or "no_run"))
