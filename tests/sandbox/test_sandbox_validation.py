@@ -80,6 +80,9 @@ def test_datetime_accepts_epoch_ms_and_iso(api):
     assert iso["properties"]["hs_external_created_date"] == "2024-10-01T12:00:00.000Z"
     assert offset["properties"]["hs_external_created_date"] == "2024-10-01T12:00:00.500Z"
     assert refused(api, "orders", order(hs_external_created_date="yesterday"))["error"] == "INVALID_DATE"
+    assert refused(api, "orders", order(hs_external_created_date="2026-02-30T00:00:00.000Z"))["error"] == (
+        "INVALID_DATE"
+    )
 
 
 def test_invalid_email(api):

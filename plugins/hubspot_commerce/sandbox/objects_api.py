@@ -152,24 +152,17 @@ class ObjectsApi:
                 f"Too many inputs: {len(inputs)}. Batch endpoints accept at most {MAX_INPUTS} inputs"
             )
         required, optional = INPUT_FIELDS[action]
+        allowed = required | optional
         for item in inputs:
             if not isinstance(item, dict):
                 raise malformed("each input must be a JSON object")
-            for key in item:
-                if key not in required and key not in optional:
-                    raise malformed(f'Unrecognized field "{key}"')
-            absent = sorted(required - item.keys())
-            if absent:
+            keys = item.keys()
+            if not keys <= allowed:
+                raise malformed(f'Unrecognized field "{sorted(keys - allowed)[0]}"')
+            if not required <= keys:
+                absent = sorted(required - keys)
                 raise malformed(f"Cannot build input, some of required attributes are not set {absent}")
-            if "id" in item and (not isinstance(item["id"], str | int) or isinstance(item["id"], bool)):
-                raise malformed('"id" must be a string')
-            if "properties" in item and not isinstance(item["properties"], dict):
-                raise malformed('"properties" must be an object')
-            trace = item.get("objectWriteTraceId")
-            if trace is not None and not isinstance(trace, str):
-                raise malformed('"objectWriteTraceId" must be a string')
-            if "associations" in item and not isinstance(item["associations"], list):
-                raise malformed('"associations" must be an array')
+            _check_types(item)
         return inputs
 
     def _keys(self, obj: ObjectType, action: str, inputs: list[dict]) -> list[tuple[str | None, str]]:
@@ -267,9 +260,6 @@ class ObjectsApi:
             if definition is None:
                 message = f'Property "{name}" does not exist'
                 problems.append(property_error(name, "PROPERTY_DOESNT_EXIST", message))
-                continue
-            if raw.__class__ is str and definition.plain_text and not definition.read_only:
-                changes[name] = raw  # the common case, kept fast
                 continue
             try:
                 if definition.read_only or definition.calculated:
@@ -607,6 +597,22 @@ def _not_found(obj: ObjectType, ids: list[str]) -> dict:
         "errors": [],
         "links": {},
     }
+
+
+def _check_types(item: dict) -> None:
+    """The JSON types of an input's fields (HubSpot's binding refuses the whole batch otherwise)."""
+    record_id = item.get("id")
+    if record_id is not None and (not isinstance(record_id, str | int) or isinstance(record_id, bool)):
+        raise malformed('"id" must be a string')
+    properties = item.get("properties")
+    if properties is not None and properties.__class__ is not dict:
+        raise malformed('"properties" must be an object')
+    trace = item.get("objectWriteTraceId")
+    if trace is not None and trace.__class__ is not str:
+        raise malformed('"objectWriteTraceId" must be a string')
+    associations = item.get("associations")
+    if associations is not None and associations.__class__ is not list:
+        raise malformed('"associations" must be an array')
 
 
 def _trace_ids(inputs: list[dict]) -> list[str] | None:

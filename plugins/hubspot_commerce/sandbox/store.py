@@ -44,6 +44,9 @@ class Store:
             self._unique: dict[tuple[str, str], dict[str, str]] = {
                 (obj.name, d.name): {} for obj in OBJECT_TYPES for d in obj.properties.values() if d.unique
             }
+            self._unique_names: dict[str, list[str]] = {
+                obj.name: [d.name for d in obj.properties.values() if d.unique] for obj in OBJECT_TYPES
+            }
             # (object type, record id) -> {to type: {to id: {type ids}}}
             self._links: dict[tuple[str, str], dict[str, dict[str, set[int]]]] = {}
 
@@ -65,6 +68,7 @@ class Store:
             self._definitions[obj.name] = {**self._definitions[obj.name], definition.name: definition}
             if definition.unique:
                 self._unique[(obj.name, definition.name)] = {}
+                self._unique_names[obj.name] = [*self._unique_names[obj.name], definition.name]
 
     # Records
 
@@ -73,7 +77,7 @@ class Store:
 
     def unique_properties(self, obj_name: str) -> list[str]:
         """Names of the unique-value properties of an object type."""
-        return [prop for name, prop in self._unique if name == obj_name]
+        return self._unique_names[obj_name]
 
     def unique_holder(self, obj_name: str, prop: str, value: str) -> str | None:
         """The id of the record holding ``value`` in unique property ``prop``."""
@@ -83,9 +87,8 @@ class Store:
     def save(self, obj_name: str, record: Record) -> None:
         """Insert or replace a record, keeping the unique indexes right."""
         old = self.records[obj_name].get(record.id)
-        for (name, prop), index in self._unique.items():
-            if name != obj_name:
-                continue
+        for prop in self._unique_names[obj_name]:
+            index = self._unique[(obj_name, prop)]
             if old is not None and prop in old.properties and index.get(old.properties[prop]) == record.id:
                 del index[old.properties[prop]]
             if prop in record.properties:

@@ -49,9 +49,12 @@ def check_writable(definition: PropertyDef) -> None:
 
 def normalize(definition: PropertyDef, raw: object) -> str:
     """The stored string for ``raw``, or PropertyProblem. An empty string (or null) clears the value."""
-    if raw is None or raw == "":
+    if raw.__class__ is str:
+        if raw == "" or definition.plain_text or raw in definition.option_values:
+            return raw  # type: ignore[return-value]  # the common cases, kept fast
+    elif raw is None:
         return ""
-    if isinstance(raw, dict | list):
+    elif isinstance(raw, dict | list):
         raise PropertyProblem(
             definition.name,
             "INVALID_PROPERTY_VALUE",
@@ -129,8 +132,6 @@ def _date(definition: PropertyDef, raw: object) -> str:
 
 
 def _datetime(definition: PropertyDef, raw: object) -> str:
-    if raw.__class__ is str and CANONICAL_DATETIME.match(raw):
-        return raw
     epoch = _epoch_ms(raw)
     if epoch is not None:
         return iso_from_ms(epoch)
@@ -140,6 +141,8 @@ def _datetime(definition: PropertyDef, raw: object) -> str:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             moment = None
+        if moment is not None and CANONICAL_DATETIME.match(text):
+            return text  # already HubSpot's form (and a real moment)
         if moment is not None:
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=UTC)
