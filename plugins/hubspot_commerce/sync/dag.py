@@ -106,7 +106,7 @@ def build_dag(
     def hubspot() -> HubSpotHook:
         return HubSpotHook(hubspot_conn_id=hubspot_conn_id)
 
-    def _files() -> RunFiles:
+    def run_files() -> RunFiles:
         return files_for(get_current_context()["run_id"])
 
     with DAG(
@@ -168,12 +168,12 @@ def build_dag(
                 context["dag_run"].run_after,
             )
             source = BaseHook.get_connection(source_conn_id).get_hook()
-            return steps.extract_step(source, mapping, window, _files())
+            return steps.extract_step(source, mapping, window, run_files())
 
         @task(task_id="validate", pool=pool, multiple_outputs=False)
         def validate() -> dict[str, str]:
             """Check every row against HubSpot's property definitions and the references between rows."""
-            return steps.validate_step(hubspot(), mapping, _files())
+            return steps.validate_step(hubspot(), mapping, run_files())
 
         @task(pool=pool, multiple_outputs=False)
         def prepare(stream: str, upstream: Mapping[str, list[Any]]) -> dict[str, str]:
@@ -187,7 +187,7 @@ def build_dag(
                 hubspot(),
                 mapping,
                 stream,
-                _files(),
+                run_files(),
                 ids,
                 selected=stream in params["objects"],
                 dry_run=bool(params["dry_run"]),
@@ -201,7 +201,7 @@ def build_dag(
         ) -> str:
             """Print per stream: extracted, created, updated, unchanged, rejected; where rejected rows are."""
             params = _params()
-            files = _files()
+            files = run_files()
             plans = {name: read_json(files.plan(name)) for name in stream_names}
             rejected = steps.collect_rejected(files, stream_names)
             paths = ([str(files.all_rejected)] if rejected else []) + sorted(
