@@ -218,3 +218,20 @@ def test_v4_batch_endpoints_are_exempt_from_the_ten_secondly_limit(api, sandbox)
 
     assert [r.status_code for r in reads] == [200, 200, 200, 200]
     assert listed == [200, 429]
+
+
+def test_association_types_to_objects_the_sandbox_does_not_hold(api, sandbox):
+    labels = api.get("/crm/v4/associations/orders/companies/labels")
+    reverse = api.get("/crm/v4/associations/0-2/orders/labels")
+    to_company = api.batch("orders", "create", [{"properties": order(), "associations": [assoc("77", 509)]}])
+    companies = api.get("/crm/v3/objects/companies")
+
+    assert labels.json()["results"] == [
+        {"category": "HUBSPOT_DEFINED", "typeId": 934, "label": None},
+        {"category": "HUBSPOT_DEFINED", "typeId": 509, "label": "Primary"},
+    ]
+    assert [r["typeId"] for r in reverse.json()["results"]] == [935, 510]
+    assert to_company.status_code == 400
+    assert to_company.json()["context"] == {"INVALID_OBJECT_IDS": ["COMPANY=77 is not valid"]}
+    assert companies.status_code == 404
+    assert sandbox.dump("orders") == []

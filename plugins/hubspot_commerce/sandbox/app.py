@@ -150,7 +150,7 @@ class SandboxApp:
             route = self._properties_route(method, parts, headers, body)
         elif parts[:3] == ["crm", "v4", "objects"] and len(parts) == 7 and parts[5] == "associations":
             _allow(method, "GET")
-            from_obj, to_obj = _object_type(parts[3]), _object_type(parts[6])
+            from_obj, to_obj = _object_type(parts[3]), _object_type(parts[6], served_only=False)
             route = Route(
                 f"GET /crm/v4/objects/{from_obj.name}/{{id}}/associations/{to_obj.name}",
                 (from_obj.read_scope,),
@@ -160,7 +160,10 @@ class SandboxApp:
             route = self._association_batch_route(method, parts, headers, body)
         elif parts[:3] == ["crm", "v4", "associations"] and len(parts) == 6 and parts[5] == "labels":
             _allow(method, "GET")
-            from_obj, to_obj = _object_type(parts[3]), _object_type(parts[4])
+            from_obj, to_obj = (
+                _object_type(parts[3], served_only=False),
+                _object_type(parts[4], served_only=False),
+            )
             route = Route(
                 f"GET /crm/v4/associations/{from_obj.name}/{to_obj.name}/labels",
                 (from_obj.read_scope,),
@@ -236,7 +239,10 @@ class SandboxApp:
         self, method: str, parts: list[str], headers: Mapping[str, str], body: bytes
     ) -> Route | None:
         """``/crm/v4/associations/{from}/{to}/batch/{create | read | associate/default}``."""
-        from_obj, to_obj = _object_type(parts[3]), _object_type(parts[4])
+        from_obj, to_obj = (
+            _object_type(parts[3], served_only=False),
+            _object_type(parts[4], served_only=False),
+        )
         action = "/".join(parts[6:])
         calls = {
             "create": (from_obj.write_scope, self.associations.batch_create),
@@ -381,10 +387,15 @@ class SandboxApp:
         self.limiter.configure(self.settings.rate_limit, self.settings.daily_limit)
 
 
-def _object_type(key: str) -> ObjectType:
+def _object_type(key: str, *, served_only: bool = True) -> ObjectType:
+    """The object type a path names (``orders``, ``0-123``...); unserved ones (companies...) if allowed."""
     obj = OBJECTS_BY_KEY.get(key)
     if obj is None:
         raise validation_error(f"Unable to infer object type from: {key}")
+    if served_only and not obj.served:
+        raise ApiError(
+            404, "OBJECT_NOT_FOUND", f"The sandbox holds no {obj.name}, only association types to them"
+        )
     return obj
 
 

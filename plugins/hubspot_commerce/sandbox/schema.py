@@ -113,7 +113,7 @@ class PropertyDef:
 
 @dataclass(frozen=True)
 class ObjectType:
-    """A CRM object type the sandbox serves."""
+    """A CRM object type. ``served`` False: known for association types only, the sandbox holds no records."""
 
     name: str  # path name, e.g. "line_items"
     type_id: str  # e.g. "0-8"
@@ -124,6 +124,7 @@ class ObjectType:
     required: tuple[str, ...]
     default_read: tuple[str, ...]  # properties returned by reads that name none
     properties: dict[str, PropertyDef] = field(default_factory=dict)
+    served: bool = True
 
     @property
     def read_scope(self) -> str:
@@ -492,8 +493,20 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
     ),
 )
 
+# Objects HubSpot associates commerce records with, which the sandbox does not hold: association types to
+# them exist (labels, type ids), but no record can be found there.
+UNSERVED_TYPES: tuple[ObjectType, ...] = tuple(
+    ObjectType(name, type_id, legacy, name, "createdate", "hs_lastmodifieddate", (), (), served=False)
+    for name, type_id, legacy in (
+        ("companies", "0-2", "COMPANY"),
+        ("deals", "0-3", "DEAL"),
+        ("quotes", "0-14", "QUOTE"),
+        ("invoices", "0-53", "INVOICE"),
+    )
+)
+
 OBJECTS_BY_KEY: dict[str, ObjectType] = {}
-for _obj in OBJECT_TYPES:
+for _obj in (*OBJECT_TYPES, *UNSERVED_TYPES):
     OBJECTS_BY_KEY[_obj.name] = _obj
     OBJECTS_BY_KEY[_obj.type_id] = _obj
 # HubSpot also resolves singular names in paths.
@@ -511,7 +524,7 @@ OBJECTS_BY_KEY.update(
 
 @dataclass(frozen=True)
 class AssociationType:
-    """A HUBSPOT_DEFINED association type between two served object types (one direction)."""
+    """A HUBSPOT_DEFINED association type between two object types (one direction)."""
 
     type_id: int
     from_type: str
@@ -520,23 +533,35 @@ class AssociationType:
     label: str | None = None
 
 
-def _pairs(*rows: tuple[str, str, int, int]) -> dict[int, AssociationType]:
+def _pairs(*rows: tuple) -> dict[int, AssociationType]:
+    """Both directions of each (from, to, forward id, reverse id[, label]) row."""
     table: dict[int, AssociationType] = {}
-    for from_type, to_type, forward, reverse in rows:
-        table[forward] = AssociationType(forward, from_type, to_type, reverse)
-        table[reverse] = AssociationType(reverse, to_type, from_type, forward)
+    for from_type, to_type, forward, reverse, *label in rows:
+        table[forward] = AssociationType(forward, from_type, to_type, reverse, *label)
+        table[reverse] = AssociationType(reverse, to_type, from_type, forward, *label)
     return table
 
 
-# Association type ids among the served objects (HubSpot's association type table; products have none,
-# line items point at products through the hs_product_id property instead).
+# HubSpot's association type table for the commerce objects (rows whose reverse id is documented). Products
+# have none: line items point at products through the hs_product_id property instead.
 ASSOCIATION_TYPES: dict[int, AssociationType] = _pairs(
     ("orders", "line_items", 513, 514),
     ("orders", "contacts", 507, 508),
     ("orders", "carts", 593, 592),
     ("orders", "commerce_payments", 523, 524),
+    ("orders", "companies", 934, 935),
+    ("orders", "companies", 509, 510, "Primary"),
+    ("orders", "deals", 512, 511),
+    ("orders", "invoices", 518, 517),
     ("carts", "line_items", 590, 591),
     ("carts", "contacts", 586, 587),
+    ("carts", "deals", 1347, 1346),
     ("commerce_payments", "contacts", 387, 388),
     ("commerce_payments", "line_items", 395, 396),
+    ("commerce_payments", "companies", 389, 390),
+    ("commerce_payments", "deals", 391, 392),
+    ("commerce_payments", "invoices", 542, 541),
+    ("line_items", "deals", 20, 19),
+    ("line_items", "quotes", 68, 67),
+    ("line_items", "invoices", 410, 409),
 )

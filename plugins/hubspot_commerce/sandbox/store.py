@@ -73,7 +73,9 @@ class Store:
     # Records
 
     def get(self, obj_name: str, record_id: str) -> Record | None:
-        return self.records[obj_name].get(record_id)
+        """A record, or None (always None for object types the sandbox does not hold)."""
+        records = self.records.get(obj_name)
+        return records.get(record_id) if records is not None else None
 
     def unique_properties(self, obj_name: str) -> list[str]:
         """Names of the unique-value properties of an object type."""
