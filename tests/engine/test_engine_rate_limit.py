@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -38,8 +39,18 @@ def test_requests_in_flight_are_capped_by_half_the_reported_headroom():
     assert limiter.in_flight_cap(0.1) == 4
     limiter.observe(_headers(max_=100, remaining=0), 0.1)
     assert limiter.in_flight_cap(0.1) == 1  # a full window: one request per answer
-    # alone for a whole interval (the server's count is all ours): no cap beyond the window itself
-    assert limiter.in_flight_cap(10.2) == limiter.capacity
+    # the last answer showed 49 of another client's: still capped, credited with our 49 that left
+    assert limiter.in_flight_cap(10.2) == (0 + 49 - 2) // 2
+    # an answer showing nobody else, after a whole interval: no cap beyond the window itself
+    limiter.observe(_headers(max_=100, remaining=100), 10.2)
+    assert limiter.in_flight_cap(10.3) == limiter.capacity
+
+
+def test_an_answer_that_overtook_a_later_one_does_not_replace_it():
+    limiter = RateLimiter(margin_fraction=0.0, min_margin=2)
+    limiter.observe(_headers(max_=100, remaining=40), 1.0, sent_at=0.9)
+    limiter.observe(_headers(max_=100, remaining=90), 1.1, sent_at=0.2)  # stale news
+    assert limiter.in_flight_cap(1.1) == (40 - 2) // 2
 
 
 def test_in_flight_cap_credits_own_requests_that_left_the_window():
@@ -85,7 +96,16 @@ def test_other_clients_usage_from_remaining_shrinks_our_share_until_it_leaves_th
     # the server counts 70 in the window; 10 are ours, so 60 belong to others
     limiter.observe(_headers(max_=100, remaining=30), 0.0)
     assert round(limiter.others(0.0)) == 60
-    assert _fill(limiter, 0.0) == 20  # 10 + 20 + 60 = 90
+    sent = []
+    for step in range(500):  # 5 seconds in 10 ms steps, each send answered at once
+        now = step / 100
+        if limiter.delay(now) == 0.0:
+            limiter.record_send(now)
+            limiter.observe(None, now)
+            sent.append(now)
+    assert len(sent) == 20  # 10 + 20 + 60 = 90
+    # with others around, no burst: sends are spaced by interval / capacity
+    assert min(b - a for a, b in itertools.pairwise(sent)) >= 10 / 90 - 1e-9
     assert round(limiter.others(9.9)) == 60  # held: others may have sent them all at once
     assert limiter.others(10.0) == 0  # one interval later every one of them has left the window
 

@@ -13,7 +13,9 @@ A send is allowed while own + others stays below ``Max`` minus a safety margin. 
 sends, so while other clients may be sending (during the first interval, before we could have seen
 them, and whenever the estimate says they are there) the requests in flight are capped too: at most
 half of the headroom the last answer reported (plus our own requests that left the window since), so
-two clients bursting at the same moment still fit. Alone, a client runs at the full limit. Several tasks
+two clients bursting at the same moment still fit; and once others are seen, sends are spaced evenly
+(interval / capacity apart) so every client sees the others' usage before it sends more. Alone, a client
+bursts up to the full limit. Several tasks
 on several workers that all do this share the window without any coordination service. Until the first
 answer tells the limits, one request goes out (the probe).
 """
@@ -67,6 +69,7 @@ class RateLimiter:
         self._first_seen: float | None = None  # when the first answer with limits arrived
         self._expired = 0  # own sends that have left the window, ever
         self._expired_at_answer = 0
+        self._newest_answered = -math.inf  # send time of the request whose answer gave those numbers
         self._strikes = 0  # 429s in a row
         self.daily_remaining: int | None = None
 
@@ -86,14 +89,17 @@ class RateLimiter:
         return max(self.min_margin, math.ceil(limit * self.margin_fraction))
 
     def in_flight_cap(self, now: float) -> int:
-        """How many requests may be unanswered at once: 1 until the limits are known; while other clients
-        may be sending, half of the last reported headroom plus what left the window since (at least 1)."""
+        """How many requests may be unanswered at once.
+
+        1 until the limits are known. Alone (the last answer showed nobody else, and a whole interval has
+        passed, so anybody else would have shown up): no cap, the window decides. Otherwise half of the
+        last reported headroom plus what of ours left the window since (at least 1).
+        """
         if self.max is None:
             return 1
+        # _others is the last answer's estimate even when that answer is old: a quiet spell says nothing
         alone = (
-            self._first_seen is not None
-            and now - self._first_seen >= self.interval_s
-            and not self.others(now)
+            self._first_seen is not None and now - self._first_seen >= self.interval_s and not self._others
         )
         if self._remaining is None or alone:
             return self.capacity
@@ -115,6 +121,10 @@ class RateLimiter:
             return self._paused_until - now
         if self._in_flight >= self.in_flight_cap(now):
             return 0.05  # an answer (which wakes the waiters) brings fresh numbers
+        if self._others and self._sends:  # others are sending: no bursts, one request per 1/capacity
+            gap = self._sends[-1] + self.interval_s / self.capacity - now
+            if gap > 0:
+                return gap
         if self.own(now) + self.others(now) < self.capacity:
             return 0.0
         oldest_leaves = (
@@ -127,11 +137,19 @@ class RateLimiter:
         self._sends.append(now)
         self._in_flight += 1
 
-    def observe(self, headers: Mapping[str, str] | None, now: float, *, limited: bool = False) -> None:
+    def observe(
+        self,
+        headers: Mapping[str, str] | None,
+        now: float,
+        *,
+        limited: bool = False,
+        sent_at: float | None = None,
+    ) -> None:
         """Learn limits and other clients' usage from an answer's ``X-HubSpot-RateLimit-*`` headers.
 
         Call once per finished attempt; ``headers`` is None when no answer came (connection error);
-        ``limited`` when the answer was a 429.
+        ``limited`` when the answer was a 429; ``sent_at`` when its request was sent: an answer that
+        overtook a later request's answer is older news and does not replace it.
         """
         self._in_flight = max(0, self._in_flight - 1)
         if headers is None:
@@ -150,8 +168,12 @@ class RateLimiter:
         self.max = limit
         if interval_ms:
             self.interval_s = interval_ms / 1000.0
-        self._remaining = remaining
         self._first_seen = now if self._first_seen is None else self._first_seen
+        if sent_at is not None:
+            if sent_at < self._newest_answered:
+                return
+            self._newest_answered = sent_at
+        self._remaining = remaining
         if remaining is not None:
             self._expired_at_answer = self._expired
             self._others, self._others_at = float(max(0, limit - remaining - self.own(now))), now
@@ -170,17 +192,21 @@ class RateLimiter:
         self._paused_until = max(self._paused_until, now + pause)
 
     # -- thread-safe wrappers ----------------------------------------------------------------------
-    def acquire(self) -> None:
-        """Wait until a request may be sent and count it."""
+    def acquire(self) -> float:
+        """Wait until a request may be sent, count it and return its send time (for :meth:`update`)."""
         with self._cond:
             while (wait := self.delay(self._clock())) > 0:
                 self._cond.wait(wait)
-            self.record_send(self._clock())
+            now = self._clock()
+            self.record_send(now)
+            return now
 
-    def update(self, headers: Mapping[str, str] | None, *, limited: bool = False) -> None:
+    def update(
+        self, headers: Mapping[str, str] | None, *, limited: bool = False, sent_at: float | None = None
+    ) -> None:
         """Thread-safe :meth:`observe` at the current time."""
         with self._cond:
-            self.observe(headers, self._clock(), limited=limited)
+            self.observe(headers, self._clock(), limited=limited, sent_at=sent_at)
             self._cond.notify_all()
 
     def throttled(self, retry_after: float | None) -> None:

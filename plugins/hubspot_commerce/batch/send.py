@@ -103,7 +103,7 @@ class BatchEngine:
         """Send once, through the limiter; translate a non-2xx answer into a typed error."""
         if self._stop.is_set():
             raise _Stopped
-        self.limiter.acquire()
+        sent_at = self.limiter.acquire()
         stats.requests += 1
         stats.write_requests += write
         try:
@@ -111,7 +111,7 @@ class BatchEngine:
         except HubSpotError:
             self.limiter.update(None)
             raise
-        self.limiter.update(response.headers, limited=response.status == 429)
+        self.limiter.update(response.headers, limited=response.status == 429, sent_at=sent_at)
         if 200 <= response.status < 300:
             return response
         stats.http_429 += response.status == 429
