@@ -295,7 +295,7 @@ class BatchEngine:
                         on_done(result)
                         yield result, part
                     now = time.monotonic()
-                    if now - last_log >= self.progress_every_s or (not pending and total > 1):
+                    if now - last_log >= self.progress_every_s or not pending:
                         last_log = now
                         log.info(
                             "%s: %d/%d batches, %d records, %.0f records/s, retries %d, HTTP 429 %d, "

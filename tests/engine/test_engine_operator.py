@@ -1,0 +1,180 @@
+"""HubSpotBatchOperator against the sandbox: XCom shape, file inputs, rejected records, resume, secrets."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from hubspot_commerce.errors import HubSpotAuthError, HubSpotDailyLimitReached, HubSpotRejectedRecords
+from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition
+from hubspot_commerce.operators.batch import HubSpotBatchOperator, load_ids
+
+KEY = "src_key"
+
+
+@pytest.fixture
+def orders_ready(hubspot_conn) -> str:
+    HubSpotHook(hubspot_conn_id=hubspot_conn).ensure_properties("orders", [key_property_definition(KEY)])
+    return hubspot_conn
+
+
+def _inputs(n: int, prefix: str = "o") -> list[dict]:
+    return [{"key": f"{prefix}-{i}", "properties": {"hs_order_name": f"Order {i}"}} for i in range(n)]
+
+
+def _state(sandbox) -> dict[str, str]:
+    dump = sandbox.dump("orders")
+    keys = [r["properties"][KEY] for r in dump]
+    assert len(keys) == len(set(keys)), "duplicates"
+    return {r["properties"][KEY]: r["id"] for r in dump}
+
+
+class FakeTaskStateStore:
+    """Stands in for Airflow 3.3's ``context["task_state_store"]`` (needs a task runner to exist)."""
+
+    def __init__(self) -> None:
+        self.values: dict = {}
+
+    def get(self, key, default=None):
+        return self.values.get(key, default)
+
+    def set(self, key, value, *, retention=None):
+        self.values[key] = json.loads(json.dumps(value))
+
+
+def test_execute_with_a_list_returns_a_flat_id_map(sandbox, orders_ready, tmp_path):
+    op = HubSpotBatchOperator(
+        task_id="create_orders",
+        object_type="orders",
+        action="create",
+        inputs=_inputs(150),
+        key_property=KEY,
+        rejected_dir=str(tmp_path),
+    )
+    result = op.execute(context={})
+    assert result == {
+        "ids": _state(sandbox),
+        "created": 150,
+        "updated": 0,
+        "existing": 0,
+        "resumed": 0,
+        "rejected": 0,
+        "rejected_path": None,
+    }
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in result["ids"].items())
+    json.dumps(result)  # a plain JSON XCom
+
+
+def test_inputs_from_a_jsonl_file_and_large_id_maps_as_a_path(sandbox, orders_ready, tmp_path, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    path = tmp_path / "orders.jsonl"
+    path.write_text("".join(json.dumps(item) + "\n" for item in _inputs(120)))
+    op = HubSpotBatchOperator(
+        task_id="create_orders",
+        object_type="orders",
+        action="create",
+        inputs=str(path),
+        key_property=KEY,
+        max_inline_ids=100,
+    )
+    result = op.execute(context={"run_id": "manual__2026-11-22"})
+    assert isinstance(result["ids"], str) and result["ids"].startswith(str(tmp_path))
+    assert load_ids(result["ids"]) == _state(sandbox)
+    assert len(load_ids(result["ids"])) == 120
+
+
+def test_read_action_maps_keys_to_ids(sandbox, orders_ready):
+    created = HubSpotBatchOperator(
+        task_id="c", object_type="orders", action="create", inputs=_inputs(5), key_property=KEY
+    ).execute(context={})
+    read = HubSpotBatchOperator(
+        task_id="r", object_type="orders", action="read", inputs=["o-1", "o-3", "missing"], id_property=KEY
+    ).execute(context={})
+    assert read["ids"] == {"o-1": created["ids"]["o-1"], "o-3": created["ids"]["o-3"]}
+
+
+def test_rejected_records_file_log_and_threshold(sandbox, orders_ready, tmp_path, caplog):
+    inputs = [
+        *_inputs(30),
+        {"key": "bad-1", "properties": {"nope": "1", "hs_order_name": "x"}},
+        {"no": "key"},
+    ]
+    op = HubSpotBatchOperator(
+        task_id="create_orders",
+        object_type="orders",
+        action="create",
+        inputs=inputs,
+        key_property=KEY,
+        rejected_dir=str(tmp_path),
+    )
+    with caplog.at_level(logging.INFO), pytest.raises(HubSpotRejectedRecords) as caught:
+        op.execute(context={})
+    assert "2 of 32 orders records were rejected" in str(caught.value)
+    assert len(_state(sandbox)) == 30  # every good record landed before the task failed
+    lines = [json.loads(line) for line in (tmp_path / "create_orders.jsonl").read_text().splitlines()]
+    by_key = {line["key"]: line for line in lines}
+    assert set(by_key) == {"bad-1", "#31"}
+    assert by_key["bad-1"]["code"] == "PROPERTY_DOESNT_EXIST" and "nope" in by_key["bad-1"]["message"]
+    assert by_key["#31"]["code"] == "MALFORMED_INPUT"
+    assert set(by_key["bad-1"]) == {"key", "category", "code", "message"}
+    assert "2 orders records rejected" in caplog.text
+    assert "rejected bad-1: VALIDATION_ERROR/PROPERTY_DOESNT_EXIST" in caplog.text
+    assert "orders create: 1/1 batches" in caplog.text  # progress line
+
+    lenient = HubSpotBatchOperator(
+        task_id="create_orders_again",
+        object_type="orders",
+        action="create",
+        inputs=inputs,
+        key_property=KEY,
+        rejected_dir=str(tmp_path),
+        max_rejected_fraction=0.1,
+    )
+    result = lenient.execute(context={})
+    assert (result["existing"], result["rejected"]) == (30, 2)
+    assert result["rejected_path"] == str(tmp_path / "create_orders_again.jsonl")
+    assert len(_state(sandbox)) == 30
+
+
+def test_a_retried_task_resumes_without_resending_finished_batches(sandbox, orders_ready):
+    store = FakeTaskStateStore()
+    sandbox.fault(status=429, policy="DAILY", count=1, path="orders/batch/create")
+    op = HubSpotBatchOperator(
+        task_id="create_orders", object_type="orders", action="create", inputs=_inputs(2500), key_property=KEY
+    )
+    with pytest.raises(HubSpotDailyLimitReached):
+        op.execute(context={"task_state_store": store})
+    landed = _state(sandbox)
+    assert 0 < len(landed) < 2500
+    creates_before = sandbox.stats()["by_path"]["POST /crm/v3/objects/orders/batch/create"]
+
+    retry = HubSpotBatchOperator(
+        task_id="create_orders", object_type="orders", action="create", inputs=_inputs(2500), key_property=KEY
+    )
+    result = retry.execute(context={"task_state_store": store})
+    assert result["resumed"] == len(landed)
+    assert result["created"] == 2500 - len(landed)
+    assert result["ids"] == _state(sandbox)
+    assert len(result["ids"]) == 2500
+    creates_after = sandbox.stats()["by_path"]["POST /crm/v3/objects/orders/batch/create"]
+    # only the batches that had not landed were sent again (landed ones are whole batches of 100)
+    assert creates_after - creates_before == (2500 - len(landed)) // 100
+
+
+def test_the_token_never_reaches_logs_or_errors(sandbox, monkeypatch, caplog, capsys):
+    secret = "pat-na1-SECRET-TOKEN-VALUE-123"
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HUBSPOT_DEFAULT",
+        json.dumps({"conn_type": "hubspot", "host": sandbox.url, "password": secret}),
+    )
+    op = HubSpotBatchOperator(task_id="t", object_type="orders", action="create", inputs=_inputs(3))
+    with caplog.at_level(logging.DEBUG), pytest.raises(HubSpotAuthError) as caught:
+        op.execute(context={})
+    assert caught.value.status == 401
+    captured = capsys.readouterr()
+    for text in (str(caught.value), repr(caught.value), caplog.text, captured.out, captured.err):
+        assert secret not in text
+    assert secret not in json.dumps([getattr(op, name) for name in op.template_fields])
+    assert sandbox.stats()["requests"] == 1  # a bad token is not retried
