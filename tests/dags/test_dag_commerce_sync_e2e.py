@@ -225,6 +225,14 @@ def test_incremental_window_updates_only_changed_rows(sync_dag, store, sandbox) 
         "'2025-03-01 09:00:00', '2025-03-01 09:00:00')"
     )
     db.execute("INSERT INTO order_lines VALUES (900001, 1, 'SKU-00001', 1, 5, NULL)")
+    # An anonymous cart whose customer logged in: only the Param window sees it.
+    cart_id, customer = db.execute(
+        "SELECT cart_id, (SELECT customer_id FROM customers LIMIT 1) FROM carts WHERE customer_id IS NULL"
+    ).fetchone()
+    db.execute(
+        "UPDATE carts SET customer_id = ?, updated_at = '2025-03-01 02:00:00' WHERE cart_id = ?",
+        (customer, cart_id),
+    )
     # Outside the window: a changed product name that this run must not see.
     db.execute(
         "UPDATE products SET name = 'Renamed', updated_at = '2025-03-05 00:00:00' WHERE sku = 'SKU-00002'"
@@ -251,6 +259,10 @@ def test_incremental_window_updates_only_changed_rows(sync_dag, store, sandbox) 
     counts = report_counts(files)
     assert counts["orders"][0] == 2 and counts["orders"][1:4] == [0, 1, 1]
     assert counts["products"][2] == 0, "SKU-00002 changed outside the window"
+    assert counts["carts"] == [1, 0, 1, 0, 0], "the cart gained its contact link"
+    email = rows(store, "SELECT email FROM customers WHERE customer_id = ?", customer)[0]["email"].lower()
+    contact_id = by_key(sandbox.dump("contacts"), "email")[email]["id"]
+    assert by_key(sandbox.dump("carts"))[str(cart_id)]["associations"]["contacts"] == [contact_id]
     orders = by_key(sandbox.dump("orders"))
     changed = orders["100001"]["properties"]
     assert changed["hs_external_order_status"] == "shipped"

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pandas as pd
 
 from hubspot_commerce.sync.mapping import KEY, PropertyRule, Reference, StreamMapping
-from hubspot_commerce.sync.plan import normalise, plan_stream, resolve_references
+from hubspot_commerce.sync.plan import (
+    Link,
+    desired_links,
+    missing_links,
+    normalise,
+    plan_stream,
+    resolve_references,
+)
 
 ORDERS = StreamMapping(
     name="orders",
@@ -167,3 +174,12 @@ def test_normalise_dates_numbers_and_bools() -> None:
     ]
     assert normalise(pd.Series(["10.50", "10.5", "1e2"]), "number").tolist() == ["10.5", "10.5", "100"]
     assert normalise(pd.Series(["True", "false"]), "bool").tolist() == ["true", "false"]
+
+
+def test_existing_records_get_the_links_hubspot_lacks() -> None:
+    frame = _orders()
+    links = desired_links(ORDERS, frame, {"1": "11", "2": "12", "3": "13"})
+    # Order 2 is a guest order (no link wanted); order 4 does not exist yet (its create carries the link).
+    assert links == {"contact": [Link("1", "11", "901", 507), Link("3", "13", "901", 507)]}
+    current = {"11": {"901"}, "13": {"900"}}  # 13 is linked to another contact: the new link is added
+    assert missing_links(links["contact"], current) == [Link("3", "13", "901", 507)]

@@ -167,7 +167,13 @@ def build_dag(
                 context.get("data_interval_end"),
                 context["dag_run"].run_after,
             )
-            source = BaseHook.get_connection(source_conn_id).get_hook()
+            connection = BaseHook.get_connection(source_conn_id)
+            source = connection.get_hook()
+            if not hasattr(source, "get_df"):
+                raise TypeError(
+                    f"connection {source_conn_id!r} (type {connection.conn_type!r}) is not a SQL "
+                    "connection: its hook has no get_df (use a common-sql DbApiHook connection)"
+                )
             return steps.extract_step(source, mapping, window, run_files())
 
         @task(task_id="validate", pool=pool, multiple_outputs=False)
@@ -191,6 +197,8 @@ def build_dag(
                 ids,
                 selected=stream in params["objects"],
                 dry_run=bool(params["dry_run"]),
+                # Its own hook: HubSpotHook (0.1) refuses single requests on a hook after a batch call.
+                links_api=hubspot(),
             )
 
         @task(task_id="report", multiple_outputs=False)

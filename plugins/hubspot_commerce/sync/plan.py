@@ -26,21 +26,37 @@ from hubspot_commerce.sync.validate import RejectedRow, definitions_by_name
 ASSOC_PREFIX = "assoc:"
 
 
+@dataclass(frozen=True)
+class Link:
+    """An association an existing record should have: from its HubSpot id to another record's."""
+
+    key: str
+    from_id: str
+    to_id: str
+    type_id: int
+
+
 @dataclass
 class StreamPlan:
-    """The writes one stream needs, as operator input dicts, and what needs none."""
+    """The writes one stream needs, as operator input dicts, and what needs none.
+
+    ``relinked`` counts existing records whose values are unchanged but which lacked an association the
+    source now gives them (an anonymous cart whose customer logged in); they move from unchanged to updated.
+    """
 
     create: list[dict[str, Any]] = field(default_factory=list)
     update: list[dict[str, Any]] = field(default_factory=list)
     unchanged: int = 0
+    relinked: int = 0
     existing_ids: dict[str, str] = field(default_factory=dict)
     rejected: list[RejectedRow] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {
             "create": len(self.create),
-            "update": len(self.update),
-            "unchanged": self.unchanged,
+            "update": len(self.update) + self.relinked,
+            "unchanged": self.unchanged - self.relinked,
+            "relinked": self.relinked,
             "rejected": len(self.rejected),
         }
 
@@ -169,3 +185,26 @@ def _record(
     if links:
         record["associations"] = links
     return record
+
+
+def desired_links(
+    stream: StreamMapping, frame: pd.DataFrame, existing_ids: Mapping[str, str]
+) -> dict[str, list[Link]]:
+    """Per association reference, the links the stream's existing records should have (creates carry
+    theirs in the create request)."""
+    links: dict[str, list[Link]] = {}
+    for ref in stream.references:
+        if ref.association is None:
+            continue
+        targets = frame[ASSOC_PREFIX + ref.name]
+        keep = frame[KEY].isin(list(existing_ids)) & targets.notna()
+        links[ref.name] = [
+            Link(key, existing_ids[key], to_id, ref.association)
+            for key, to_id in zip(frame.loc[keep, KEY], targets[keep], strict=True)
+        ]
+    return links
+
+
+def missing_links(links: Iterable[Link], current: Mapping[str, set[str]]) -> list[Link]:
+    """The links HubSpot does not have yet (``current``: from id -> associated ids)."""
+    return [link for link in links if link.to_id not in current.get(link.from_id, set())]

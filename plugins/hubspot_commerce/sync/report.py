@@ -34,7 +34,8 @@ def stream_counts(
     """Combine validation counts, each stream's plan and the write operators' results.
 
     On a dry run nothing is written, so created and updated are what the run *would* write. A create that
-    HubSpot refused because the record already existed (an earlier, interrupted run) counts as unchanged.
+    HubSpot refused because the record already existed (an earlier, interrupted run) counts as unchanged;
+    a record that only gained a missing association counts as updated.
     """
     rows = []
     for name, stream in mapping.streams.items():
@@ -46,7 +47,9 @@ def stream_counts(
             created, updated = int(plan.get("create", 0)), int(plan.get("update", 0))
         else:
             created = sum(int(result.get("created") or 0) for result in results)
-            updated = sum(int(result.get("updated") or 0) for result in results)
+            updated = sum(int(result.get("updated") or 0) for result in results) + int(
+                plan.get("relinked", 0)
+            )
         rows.append(
             StreamCounts(
                 stream=name,

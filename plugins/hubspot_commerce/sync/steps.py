@@ -14,11 +14,20 @@ import pandas as pd
 
 from hubspot_commerce.sync.extract import DataFrameSource, Window, extract_streams
 from hubspot_commerce.sync.mapping import SyncMapping, map_stream
-from hubspot_commerce.sync.plan import StreamPlan, lookup_value, plan_stream, resolve_references
+from hubspot_commerce.sync.plan import (
+    Link,
+    StreamPlan,
+    desired_links,
+    lookup_value,
+    missing_links,
+    plan_stream,
+    resolve_references,
+)
 from hubspot_commerce.sync.run_files import RunFiles, read_json, read_jsonl, write_json, write_jsonl
-from hubspot_commerce.sync.validate import definitions_by_name, validate_streams
+from hubspot_commerce.sync.validate import RejectedRow, definitions_by_name, validate_streams
 
 log = logging.getLogger(__name__)
+V4_BATCH = 1000  # inputs per v4 associations batch request (HubSpot allows 1,000 reads, 2,000 creates)
 
 
 class HubSpotApi(Protocol):
@@ -31,6 +40,8 @@ class HubSpotApi(Protocol):
     def batch_read(
         self, object_type: str, keys: Iterable[str], id_property: str | None = None, properties: Any = ()
     ) -> dict[str, dict]: ...
+
+    def request(self, method: str, endpoint: str, payload: Any = None) -> dict: ...
 
 
 def keyed_object_types(mapping: SyncMapping) -> list[str]:
@@ -112,9 +123,11 @@ def prepare_step(
     ids: Mapping[str, Mapping[str, str]],
     selected: bool,
     dry_run: bool,
+    links_api: HubSpotApi | None = None,
 ) -> dict[str, str]:
     """Plan one stream: resolve references to HubSpot ids, read the existing records, write the create and
-    update inputs for the operators (empty on a dry run or when the stream is not selected).
+    update inputs for the operators (empty on a dry run or when the stream is not selected), and add the
+    associations existing records lack (through ``links_api``, default ``hubspot``).
 
     Returns ``{source key: HubSpot id}`` of the stream's records that already exist in HubSpot.
     """
@@ -137,7 +150,9 @@ def prepare_step(
         log.info("%s has no property %s yet: every record is new", stream.object_type, id_property)
     plan = plan_stream(stream, frame, existing, definitions, mapping.key_property.name)
     plan.rejected = rejected
-    _write_plan(files, stream_name, plan, writes=selected and not dry_run, upsert=bool(stream.upsert_by))
+    writes = selected and not dry_run
+    _link_existing(links_api or hubspot, mapping, stream_name, frame, plan, write=writes)
+    _write_plan(files, stream_name, plan, writes=writes, upsert=bool(stream.upsert_by))
     counts = plan.counts()
     log.info(
         "%s: %d to create, %d to update, %d unchanged, %d rejected (%s)",
@@ -153,6 +168,86 @@ def prepare_step(
     for row in rejected[:5]:
         log.warning("%s %s rejected: %s", stream_name, row.key, row.reason)
     return plan.existing_ids
+
+
+def _link_existing(
+    hubspot: HubSpotApi,
+    mapping: SyncMapping,
+    stream_name: str,
+    frame: pd.DataFrame,
+    plan: StreamPlan,
+    write: bool,
+) -> None:
+    """Give existing records the associations the source now has and HubSpot lacks (the v4 associations
+    API; links HubSpot has beyond the source's are left alone). Sets ``plan.relinked``; a link HubSpot
+    refuses rejects its row."""
+    stream = mapping.streams[stream_name]
+    relinked: set[str] = set()
+    for ref_name, links in desired_links(stream, frame, plan.existing_ids).items():
+        if not links:
+            continue
+        from_type = stream.object_type
+        to_type = mapping.streams[next(r.stream for r in stream.references if r.name == ref_name)].object_type
+        current = read_links(hubspot, from_type, to_type, sorted({link.from_id for link in links}))
+        missing = missing_links(links, current)
+        if missing and write:
+            refused = create_links(hubspot, from_type, to_type, missing)
+            plan.rejected.extend(
+                RejectedRow(
+                    stream_name,
+                    from_type,
+                    link.key,
+                    f"HubSpot refused the {ref_name} link to {link.to_id}: {reason}",
+                )
+                for link, reason in refused
+            )
+        relinked |= {link.key for link in missing}
+    plan.relinked = len(relinked - {record["key"] for record in plan.update})
+    if relinked:
+        log.info("%s: %d existing records get a missing association", stream_name, len(relinked))
+
+
+def read_links(hubspot: HubSpotApi, from_type: str, to_type: str, from_ids: list[str]) -> dict[str, set[str]]:
+    """``{from id: {associated ids}}`` through the v4 batch read (up to 1,000 records a request)."""
+    current: dict[str, set[str]] = {}
+    for start in range(0, len(from_ids), V4_BATCH):
+        body = hubspot.request(
+            "POST",
+            f"crm/v4/associations/{from_type}/{to_type}/batch/read",
+            {"inputs": [{"id": record_id} for record_id in from_ids[start : start + V4_BATCH]]},
+        )
+        for result in body.get("results") or []:
+            current[str(result["from"]["id"])] = {str(to["toObjectId"]) for to in result.get("to") or []}
+    return current
+
+
+def create_links(
+    hubspot: HubSpotApi, from_type: str, to_type: str, links: list[Link]
+) -> list[tuple[Link, str]]:
+    """Create associations through the v4 batch create; return the links HubSpot refused, with its reason."""
+    refused: list[tuple[Link, str]] = []
+    for start in range(0, len(links), V4_BATCH):
+        chunk = links[start : start + V4_BATCH]
+        body = hubspot.request(
+            "POST",
+            f"crm/v4/associations/{from_type}/{to_type}/batch/create",
+            {
+                "inputs": [
+                    {
+                        "from": {"id": link.from_id},
+                        "to": {"id": link.to_id},
+                        "types": [
+                            {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": link.type_id}
+                        ],
+                    }
+                    for link in chunk
+                ]
+            },
+        )
+        made = {(str(r["fromObjectId"]), str(r["toObjectId"])) for r in body.get("results") or []}
+        reason = "; ".join(str(error.get("message")) for error in body.get("errors") or []) or "no result"
+        refused += [(link, reason) for link in chunk if (link.from_id, link.to_id) not in made]
+    return refused
 
 
 def _write_plan(files: RunFiles, stream: str, plan: StreamPlan, writes: bool, upsert: bool) -> None:
