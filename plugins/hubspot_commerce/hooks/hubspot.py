@@ -20,7 +20,7 @@ from requests_toolbelt.adapters.socket_options import TCPKeepAliveAdapter
 
 from hubspot_commerce.batch.rate_limit import RateLimiter
 from hubspot_commerce.batch.records import BatchOutcome, WriteRecord
-from hubspot_commerce.batch.send import ApiResponse, BatchEngine
+from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS, ApiResponse, BatchEngine
 from hubspot_commerce.errors import (
     HubSpotAuthError,
     HubSpotConnectionError,
@@ -49,7 +49,11 @@ class HubSpotHook(HttpHook):
     default_host = "https://api.hubapi.com"
 
     def __init__(
-        self, hubspot_conn_id: str = default_conn_name, *, max_workers: int = 16, **kwargs: Any
+        self,
+        hubspot_conn_id: str = default_conn_name,
+        *,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+        **kwargs: Any,
     ) -> None:
         kwargs.setdefault(
             "adapter", TCPKeepAliveAdapter(idle=120, count=20, interval=30, pool_maxsize=max_workers + 4)

@@ -19,6 +19,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from hubspot_commerce.batch.records import BatchOutcome, Rejection, WriteRecord
+from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS
 from hubspot_commerce.errors import HubSpotError, HubSpotRejectedRecords
 from hubspot_commerce.hooks.hubspot import HubSpotHook
 
@@ -126,7 +127,7 @@ class HubSpotBatchOperator(BaseOperator):
         max_rejected_fraction: float = 0.0,
         rejected_dir: str | None = None,
         max_inline_ids: int = 10_000,
-        max_workers: int = 16,
+        max_workers: int = DEFAULT_MAX_WORKERS,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
