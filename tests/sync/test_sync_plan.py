@@ -183,3 +183,9 @@ def test_existing_records_get_the_links_hubspot_lacks() -> None:
     assert links == {"contact": [Link("1", "11", "901", 507), Link("3", "13", "901", 507)]}
     current = {"11": {"901"}, "13": {"900"}}  # 13 is linked to another contact: the new link is added
     assert missing_links(links["contact"], current) == [Link("3", "13", "901", 507)]
+
+
+def test_links_named_by_the_records_own_key_are_not_checked() -> None:
+    frame = pd.DataFrame({KEY: ["order:1:1"], "ref:product": ["A"], "ref:order": ["1"]}, dtype="string")
+    resolved, _ = resolve_references(LINES, frame, {"products": {"A": "501"}, "orders": {"1": "11"}})
+    assert desired_links(LINES, resolved, {"order:1:1": "71"}) == {}

@@ -183,6 +183,11 @@ def format_template(frame: pd.DataFrame, template: str) -> pd.Series:
     return result
 
 
+def template_fields(template: str) -> set[str]:
+    """The ``{column}`` names a template uses."""
+    return {column for _, column, _, _ in string.Formatter().parse(template) if column}
+
+
 def to_number_text(series: pd.Series) -> pd.Series:
     """Exact decimal strings, as HubSpot shows numbers: no float artefacts, no exponent, no trailing zeros.
 

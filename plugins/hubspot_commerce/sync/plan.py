@@ -17,6 +17,7 @@ from hubspot_commerce.sync.mapping import (
     KEY,
     REF_PREFIX,
     StreamMapping,
+    template_fields,
     to_bool_text,
     to_epoch_ms,
     to_number_text,
@@ -191,10 +192,11 @@ def desired_links(
     stream: StreamMapping, frame: pd.DataFrame, existing_ids: Mapping[str, str]
 ) -> dict[str, list[Link]]:
     """Per association reference, the links the stream's existing records should have (creates carry
-    theirs in the create request)."""
+    theirs in the create request). A link named by the record's own key (a line's order) cannot change,
+    so it is not checked."""
     links: dict[str, list[Link]] = {}
     for ref in stream.references:
-        if ref.association is None:
+        if ref.association is None or template_fields(ref.key) <= template_fields(stream.key):
             continue
         targets = frame[ASSOC_PREFIX + ref.name]
         keep = frame[KEY].isin(list(existing_ids)) & targets.notna()
