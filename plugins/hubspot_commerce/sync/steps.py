@@ -138,7 +138,7 @@ def prepare_step(
     id_property = stream.upsert_by or mapping.key_property.name
     existing: dict[str, dict] = {}
     if frame.empty:
-        pass
+        log.info("%s: no rows to sync", stream_name)
     elif id_property in definitions_by_name(definitions):
         existing = hubspot.batch_read(
             stream.object_type,
