@@ -13,7 +13,7 @@ from collections import Counter
 import pytest
 
 from hubspot_commerce.batch.records import Association, WriteRecord
-from hubspot_commerce.errors import HubSpotDailyLimitReached, HubSpotMissingScopes
+from hubspot_commerce.errors import HubSpotDailyLimitReached, HubSpotMissingScopes, HubSpotValidationError
 from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition
 from hubspot_commerce.sandbox.process import SandboxProcess
 
@@ -268,3 +268,10 @@ def test_two_writers_share_one_small_limit_without_429s(tight_sandbox, monkeypat
     assert stats["requests"] == 36
     assert stats["by_status"].get("429", 0) <= 1
     assert stats["peak_requests_per_10s"] <= 30
+
+
+def test_a_non_unique_id_property_fails_once_instead_of_splitting(sandbox, hook):
+    records = [WriteRecord(f"p-{i}", {"price": "1"}, id=f"P{i}") for i in range(50)]
+    with pytest.raises(HubSpotValidationError, match="non-unique"):
+        hook.batch_write("products", "upsert", records, id_property="name")
+    assert _path_count(sandbox, "products/batch/upsert") == 1

@@ -50,15 +50,17 @@ class RateLimiter:
         *,
         margin_fraction: float = 0.04,
         min_margin: int = 2,
-        skew_s: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.margin_fraction = margin_fraction
         self.min_margin = min_margin
-        self.skew_s = skew_s  # keep own sends a little longer than the interval: the server saw them later
         self._clock = clock
         self._cond = threading.Condition()
-        self._sends: deque[float] = deque()
+        # Answer times of our requests still in the window. A request is counted from when it is sent
+        # until one interval after its answer: the server counted it somewhere in between, so this
+        # never lets a new request in before the old one has left the server's window.
+        self._answered: deque[float] = deque()
+        self._last_send = -math.inf
         self.max: int | None = None
         self.interval_s = ASSUMED_INTERVAL_S
         self._others = 0.0
@@ -108,12 +110,12 @@ class RateLimiter:
         return max(1, (headroom - self.margin) // 2)
 
     def own(self, now: float) -> int:
-        """Own sends still counted in the window at ``now``."""
-        horizon = now - self.interval_s - self.skew_s
-        while self._sends and self._sends[0] <= horizon:
-            self._sends.popleft()
+        """Own requests that may still count in the server's window at ``now`` (in flight or recent)."""
+        horizon = now - self.interval_s
+        while self._answered and self._answered[0] <= horizon:
+            self._answered.popleft()
             self._expired += 1
-        return len(self._sends)
+        return self._in_flight + len(self._answered)
 
     def delay(self, now: float) -> float:
         """Seconds until one more request may go out (0.0: now)."""
@@ -121,20 +123,18 @@ class RateLimiter:
             return self._paused_until - now
         if self._in_flight >= self.in_flight_cap(now):
             return 0.05  # an answer (which wakes the waiters) brings fresh numbers
-        if self._others and self._sends:  # others are sending: no bursts, one request per 1/capacity
-            gap = self._sends[-1] + self.interval_s / self.capacity - now
+        if self._others:  # others are sending: no bursts, one request per interval / capacity
+            gap = self._last_send + self.interval_s / self.capacity - now
             if gap > 0:
                 return gap
         if self.own(now) + self.others(now) < self.capacity:
             return 0.0
-        oldest_leaves = (
-            self._sends[0] + self.interval_s + self.skew_s - now if self._sends else self.interval_s
-        )
+        oldest_leaves = self._answered[0] + self.interval_s - now if self._answered else 0.05
         return max(0.005, min(oldest_leaves, 0.25))
 
     def record_send(self, now: float) -> None:
         """Count one request as sent at ``now``."""
-        self._sends.append(now)
+        self._last_send = now
         self._in_flight += 1
 
     def observe(
@@ -151,7 +151,9 @@ class RateLimiter:
         ``limited`` when the answer was a 429; ``sent_at`` when its request was sent: an answer that
         overtook a later request's answer is older news and does not replace it.
         """
-        self._in_flight = max(0, self._in_flight - 1)
+        if self._in_flight:
+            self._in_flight -= 1
+            self._answered.append(now)
         if headers is None:
             return
         if not limited:

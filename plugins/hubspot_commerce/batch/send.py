@@ -369,9 +369,9 @@ class _BatchWriter:
                     Rejection(
                         p.key,
                         "UNRESOLVED",
-                        "NO_RESULT",
-                        "HubSpot answered without a result or an "
-                        f"error for this input {self.engine.max_attempts} times",
+                        "NOT_CONFIRMED",
+                        f"not confirmed written after {self.engine.max_attempts} attempts (no result, "
+                        "no error, or no answer each time; see the task log for HubSpot's answers)",
                     )
                     for p in pending
                 )
@@ -479,6 +479,8 @@ class _BatchWriter:
                     out.ids[key] = record["id"]
                     out.existing += 1
                 return [p for p in pending if p.key not in found]
+        if "non-unique" in exc.message:  # the id property itself is wrong: every batch would fail alike
+            raise exc
         if len(pending) == 1:
             out.rejected.append(rejection(pending[0].key, exc.body or {"message": exc.message}))
             return []
