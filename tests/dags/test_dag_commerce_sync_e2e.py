@@ -194,7 +194,10 @@ def test_full_sync_lands_everything_linked_and_a_rerun_writes_nothing(sync_dag, 
     counts = report_counts(files)
     assert counts["orders"] == [60, 60, 0, 0, 0]
     assert counts["cart_line_items"][1] == len(rows(store, "SELECT 1 FROM cart_lines"))
-    assert "rejected rows: none" in files.report.read_text()
+    assert files.all_rejected.read_text() == ""
+    assert (
+        f"rejected rows (source key and reason, JSON lines): {files.all_rejected}" in files.report.read_text()
+    )
 
     before = sandbox.stats()
     files = run(sync_dag, {"full_refresh": True})

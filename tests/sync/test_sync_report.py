@@ -31,9 +31,16 @@ def test_dry_run_reports_what_would_be_written(mapping) -> None:
     }
     assert (rows["orders"].created, rows["orders"].updated, rows["orders"].unchanged) == (5, 2, 1)
     text = format_report(
-        list(rows.values()), "2025-03-01 .. 2025-03-02", True, ["orders"], ["/run/rejected.jsonl"]
+        list(rows.values()),
+        "2025-03-01 .. 2025-03-02",
+        True,
+        ["orders"],
+        "/run/rejected.jsonl",
+        ["/run/o.jsonl"],
     )
-    assert "DRY RUN" in text and "/run/rejected.jsonl" in text
+    assert "DRY RUN" in text
+    assert "rejected rows (source key and reason, JSON lines): /run/rejected.jsonl" in text
+    assert "rejected by HubSpot: /run/o.jsonl" in text
     assert "products" in text and "(not selected: nothing written)" in text
     order_line = next(line for line in text.splitlines() if line.startswith("orders "))
     assert order_line.split()[2:] == ["8", "5", "2", "1", "0"]

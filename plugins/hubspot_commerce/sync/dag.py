@@ -211,8 +211,8 @@ def build_dag(
             params = _params()
             files = run_files()
             plans = {name: read_json(files.plan(name)) for name in stream_names}
-            rejected = steps.collect_rejected(files, stream_names)
-            paths = ([str(files.all_rejected)] if rejected else []) + sorted(
+            steps.collect_rejected(files, stream_names)
+            hubspot_rejected = sorted(
                 str(result["rejected_path"])
                 for result in writes.values()
                 if result and result.get("rejected_path")
@@ -222,7 +222,8 @@ def build_dag(
                 extracted.get("window", ""),
                 bool(params["dry_run"]),
                 list(params["objects"]),
-                paths,
+                str(files.all_rejected),
+                hubspot_rejected,
             )
             files.report.write_text(text + "\n")
             print(text)

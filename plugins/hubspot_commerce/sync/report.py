@@ -67,9 +67,14 @@ def stream_counts(
 
 
 def format_report(
-    rows: list[StreamCounts], window: str, dry_run: bool, selected: list[str], rejected_files: list[str]
+    rows: list[StreamCounts],
+    window: str,
+    dry_run: bool,
+    selected: list[str],
+    rejected_file: str,
+    hubspot_rejected_files: list[str],
 ) -> str:
-    """The report as a fixed-width table with a header and where the rejected rows are."""
+    """The report as a fixed-width table, then where the rejected rows are (source key and reason each)."""
     title = "HubSpot commerce sync" + (
         " (DRY RUN: nothing written; created/updated = would be)" if dry_run else ""
     )
@@ -86,9 +91,6 @@ def format_report(
     lines.append("-" * len(header))
     lines.append(f"{'total':<37}" + "".join(f"{sum(getattr(r, c) for r in rows):>11}" for c in COLUMNS))
     lines.append("")
-    if rejected_files:
-        lines.append("rejected rows (source key and reason):")
-        lines += [f"  {path}" for path in rejected_files]
-    else:
-        lines.append("rejected rows: none")
+    lines.append(f"rejected rows (source key and reason, JSON lines): {rejected_file}")
+    lines += [f"rejected by HubSpot: {path}" for path in hubspot_rejected_files]
     return "\n".join(lines)
