@@ -137,3 +137,16 @@ def test_value_types() -> None:
         pd.NA,
         "b: 'yes' is not an option of this property",
     ]
+
+
+def test_hubspot_value_rules_email_and_negative_price(source, mapping, definitions) -> None:
+    def damage(frames):
+        frames["contacts"].loc[0, "email"] = "not-an-address"
+        frames["order_line_items"].loc[0, "unit_price"] = -5
+
+    frames, result = _run(source, mapping, definitions, damage)
+    customer = str(frames["contacts"]["customer_id"][0])
+    assert _reasons(result, "contacts")[customer] == "email: 'not-an-address' is not an email address"
+    line = frames["order_line_items"].iloc[0]
+    key = f"order:{line['order_id']}:{line['line_number']}"
+    assert _reasons(result, "order_line_items")[key] == "price: '-5' cannot be negative"

@@ -17,6 +17,11 @@ from hubspot_commerce.sync.mapping import KEY, REF_PREFIX, StreamMapping, SyncMa
 NUMBER_PATTERN = r"^-?\d+(\.\d+)?$"
 EPOCH_MS_PATTERN = r"^-?\d+$"
 DAY_MS = 86_400_000
+# Rules HubSpot enforces beyond a property's type, from its object guides: a contact's email must be an
+# address, a line item's unit price cannot be negative.
+EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+EMAIL_PROPERTIES = {("contacts", "email")}
+NON_NEGATIVE_PROPERTIES = {("line_items", "price")}
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,7 @@ def _property_checks(
             checks.append(check_value_types(rule.name, values, definition))
         if rule.required:
             checks.append(_problem(values.isna(), f"required property {rule.name} is missing", index))
+        checks += _hubspot_rules(stream.object_type, rule.name, values)
     for ref in stream.references:
         if ref.property and ref.property not in definitions:
             checks.append(
@@ -135,6 +141,19 @@ def _property_checks(
                     index,
                 )
             )
+    return checks
+
+
+def _hubspot_rules(object_type: str, name: str, values: pd.Series) -> list[pd.Series]:
+    """The value rules HubSpot applies to particular properties (see ``EMAIL_PROPERTIES`` and the like)."""
+    quoted = "'" + values.fillna("") + "'"
+    checks = []
+    if (object_type, name) in EMAIL_PROPERTIES:
+        bad = values.notna() & ~values.str.fullmatch(EMAIL_PATTERN).fillna(False)
+        checks.append(_problem(bad, f"{name}: " + quoted + " is not an email address", values.index))
+    if (object_type, name) in NON_NEGATIVE_PROPERTIES:
+        negative = pd.to_numeric(values, errors="coerce") < 0
+        checks.append(_problem(negative, f"{name}: " + quoted + " cannot be negative", values.index))
     return checks
 
 
