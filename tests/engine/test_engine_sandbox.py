@@ -275,3 +275,12 @@ def test_a_non_unique_id_property_fails_once_instead_of_splitting(sandbox, hook)
     with pytest.raises(HubSpotValidationError, match="non-unique"):
         hook.batch_write("products", "upsert", records, id_property="name")
     assert _path_count(sandbox, "products/batch/upsert") == 1
+
+
+def test_the_hook_keeps_working_after_a_failed_batch_call(sandbox, hook):
+    sandbox.fault(status=429, policy="DAILY", count=1, path="orders/batch/create")
+    with pytest.raises(HubSpotDailyLimitReached):
+        hook.batch_write("orders", "create", _orders(10), key_property=KEY)
+    assert any(p["name"] == KEY for p in hook.get_properties("orders"))
+    again = hook.batch_write("orders", "create", _orders(10), key_property=KEY)
+    assert_exact_state(sandbox, "orders", again.ids)

@@ -316,6 +316,7 @@ class BatchEngine:
                 self._stop.set()
                 for future in pending:
                     future.cancel()
+        self._stop.clear()  # every thread has finished: later calls on this hook may send again
         if fatal is not None:
             raise fatal
 
