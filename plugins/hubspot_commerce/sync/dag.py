@@ -197,8 +197,6 @@ def build_dag(
                 ids,
                 selected=stream in params["objects"],
                 dry_run=bool(params["dry_run"]),
-                # Its own hook: HubSpotHook (0.1) refuses single requests on a hook after a batch call.
-                links_api=hubspot(),
             )
 
         @task(task_id="report", multiple_outputs=False)

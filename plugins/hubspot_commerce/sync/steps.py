@@ -123,11 +123,10 @@ def prepare_step(
     ids: Mapping[str, Mapping[str, str]],
     selected: bool,
     dry_run: bool,
-    links_api: HubSpotApi | None = None,
 ) -> dict[str, str]:
     """Plan one stream: resolve references to HubSpot ids, read the existing records, write the create and
     update inputs for the operators (empty on a dry run or when the stream is not selected), and add the
-    associations existing records lack (through ``links_api``, default ``hubspot``).
+    associations existing records lack.
 
     Returns ``{source key: HubSpot id}`` of the stream's records that already exist in HubSpot.
     """
@@ -151,7 +150,7 @@ def prepare_step(
     plan = plan_stream(stream, frame, existing, definitions, mapping.key_property.name)
     plan.rejected = rejected
     writes = selected and not dry_run
-    _link_existing(links_api or hubspot, mapping, stream_name, frame, plan, write=writes)
+    _link_existing(hubspot, mapping, stream_name, frame, plan, write=writes)
     _write_plan(files, stream_name, plan, writes=writes, upsert=bool(stream.upsert_by))
     counts = plan.counts()
     log.info(
