@@ -119,13 +119,14 @@ def test_a_429_pauses_everyone_longer_each_time_and_honours_retry_after():
     assert limiter.delay(0.0) == 0.5
     limiter.penalize(retry_after=None, now=1.0)
     assert limiter.delay(1.0) == 1.0  # second 429 in a row: twice as long
-    # the window counts as full after a 429: what frees up is what leaves it
-    assert limiter.own(1.0) + limiter.others(1.0) >= limiter.capacity
     limiter.observe(_headers(remaining=150), 20.0)  # an answer that was not a 429 ends the streak
     limiter.penalize(retry_after=None, now=20.0)
     assert limiter.delay(20.0) == 0.5
     limiter.penalize(retry_after=3.0, now=30.0)
     assert limiter.delay(30.0) == 3.0
+    # a 429's "Remaining: 0" is not taken as other clients' usage (that would stall us a whole interval)
+    limiter.observe(_headers(remaining=0), 40.0, limited=True)
+    assert limiter.others(40.0) == 0
 
 
 def test_threads_share_one_window():

@@ -148,8 +148,8 @@ class RateLimiter:
         """Learn limits and other clients' usage from an answer's ``X-HubSpot-RateLimit-*`` headers.
 
         Call once per finished attempt; ``headers`` is None when no answer came (connection error);
-        ``limited`` when the answer was a 429; ``sent_at`` when its request was sent: an answer that
-        overtook a later request's answer is older news and does not replace it.
+        ``limited`` when the answer was a 429 (its ``Remaining`` is not used); ``sent_at`` when its
+        request was sent: an answer that overtook a later request's answer is older news.
         """
         if self._in_flight:
             self._in_flight -= 1
@@ -171,6 +171,8 @@ class RateLimiter:
         if interval_ms:
             self.interval_s = interval_ms / 1000.0
         self._first_seen = now if self._first_seen is None else self._first_seen
+        if limited:  # a 429 says "full right now" (and a daily 429 nothing about the window): the pause
+            return  # in penalize() covers it; the answers before it already told who else is sending
         if sent_at is not None:
             if sent_at < self._newest_answered:
                 return
@@ -181,15 +183,12 @@ class RateLimiter:
             self._others, self._others_at = float(max(0, limit - remaining - self.own(now))), now
 
     def penalize(self, retry_after: float | None, now: float) -> None:
-        """A 429 on the burst window: treat the window as full and pause every sender.
+        """A 429 on the burst window: pause every sender (the 429's own headers were already observed).
 
         The pause is ``Retry-After`` when HubSpot sends one, else 0.5 s doubling with each 429 in a row
         (capped at the interval): refused requests may count too, so hammering would keep the window full.
         """
         self._strikes += 1
-        full = max(0.0, self.capacity - self.own(now))
-        if full > self.others(now):
-            self._others, self._others_at = full, now
         pause = retry_after if retry_after else min(self.interval_s, 0.5 * 2 ** (self._strikes - 1))
         self._paused_until = max(self._paused_until, now + pause)
 
