@@ -29,6 +29,7 @@ STAGES = {
     "cancelled": "3c85a297-e9ce-400b-b42e-9f16853d69d6",
 }
 EXACT_DECIMAL = r"-?\d+(\.\d*[1-9])?"
+LAST_STATES: dict[str, str] = {}  # task id -> state in the last run() (write tasks are skipped when gated)
 
 
 def run(dag: Any, conf: dict[str, Any], **kwargs: Any) -> RunFiles:
@@ -45,6 +46,8 @@ def run(dag: Any, conf: dict[str, Any], **kwargs: Any) -> RunFiles:
     }
     dag_run = dag.test(run_conf={**defaults, **conf}, **kwargs)
     assert dag_run.state == "success", f"DAG run {dag_run.run_id} ended {dag_run.state}"
+    LAST_STATES.clear()
+    LAST_STATES.update({ti.task_id: ti.state for ti in dag_run.get_task_instances()})
     return RunFiles(run_directory(default_work_dir(), dag.dag_id, dag_run.run_id))
 
 
@@ -287,6 +290,10 @@ def test_dry_run_writes_nothing(sync_dag, store, sandbox) -> None:
         assert sandbox.dump(object_type) == [], object_type
     text = files.report.read_text()
     assert "DRY RUN" in text
+    writers = [t for t in LAST_STATES if t.startswith(("upsert_", "create_", "update_"))]
+    assert len(writers) == 12 and all(LAST_STATES[t] == "skipped" for t in writers), (
+        "no write, no Asset event"
+    )
     assert report_counts(files)["orders"] == [60, 60, 0, 0, 0]
 
 
@@ -297,6 +304,8 @@ def test_objects_param_writes_only_the_chosen_streams(sync_dag, store, sandbox) 
         assert sandbox.dump(object_type) == [], object_type
     report = files.report.read_text()
     assert "payments" in report and report.count("(not selected: nothing written)") == 4
+    assert LAST_STATES["create_orders"] == "success" and LAST_STATES["create_payments"] == "skipped"
+    assert LAST_STATES["prepare_payments"] == "success", "unselected streams are still planned (and reported)"
     # Orders alone later: the new order links to the contact the first run created.
     db = sqlite3.connect(store)
     db.execute(

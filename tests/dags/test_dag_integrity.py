@@ -47,6 +47,10 @@ def test_task_order_follows_the_commerce_graph(sync_dag) -> None:
         "update_cart_line_items",
     }
     assert writers <= sync_dag.get_task("report").upstream_task_ids
+    for writer in writers:
+        stream = writer.split("_", 1)[1]
+        assert upstream[writer] == {f"may_write_{stream}"}, "writes are gated by dry_run and objects"
+        assert upstream[f"may_write_{stream}"] == {f"prepare_{stream}"}
 
 
 def test_hubspot_tasks_share_the_pool_and_retry_policy(sync_dag) -> None:

@@ -22,6 +22,7 @@ from airflow.sdk import (
     Param,
     RetryAction,
     RetryRule,
+    TriggerRule,
     get_current_context,
     task,
 )
@@ -181,7 +182,8 @@ def build_dag(
             """Check every row against HubSpot's property definitions and the references between rows."""
             return steps.validate_step(hubspot(), mapping, run_files())
 
-        @task(pool=pool, multiple_outputs=False)
+        # Runs when an earlier stream's writes were skipped (dry run, not selected), not when one failed.
+        @task(pool=pool, multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED)
         def prepare(stream: str, upstream: Mapping[str, list[Any]]) -> dict[str, str]:
             """Plan one stream against HubSpot; return the ids of its records that exist already."""
             params = _params()
@@ -199,7 +201,14 @@ def build_dag(
                 dry_run=bool(params["dry_run"]),
             )
 
-        @task(task_id="report", multiple_outputs=False)
+        @task.short_circuit(ignore_downstream_trigger_rules=False)
+        def may_write(stream: str) -> bool:
+            """Skip the stream's write tasks on a dry run or when the stream is not selected, so they send
+            nothing and emit no Asset event."""
+            params = _params()
+            return not params["dry_run"] and stream in params["objects"]
+
+        @task(task_id="report", multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED)
         def report(
             validation: Mapping[str, str],
             extracted: Mapping[str, str],
@@ -238,6 +247,8 @@ def build_dag(
             validated >> planned
             actions = ["upsert"] if stream.upsert_by else ["create", "update"]
             outputs[name] = [planned]
+            gate = may_write.override(task_id=f"may_write_{name}")(name)
+            planned >> gate
             for action in actions:
                 writer = HubSpotBatchOperator(
                     task_id=f"{action}_{name}",
@@ -255,7 +266,7 @@ def build_dag(
                         Asset(name=f"hubspot_{stream.object_type}", uri=f"hubspot://crm/{stream.object_type}")
                     ],
                 )
-                planned >> writer
+                gate >> writer
                 outputs[name].append(writer.output)
                 writes[f"{name}.{action}"] = writer.output
         report(validated, extracted, writes)
