@@ -40,11 +40,11 @@ def test_airflow_registers_the_hubspot_connection_form() -> None:
 
 
 def test_connection_type_resolves_to_the_hook() -> None:
-    from airflow.providers_manager import ProvidersManager
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
     from hubspot_commerce.hooks.hubspot import HubSpotHook
 
-    hook_info = ProvidersManager().hooks["hubspot"]
+    hook_info = ProvidersManagerTaskRuntime().hooks["hubspot"]
     assert hook_info is not None
     assert hook_info.hook_class_name == f"{HubSpotHook.__module__}.{HubSpotHook.__qualname__}"
     assert hook_info.connection_id_attribute_name == "hubspot_conn_id"
