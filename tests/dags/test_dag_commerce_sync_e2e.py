@@ -198,6 +198,7 @@ def test_full_sync_lands_everything_linked_and_a_rerun_writes_nothing(sync_dag, 
     assert counts["orders"] == [60, 60, 0, 0, 0]
     assert counts["cart_line_items"][1] == len(rows(store, "SELECT 1 FROM cart_lines"))
     assert files.all_rejected.read_text() == ""
+    assert not files.source("orders").exists(), "the run's copies of source rows are removed after the report"
     assert (
         f"rejected rows (source key and reason, JSON lines): {files.all_rejected}" in files.report.read_text()
     )

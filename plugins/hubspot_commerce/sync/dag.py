@@ -233,6 +233,7 @@ def build_dag(
                 hubspot_rejected,
             )
             files.report.write_text(text + "\n")
+            files.remove_row_copies()
             print(text)
             return str(files.report)
 

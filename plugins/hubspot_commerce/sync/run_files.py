@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,12 @@ class RunFiles:
     @property
     def report(self) -> Path:
         return self.root / "report.txt"
+
+    def remove_row_copies(self) -> None:
+        """Delete the run's copies of source and validated rows (the bulk of its files) once it reported;
+        the report, rejected rows and write inputs stay."""
+        for directory in (self.root / "source", self.root / "validated"):
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def write_json(path: Path, value: Any) -> Path:
