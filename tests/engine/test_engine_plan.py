@@ -114,3 +114,27 @@ def test_write_record_from_dict():
     assert record == WriteRecord("7", {"a": 1}, (Association("9", 513),), "12")
     with pytest.raises(ValueError, match="without a 'key'"):
         WriteRecord.from_dict({"properties": {}})
+
+
+def test_property_values_become_json_values():
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    record = WriteRecord(
+        "k",
+        {
+            "a": Decimal("12.50"),
+            "b": date(2026, 1, 2),
+            "c": datetime(2026, 1, 2, 3, 4, tzinfo=UTC),
+            "d": 3,
+            "e": None,
+        },
+    )
+    (batch,) = plan_write("create", [record]).batches
+    assert batch[0].body["properties"] == {
+        "a": "12.50",
+        "b": "2026-01-02",
+        "c": "2026-01-02T03:04:00+00:00",
+        "d": 3,
+        "e": None,
+    }

@@ -153,3 +153,16 @@ def test_threads_share_one_window():
     assert time.monotonic() - start >= 1.0
     for t in sent:
         assert sum(1 for u in sent if t <= u < t + 1.0) <= 20
+
+
+def test_a_waiting_sender_gives_up_when_the_call_stops():
+    limiter = RateLimiter()
+    assert limiter.acquire() is not None  # the probe: the next one waits for its answer
+    stop = threading.Event()
+    got: list = []
+    waiter = threading.Thread(target=lambda: got.append(limiter.acquire(stop)))
+    waiter.start()
+    time.sleep(0.1)
+    stop.set()
+    waiter.join(timeout=2)
+    assert got == [None] and not waiter.is_alive()

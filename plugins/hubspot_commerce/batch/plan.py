@@ -9,6 +9,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from hubspot_commerce.batch.records import Rejection, WriteRecord
@@ -86,10 +87,20 @@ def _check(record: WriteRecord, action: str, id_property: str | None, key_proper
     return None
 
 
+def json_value(value: Any) -> Any:
+    """A property value JSON can carry: strings, numbers, booleans and null as they are; dates as ISO
+    8601; anything else (Decimal, numpy numbers) as its string form, which HubSpot parses."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return str(value)
+
+
 def _body(
     record: WriteRecord, trace_id: str, action: str, id_property: str | None, key_property: str | None
 ) -> dict[str, Any]:
-    properties = dict(record.properties)
+    properties = {name: json_value(value) for name, value in record.properties.items()}
     body: dict[str, Any] = {"objectWriteTraceId": trace_id, "properties": properties}
     if action == "create":
         if key_property is not None:

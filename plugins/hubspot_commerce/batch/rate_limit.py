@@ -193,11 +193,16 @@ class RateLimiter:
         self._paused_until = max(self._paused_until, now + pause)
 
     # -- thread-safe wrappers ----------------------------------------------------------------------
-    def acquire(self) -> float:
-        """Wait until a request may be sent, count it and return its send time (for :meth:`update`)."""
+    def acquire(self, stop: threading.Event | None = None) -> float | None:
+        """Wait until a request may be sent, count it and return its send time (for :meth:`update`).
+
+        Returns None without counting when ``stop`` is set while waiting.
+        """
         with self._cond:
             while (wait := self.delay(self._clock())) > 0:
-                self._cond.wait(wait)
+                if stop is not None and stop.is_set():
+                    return None
+                self._cond.wait(min(wait, 0.25))
             now = self._clock()
             self.record_send(now)
             return now

@@ -104,14 +104,14 @@ class BatchEngine:
         self, method: str, endpoint: str, payload: Any, stats: BatchOutcome, write: bool
     ) -> ApiResponse:
         """Send once, through the limiter; translate a non-2xx answer into a typed error."""
-        if self._stop.is_set():
+        sent_at = self.limiter.acquire(self._stop)
+        if sent_at is None:
             raise _Stopped
-        sent_at = self.limiter.acquire()
         stats.requests += 1
         stats.write_requests += write
         try:
             response = self.transport(method, endpoint, payload)
-        except HubSpotError:
+        except BaseException:  # every send must be answered in the limiter, or waiting threads stall
             self.limiter.update(None)
             raise
         self.limiter.update(response.headers, limited=response.status == 429, sent_at=sent_at)
