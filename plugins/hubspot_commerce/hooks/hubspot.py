@@ -125,7 +125,7 @@ class HubSpotHook(HttpHook):
             response = session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
         except requests.exceptions.RequestException as exc:
             raise HubSpotConnectionError(
-                f"{method} {endpoint}: no answer from HubSpot ({type(exc).__name__}); "
+                f"{method} {endpoint}: no answer from HubSpot ({type(exc).__name__}: {str(exc)[:200]}); "
                 "the request may or may not have been processed",
             ) from exc
         return ApiResponse(response.status_code, parse_body(response.text), response.headers)
