@@ -29,6 +29,22 @@ STAGES = {
     "cancelled": "3c85a297-e9ce-400b-b42e-9f16853d69d6",
 }
 EXACT_DECIMAL = r"-?\d+(\.\d*[1-9])?"
+# HUBSPOT_DEFINED association type of each (from, to) direction the sync creates (HubSpot stores both sides of
+# a link, each with its own id); any other pair, or another type on a listed pair, is wrong.
+ASSOCIATION_TYPE_IDS = {
+    ("orders", "contacts"): 507,
+    ("contacts", "orders"): 508,
+    ("orders", "line_items"): 513,
+    ("line_items", "orders"): 514,
+    ("orders", "commerce_payments"): 523,
+    ("commerce_payments", "orders"): 524,
+    ("commerce_payments", "contacts"): 387,
+    ("contacts", "commerce_payments"): 388,
+    ("carts", "contacts"): 586,
+    ("contacts", "carts"): 587,
+    ("carts", "line_items"): 590,
+    ("line_items", "carts"): 591,
+}
 LAST_STATES: dict[str, str] = {}  # task id -> state in the last run() (write tasks are skipped when gated)
 
 
@@ -181,6 +197,23 @@ def assert_hubspot_matches_store(
     assert len(lines) == expected_line_count - len(excluded.get("order_line_items", set()))
 
 
+def assert_association_types(sandbox: Any) -> None:
+    """Every link of every order, line item, payment, cart and contact has exactly its direction's type id."""
+    seen = set()
+    for from_type in ("orders", "line_items", "commerce_payments", "carts", "contacts"):
+        for record in sandbox.dump(from_type):
+            types = record["association_types"]
+            where = f"{from_type} {record['id']}"
+            assert {to: sorted(ids, key=int) for to, ids in types.items()} == record["associations"], where
+            for to_type, targets in types.items():
+                expected = ASSOCIATION_TYPE_IDS.get((from_type, to_type))
+                assert expected is not None, f"{where}: unexpected link to {to_type}"
+                for to_id, type_ids in targets.items():
+                    assert type_ids == [expected], f"{where} -> {to_type} {to_id}: {type_ids}"
+                seen.add((from_type, to_type))
+    assert seen == set(ASSOCIATION_TYPE_IDS), "every kind of link was checked at least once"
+
+
 def report_counts(files: RunFiles) -> dict[str, list[int]]:
     """Report lines by stream: [extracted, created, updated, unchanged, rejected]."""
     counts = {}
@@ -194,6 +227,7 @@ def report_counts(files: RunFiles) -> dict[str, list[int]]:
 def test_full_sync_lands_everything_linked_and_a_rerun_writes_nothing(sync_dag, store, sandbox) -> None:
     files = run(sync_dag, {"full_refresh": True})
     assert_hubspot_matches_store(sandbox, store)
+    assert_association_types(sandbox)
     counts = report_counts(files)
     assert counts["orders"] == [60, 60, 0, 0, 0]
     assert counts["cart_line_items"][1] == len(rows(store, "SELECT 1 FROM cart_lines"))
@@ -209,6 +243,7 @@ def test_full_sync_lands_everything_linked_and_a_rerun_writes_nothing(sync_dag, 
     assert after["write_requests"] == before["write_requests"], "an unchanged re-run must not write"
     assert all(c[1] == c[2] == 0 and c[3] == c[0] for c in report_counts(files).values())
     assert_hubspot_matches_store(sandbox, store)
+    assert_association_types(sandbox)
 
 
 def test_incremental_window_updates_only_changed_rows(sync_dag, store, sandbox) -> None:

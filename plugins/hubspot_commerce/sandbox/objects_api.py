@@ -556,12 +556,13 @@ class ObjectsApi:
         return view
 
     def dump(self, obj: ObjectType) -> list[dict]:
-        """Every record of a type with all properties and associations (control API)."""
+        """Every record of a type with all properties, associated ids and their type ids (control API)."""
         with self.store.lock:
             return [
                 {
                     **_view(record, record.properties),
                     "associations": self.store.all_associations(obj.name, record.id),
+                    "association_types": self.store.all_association_types(obj.name, record.id),
                 }
                 for record in self.store.records[obj.name].values()
             ]

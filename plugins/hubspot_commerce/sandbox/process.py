@@ -110,7 +110,8 @@ class SandboxProcess:
         return self._call("GET", "stats")
 
     def dump(self, object_type: str) -> list[dict]:
-        """Every record of a type: ``{"id", "properties", "associations": {toType: [ids]}, ...}``."""
+        """Every record of a type: ``{"id", "properties", "associations": {toType: [ids]},
+        "association_types": {toType: {toId: [typeIds]}}, ...}``."""
         return self._call("GET", f"dump/{object_type}")
 
     def fault(

@@ -128,3 +128,12 @@ class Store:
         """{to type: [to ids]} of one record (for the dump)."""
         links = self._links.get((obj_name, record_id), {})
         return {to_type: sorted(targets, key=int) for to_type, targets in links.items() if targets}
+
+    def all_association_types(self, obj_name: str, record_id: str) -> dict[str, dict[str, list[int]]]:
+        """{to type: {to id: [type ids]}} of one record (for the dump): the ids the v4 read reports."""
+        links = self._links.get((obj_name, record_id), {})
+        return {
+            to_type: {to_id: sorted(targets[to_id]) for to_id in sorted(targets, key=int)}
+            for to_type, targets in links.items()
+            if targets
+        }
