@@ -265,9 +265,13 @@ def test_two_writers_share_one_small_limit_without_429s(tight_sandbox, monkeypat
         t.join()
     stats = tight_sandbox.stats()
     assert results == [{}, {}]
-    assert stats["requests"] == 36
-    assert stats["by_status"].get("429", 0) <= 1
-    assert stats["peak_requests_per_10s"] <= 30
+    # A race between the two limiters on a loaded machine may cost a 429 or two, each retried (and counted
+    # in the sandbox's window). Without proactive limiting the 36 reads meet the limit of 30 at once and
+    # draw at least six 429s.
+    http_429 = stats["by_status"].get("429", 0)
+    assert http_429 <= 2
+    assert stats["requests"] == 36 + http_429
+    assert stats["peak_requests_per_10s"] <= 30 + http_429
 
 
 def test_a_non_unique_id_property_fails_once_instead_of_splitting(sandbox, hook):

@@ -414,9 +414,26 @@ class _BatchWriter:
                 out.rejected.append(rejection(key, error))
         by_key = {p.key: p for p in pending}
         resend = [by_key[k] for k in folded.unmentioned]
-        if is_create and self.key_property and (clashes or resend):
+        if is_create and not self.key_property:
+            out.rejected.extend(
+                self._unconfirmed_create(p.key, "HubSpot's answer did not mention it") for p in resend
+            )
+            return []
+        if is_create and (clashes or resend):
             resend = self._take_existing(clashes, resend, sent_at, out)
         return resend
+
+    @staticmethod
+    def _unconfirmed_create(key: str, why: str) -> Rejection:
+        """A create that may have been written but cannot be checked without a key property: never resent,
+        because a resend could duplicate it."""
+        return Rejection(
+            key,
+            "UNCERTAIN",
+            "NO_KEY_PROPERTY",
+            f"{why}; the create may or may not have been written and without key_property it cannot be "
+            "checked, so it was not resent (set key_property for exactly-once creates)",
+        )
 
     def _take_existing(
         self, clashes: list[str], unknown: list[PlannedInput], sent_at: datetime, out: BatchOutcome
@@ -450,17 +467,7 @@ class _BatchWriter:
         """A create may have been written: read its keys back, keep what exists, resend only the rest."""
         out.retries += 1
         if self.key_property is None:
-            out.rejected.extend(
-                Rejection(
-                    p.key,
-                    "UNCERTAIN",
-                    "NO_KEY_PROPERTY",
-                    f"{exc.message}; the create may or may not "
-                    "have been written and without key_property it cannot be checked, so it was not "
-                    "resent (set key_property for exactly-once creates)",
-                )
-                for p in pending
-            )
+            out.rejected.extend(self._unconfirmed_create(p.key, exc.message) for p in pending)
             return []
         delay = self.engine.backoff(round_no, exc.retry_after)
         log.warning("%s; reading back %d keys in %.1f s before resending", exc.message, len(pending), delay)

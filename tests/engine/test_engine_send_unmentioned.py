@@ -1,0 +1,119 @@
+"""Answers the sandbox never gives (a record neither in results nor in errors, a record in both), fed to the
+engine through a scripted transport: every input ends up landed or rejected with a reason, never forgotten,
+and a create that cannot be checked is never resent (a resend could duplicate it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from hubspot_commerce.batch.rate_limit import RateLimiter
+from hubspot_commerce.batch.records import WriteRecord
+from hubspot_commerce.batch.send import ApiResponse, BatchEngine
+
+Answer = Callable[[str, Mapping[str, Any]], ApiResponse]
+
+
+class ScriptedHubSpot:
+    """A transport that answers every request with ``answer(endpoint, payload)`` and keeps the requests."""
+
+    def __init__(self, answer: Answer) -> None:
+        self.answer = answer
+        self.requests: list[tuple[str, Mapping[str, Any]]] = []
+
+    def __call__(self, method: str, endpoint: str, payload: Mapping[str, Any] | None) -> ApiResponse:
+        self.requests.append((endpoint, payload or {}))
+        return self.answer(endpoint, payload or {})
+
+    def sent_keys(self, suffix: str) -> list[list[str]]:
+        return [
+            [i.get("objectWriteTraceId") for i in payload["inputs"]]
+            for endpoint, payload in self.requests
+            if endpoint.endswith(suffix)
+        ]
+
+
+def _engine(transport: ScriptedHubSpot) -> BatchEngine:
+    return BatchEngine(transport, RateLimiter(), max_workers=2, max_attempts=3, sleep=lambda _: None)
+
+
+def _result(hubspot_id: str, trace_id: str | None, **properties: str) -> dict[str, Any]:
+    result: dict[str, Any] = {"id": hubspot_id, "properties": properties}
+    if trace_id is not None:
+        result["objectWriteTraceId"] = trace_id
+    return result
+
+
+def test_an_update_hubspot_never_mentions_is_resent_then_rejected_not_forgotten():
+    def answer(endpoint: str, payload: Mapping[str, Any]) -> ApiResponse:
+        results = [_result(i["id"], i["objectWriteTraceId"]) for i in payload["inputs"] if i["id"] == "1"]
+        return ApiResponse(200, {"status": "COMPLETE", "results": results}, {})
+
+    hubspot = ScriptedHubSpot(answer)
+    records = [WriteRecord("a", {"price": "1"}, id="1"), WriteRecord("b", {"price": "2"}, id="2")]
+    outcome = _engine(hubspot).write("products", "update", records)
+    assert outcome.ids == {"a": "1"}
+    assert outcome.updated == 1
+    assert [(r.key, r.category, r.code) for r in outcome.rejected] == [("b", "UNRESOLVED", "NOT_CONFIRMED")]
+    # sent once with "a", then "b" alone until the attempts ran out
+    assert hubspot.sent_keys("batch/update") == [["a", "b"], ["b"], ["b"]]
+
+
+def test_an_unmentioned_create_without_key_property_is_reported_and_never_resent():
+    def answer(endpoint: str, payload: Mapping[str, Any]) -> ApiResponse:
+        inputs = payload["inputs"]
+        # "a" comes back with its trace id; "b" was written too, but its result carries no echo
+        results = [_result("101", "a"), _result("102", None, hs_order_name="B")]
+        assert [i["objectWriteTraceId"] for i in inputs] == ["a", "b"]
+        return ApiResponse(201, {"status": "COMPLETE", "results": results}, {})
+
+    hubspot = ScriptedHubSpot(answer)
+    records = [WriteRecord("a", {"hs_order_name": "A"}), WriteRecord("b", {"hs_order_name": "B"})]
+    outcome = _engine(hubspot).write("orders", "create", records)
+    assert (outcome.ids, outcome.created) == ({"a": "101"}, 1)
+    assert [(r.key, r.category, r.code) for r in outcome.rejected] == [("b", "UNCERTAIN", "NO_KEY_PROPERTY")]
+    assert "not resent" in outcome.rejected[0].message
+    assert hubspot.sent_keys("batch/create") == [["a", "b"]]  # no second create: no duplicate of "b"
+
+
+def test_an_unmentioned_create_with_key_property_is_read_back_before_any_resend():
+    written: dict[str, str] = {}
+
+    def answer(endpoint: str, payload: Mapping[str, Any]) -> ApiResponse:
+        if endpoint.endswith("batch/read"):
+            found = [
+                {"id": written[k], "properties": {"src": k}, "createdAt": "2099-01-01T00:00:00Z"}
+                for k in (i["id"] for i in payload["inputs"])
+                if k in written
+            ]
+            return ApiResponse(200, {"status": "COMPLETE", "results": found}, {})
+        results = []
+        for n, item in enumerate(payload["inputs"]):
+            key = item["properties"]["src"]
+            if key not in written:
+                written[key] = str(200 + len(written))
+            if n == 0:  # only the first result is in the answer; the other was written silently
+                results.append(_result(written[key], item["objectWriteTraceId"], src=key))
+        return ApiResponse(201, {"status": "COMPLETE", "results": results}, {})
+
+    hubspot = ScriptedHubSpot(answer)
+    records = [WriteRecord("a", {}), WriteRecord("b", {})]
+    outcome = _engine(hubspot).write("orders", "create", records, key_property="src")
+    assert (outcome.ids, outcome.created, outcome.rejected) == ({"a": "200", "b": "201"}, 2, [])
+    assert hubspot.sent_keys("batch/create") == [["a", "b"]]  # "b" was found by the read: not resent
+
+
+def test_a_record_in_both_results_and_errors_counts_once_as_landed():
+    def answer(endpoint: str, payload: Mapping[str, Any]) -> ApiResponse:
+        error = {
+            "status": "error",
+            "category": "VALIDATION_ERROR",
+            "message": "odd",
+            "context": {"objectWriteTraceId": ["a"]},
+        }
+        results = [_result("1", "a"), _result("2", "b")]
+        return ApiResponse(207, {"status": "COMPLETE", "results": results, "errors": [error]}, {})
+
+    records = [WriteRecord("a", {}, id="1"), WriteRecord("b", {}, id="2")]
+    outcome = _engine(ScriptedHubSpot(answer)).write("products", "update", records)
+    assert (outcome.ids, outcome.updated, outcome.rejected) == ({"a": "1", "b": "2"}, 2, [])
