@@ -178,3 +178,25 @@ def test_the_token_never_reaches_logs_or_errors(sandbox, monkeypatch, caplog, ca
         assert secret not in text
     assert secret not in json.dumps([getattr(op, name) for name in op.template_fields])
     assert sandbox.stats()["requests"] == 1  # a bad token is not retried
+
+
+def test_a_task_stopped_by_a_non_hubspot_error_keeps_its_checkpoint(sandbox, orders_ready, monkeypatch):
+    """A task timeout (or any other exception) mid-call must not lose the ids of batches that landed."""
+    store = FakeTaskStateStore()
+    op = HubSpotBatchOperator(
+        task_id="create_orders", object_type="orders", action="create", inputs=_inputs(150), key_property=KEY
+    )
+    real_write = op.hook.batch_write
+
+    def write_then_time_out(*args, **kwargs):
+        records = list(args[2])
+        landed = real_write(*args[:2], records[:100], **kwargs)
+        assert len(landed.ids) == 100
+        raise TimeoutError("execution_timeout")  # what Airflow raises in the task's thread
+
+    monkeypatch.setattr(op.hook, "batch_write", write_then_time_out)
+    with pytest.raises(TimeoutError):
+        op.execute(context={"task_state_store": store})
+    assert store.get("ids.chunks") == 1
+    assert store.get("ids.0") == _state(sandbox)
+    assert len(store.get("ids.0")) == 100

@@ -20,7 +20,7 @@ from airflow.sdk import BaseOperator
 
 from hubspot_commerce.batch.records import BatchOutcome, Rejection, WriteRecord
 from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS
-from hubspot_commerce.errors import HubSpotError, HubSpotRejectedRecords
+from hubspot_commerce.errors import HubSpotRejectedRecords
 from hubspot_commerce.hooks.hubspot import HubSpotHook
 
 log = logging.getLogger(__name__)
@@ -216,10 +216,8 @@ class HubSpotBatchOperator(BaseOperator):
                 skip_keys=set(done),
                 on_batch_done=checkpoint.add,
             )
-        except HubSpotError:
+        finally:  # whatever stopped the call (HubSpot, a task timeout), keep what landed for the retry
             checkpoint.flush()
-            raise
-        checkpoint.flush()
         outcome.ids = {**done, **outcome.ids}
         outcome.rejected[:0] = refused
         return outcome, len(done)
