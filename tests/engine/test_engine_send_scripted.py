@@ -1,9 +1,11 @@
-"""Answers the sandbox never gives (a record neither in results nor in errors, a record in both), fed to the
-engine through a scripted transport: every input ends up landed or rejected with a reason, never forgotten,
-and a create that cannot be checked is never resent (a resend could duplicate it)."""
+"""The engine fed through a scripted transport, for answers the sandbox never gives (a record neither in
+results nor in errors, a record in both) and for timing the sandbox cannot show: every input ends up landed
+or rejected with a reason, never forgotten; a create that cannot be checked is never resent (a resend could
+duplicate it); a burst 429 pauses the sender before it retries."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -20,9 +22,11 @@ class ScriptedHubSpot:
     def __init__(self, answer: Answer) -> None:
         self.answer = answer
         self.requests: list[tuple[str, Mapping[str, Any]]] = []
+        self.sent_at: list[float] = []
 
     def __call__(self, method: str, endpoint: str, payload: Mapping[str, Any] | None) -> ApiResponse:
         self.requests.append((endpoint, payload or {}))
+        self.sent_at.append(time.monotonic())
         return self.answer(endpoint, payload or {})
 
     def sent_keys(self, suffix: str) -> list[list[str]]:
@@ -117,3 +121,18 @@ def test_a_record_in_both_results_and_errors_counts_once_as_landed():
     records = [WriteRecord("a", {}, id="1"), WriteRecord("b", {}, id="2")]
     outcome = _engine(ScriptedHubSpot(answer)).write("products", "update", records)
     assert (outcome.ids, outcome.updated, outcome.rejected) == ({"a": "1", "b": "2"}, 2, [])
+
+
+def test_a_burst_429_pauses_the_sender_for_retry_after_before_the_same_request_goes_again():
+    def answer(endpoint: str, payload: Mapping[str, Any]) -> ApiResponse:
+        if len(hubspot.requests) == 1:
+            body = {"status": "error", "policyName": "TEN_SECONDLY_ROLLING", "message": "limit"}
+            return ApiResponse(429, body, {"Retry-After": "0.3"})
+        return ApiResponse(200, {"status": "COMPLETE", "results": [_result("1", "a")]}, {})
+
+    hubspot = ScriptedHubSpot(answer)
+    outcome = _engine(hubspot).write("products", "update", [WriteRecord("a", {}, id="1")])
+    assert (outcome.ids, outcome.http_429, outcome.retries) == ({"a": "1"}, 1, 1)
+    assert hubspot.sent_keys("batch/update") == [["a"], ["a"]]
+    # a lower bound only: a slow machine makes the gap longer, never shorter
+    assert hubspot.sent_at[1] - hubspot.sent_at[0] >= 0.3
