@@ -288,3 +288,10 @@ def test_the_hook_keeps_working_after_a_failed_batch_call(sandbox, hook):
     assert any(p["name"] == KEY for p in hook.get_properties("orders"))
     again = hook.batch_write("orders", "create", _orders(10), key_property=KEY)
     assert_exact_state(sandbox, "orders", again.ids)
+
+
+def test_an_unknown_object_type_fails_at_once_instead_of_splitting(sandbox, hook):
+    with pytest.raises(HubSpotValidationError, match="infer object type"):
+        hook.batch_write("widgets", "create", _orders(250), key_property=KEY)
+    # at most the three batches' first requests; splitting would have sent about 500
+    assert _path_count(sandbox, "widgets/batch/create") <= 3

@@ -9,9 +9,12 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import pytest
+
 from hubspot_commerce.batch.rate_limit import RateLimiter
 from hubspot_commerce.batch.records import WriteRecord
 from hubspot_commerce.batch.send import ApiResponse, BatchEngine
+from hubspot_commerce.errors import HubSpotValidationError
 
 Answer = Callable[[str, Mapping[str, Any]], ApiResponse]
 
@@ -136,3 +139,14 @@ def test_a_burst_429_pauses_the_sender_for_retry_after_before_the_same_request_g
     assert hubspot.sent_keys("batch/update") == [["a"], ["a"]]
     # a lower bound only: a slow machine makes the gap longer, never shorter
     assert hubspot.sent_at[1] - hubspot.sent_at[0] >= 0.3
+
+
+def test_a_404_on_a_batch_endpoint_fails_at_once_instead_of_splitting():
+    def answer(endpoint: str, payload: Mapping[str, Any]) -> ApiResponse:
+        return ApiResponse(404, {"status": "error", "message": "resource not found"}, {})
+
+    hubspot = ScriptedHubSpot(answer)
+    records = [WriteRecord(k, {}, id=str(n)) for n, k in enumerate("abcd")]
+    with pytest.raises(HubSpotValidationError, match="404"):
+        _engine(hubspot).write("products", "update", records)
+    assert len(hubspot.requests) == 1

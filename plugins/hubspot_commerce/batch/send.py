@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 # window in about 2.5 s; the rate limiter, not the thread count, keeps the task under the limit.
 DEFAULT_MAX_WORKERS = 32
 CLOCK_SKEW = timedelta(minutes=1)  # tolerated difference between our clock and HubSpot's createdAt
+# Whole-batch refusals no input caused (a non-unique id property, an unknown object type; also any 404, as
+# HubSpot reports a batch's bad inputs with 400 or 207): every batch would fail alike, so the call fails at
+# once instead of splitting each batch into 2n - 1 requests.
+_NOT_ABOUT_INPUTS = ("non-unique", "Unable to infer object type")
 
 
 @dataclass(frozen=True)
@@ -487,7 +491,7 @@ class _BatchWriter:
                     out.ids[key] = record["id"]
                     out.existing += 1
                 return [p for p in pending if p.key not in found]
-        if "non-unique" in exc.message:  # the id property itself is wrong: every batch would fail alike
+        if exc.status == 404 or any(text in exc.message for text in _NOT_ABOUT_INPUTS):
             raise exc
         if len(pending) == 1:
             out.rejected.append(rejection(pending[0].key, exc.body or {"message": exc.message}))
