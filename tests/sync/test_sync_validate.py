@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
+import pytest
 
 from hubspot_commerce.sync.extract import Window, extract_streams
 from hubspot_commerce.sync.mapping import map_stream
@@ -150,3 +153,32 @@ def test_hubspot_value_rules_email_and_negative_price(source, mapping, definitio
     line = frames["order_line_items"].iloc[0]
     key = f"order:{line['order_id']}:{line['line_number']}"
     assert _reasons(result, "order_line_items")[key] == "price: '-5' cannot be negative"
+
+
+def test_rows_without_the_upsert_value_are_rejected_even_when_the_property_is_optional(
+    source, mapping, definitions
+) -> None:
+    contacts = mapping.streams["contacts"]
+    optional = tuple(
+        dataclasses.replace(rule, required=False) if rule.name == "email" else rule
+        for rule in contacts.properties
+    )
+    mapping = dataclasses.replace(
+        mapping, streams={**mapping.streams, "contacts": dataclasses.replace(contacts, properties=optional)}
+    )
+
+    def damage(frames):
+        frames["contacts"].loc[[0, 1], "email"] = None
+
+    frames, result = _run(source, mapping, definitions, damage)
+    first, second = (str(i) for i in frames["contacts"]["customer_id"][:2])
+    reasons = _reasons(result, "contacts")
+    assert reasons == {first: "the row has no email (it is upserted by it)", second: reasons[first]}
+    assert not result.accepted["contacts"]["email"].isna().any()
+
+
+def test_an_upsert_property_the_stream_does_not_map_is_a_mapping_error(source, mapping, definitions) -> None:
+    contacts = dataclasses.replace(mapping.streams["contacts"], upsert_by="hs_email_hash")
+    mapping = dataclasses.replace(mapping, streams={**mapping.streams, "contacts": contacts})
+    with pytest.raises(ValueError, match="upsert_by 'hs_email_hash'"):
+        _run(source, mapping, definitions)

@@ -169,8 +169,17 @@ def _uniqueness_checks(stream: StreamMapping, frame: pd.DataFrame) -> list[pd.Se
             index,
         ),
     ]
-    if stream.upsert_by and stream.upsert_by in frame.columns:
+    if stream.upsert_by:
+        if stream.upsert_by not in frame.columns:
+            raise ValueError(
+                f"stream {stream.name}: upsert_by {stream.upsert_by!r} is not one of its properties"
+            )
         values = frame[stream.upsert_by]
+        required = any(rule.name == stream.upsert_by and rule.required for rule in stream.properties)
+        if not required:  # else the required check names it; without a value the id would be "<NA>"
+            checks.append(
+                _problem(values.isna(), f"the row has no {stream.upsert_by} (it is upserted by it)", index)
+            )
         first = frame.drop_duplicates(stream.upsert_by).set_index(stream.upsert_by)[KEY]
         clash = values.notna() & values.duplicated() & ~frame[KEY].duplicated()
         owners = values.map(first).astype("string")
