@@ -63,6 +63,16 @@ def test_dates_are_midnight_utc_and_datetimes_exact_epoch_ms() -> None:
     ]
 
 
+def test_numeric_timestamps_are_rejected_not_read_as_nanoseconds() -> None:
+    # pandas would read 1740851110000 as nanoseconds: 1970-01-01T00:29:00, silently wrong
+    assert to_epoch_ms(pd.Series([1740851110000, None], dtype="Int64"), date_only=False).tolist() == [
+        "invalid:1740851110000",
+        pd.NA,
+    ]
+    assert to_epoch_ms(pd.Series([1740851110.5]), date_only=True).tolist() == ["invalid:1740851110.5"]
+    assert to_epoch_ms(pd.Series([None, None], dtype="float64"), date_only=False).isna().all()
+
+
 def test_booleans() -> None:
     values = pd.Series([True, "yes", "0", "F", None, "maybe"], dtype=object)
     assert to_bool_text(values).tolist() == ["true", "true", "false", "false", pd.NA, "maybe"]

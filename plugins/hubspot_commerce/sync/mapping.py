@@ -213,7 +213,11 @@ def to_epoch_ms(series: pd.Series, date_only: bool) -> pd.Series:
     """Timestamps (UTC unless they say otherwise) as epoch milliseconds; dates are truncated to midnight UTC.
 
     Unparseable values become the text ``invalid:<value>`` so that validation rejects their row by name.
+    Numbers are parsed as text, so they are invalid too: pandas would read them as nanoseconds since 1970,
+    and whether a source meant seconds or milliseconds cannot be known.
     """
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        series = as_text(series)
     parsed = pd.to_datetime(series, utc=True, errors="coerce", format="mixed")
     if date_only:
         parsed = parsed.dt.normalize()
