@@ -15,6 +15,7 @@ from typing import Any
 
 import requests
 from airflow.providers.http.hooks.http import HttpHook
+from airflow.sdk import Connection
 from airflow.sdk.log import mask_secret
 from requests_toolbelt.adapters.socket_options import TCPKeepAliveAdapter
 
@@ -64,7 +65,7 @@ class HubSpotHook(HttpHook):
 
     # -- connection and session ------------------------------------------------------------------
     @cached_property
-    def connection(self):
+    def connection(self) -> Connection:
         """The Airflow connection, looked up once per hook."""
         return self.get_connection(self.hubspot_conn_id)
 

@@ -61,6 +61,7 @@ class _Checkpoint:
         self.chunks = 0
 
     def load(self) -> dict[str, str]:
+        """The ``{key: id}`` of every batch an earlier try of this task finished."""
         if self.store is None:
             return {}
         self.chunks = int(self.store.get("ids.chunks", 0) or 0)
@@ -70,6 +71,7 @@ class _Checkpoint:
         return done
 
     def add(self, ids: Mapping[str, str]) -> None:
+        """Remember a finished batch's ids; store them every ``CHECKPOINT_CHUNK`` ids."""
         if self.store is None:
             return
         self.buffer.update(ids)
@@ -77,6 +79,7 @@ class _Checkpoint:
             self.flush()
 
     def flush(self) -> None:
+        """Store the ids not stored yet as one more chunk."""
         if self.store is None or not self.buffer:
             return
         self.store.set(f"ids.{self.chunks}", self.buffer)
@@ -144,9 +147,11 @@ class HubSpotBatchOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> HubSpotHook:
+        """One hook (one session, one rate limiter) for the whole task."""
         return HubSpotHook(hubspot_conn_id=self.hubspot_conn_id, max_workers=self.max_workers)
 
     def execute(self, context: Any) -> dict[str, Any]:
+        """Write (or read) the inputs; write the rejections to a file; fail past the rejected threshold."""
         items = load_inputs(self.inputs)
         resumed = 0
         if self.action == "read":
