@@ -150,3 +150,20 @@ def test_a_404_on_a_batch_endpoint_fails_at_once_instead_of_splitting():
     with pytest.raises(HubSpotValidationError, match="404"):
         _engine(hubspot).write("products", "update", records)
     assert len(hubspot.requests) == 1
+
+
+def test_after_an_uncertain_create_records_older_than_the_request_count_as_existing_not_created():
+    def answer(endpoint: str, payload: Mapping[str, Any]) -> ApiResponse:
+        if endpoint.endswith("batch/create"):  # written, but the answer is lost in a 502
+            return ApiResponse(502, {"status": "error", "message": "bad gateway"}, {})
+        found = [
+            {"id": "1", "properties": {"src": "old"}, "createdAt": "2001-01-01T00:00:00Z"},
+            {"id": "2", "properties": {"src": "new"}, "createdAt": "2999-01-01T00:00:00Z"},
+        ]
+        return ApiResponse(200, {"status": "COMPLETE", "results": found}, {})
+
+    hubspot = ScriptedHubSpot(answer)
+    records = [WriteRecord("old", {}), WriteRecord("new", {})]
+    outcome = _engine(hubspot).write("orders", "create", records, key_property="src")
+    assert (outcome.ids, outcome.created, outcome.existing) == ({"old": "1", "new": "2"}, 1, 1)
+    assert len(hubspot.sent_keys("batch/create")) == 1  # both found: nothing resent
