@@ -102,3 +102,27 @@ def test_fold_read_matches_by_property_value_and_ignores_strangers():
         "a": {"id": "7", "properties": {"src_key": "A"}, "createdAt": "2026-01-01T00:00:00.000Z"},
     }
     assert set(fold_read({"results": [{"id": "5", "properties": {}}]}, ["5", "9"], None)) == {"5"}
+
+
+def test_keys_differing_only_in_case_stay_two_records():
+    body = {
+        "results": [
+            {"id": "1", "properties": {"src_key": "A1"}},
+            {"id": "2", "properties": {"src_key": "a1"}},
+            {"id": "3", "properties": {"src_key": "B2"}},
+        ]
+    }
+    # read back: each key its own record; "b2" is found ignoring case because only one key matches it
+    assert {k: v["id"] for k, v in fold_read(body, ["a1", "A1", "b2"], "src_key").items()} == {
+        "A1": "1",
+        "a1": "2",
+        "b2": "3",
+    }
+    assert fold_read({"results": [body["results"][0]]}, ["a1"], "src_key")["a1"]["id"] == "1"
+    ambiguous = {"results": [{"id": "9", "properties": {"src_key": "Ab"}}]}
+    assert fold_read(ambiguous, ["ab", "AB"], "src_key") == {}  # two keys match it ignoring case: neither
+    # write answers without trace echo: matched on the exact key
+    records = [WriteRecord("A1", {}), WriteRecord("a1", {})]
+    (batch,) = plan_write("create", records, key_property="src_key").batches
+    folded = fold_write(batch, body, action="create", id_property=None, key_property="src_key")
+    assert {k: v.hubspot_id for k, v in folded.landed.items()} == {"A1": "1", "a1": "2"}

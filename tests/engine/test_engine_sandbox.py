@@ -295,3 +295,12 @@ def test_an_unknown_object_type_fails_at_once_instead_of_splitting(sandbox, hook
         hook.batch_write("widgets", "create", _orders(250), key_property=KEY)
     # at most the three batches' first requests; splitting would have sent about 500
     assert _path_count(sandbox, "widgets/batch/create") <= 3
+
+
+def test_keys_differing_only_in_case_are_two_records_on_a_rerun_too(sandbox, hook):
+    records = [WriteRecord(key, {"hs_order_name": key}) for key in ("ord-ab", "ORD-AB", "Ord-Ab")]
+    first = hook.batch_write("orders", "create", records, key_property=KEY)
+    again = hook.batch_write("orders", "create", records, key_property=KEY)
+    assert (first.created, again.existing, again.rejected) == (3, 3, [])
+    assert again.ids == first.ids and len(set(first.ids.values())) == 3
+    assert_exact_state(sandbox, "orders", first.ids)

@@ -8,14 +8,37 @@ record was written with (key property, upsert ``idProperty`` value, or record id
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from hubspot_commerce.batch.plan import PlannedInput
 from hubspot_commerce.batch.records import Rejection
 
 _EMBEDDED_CODE = re.compile(r'"error"\s*:\s*"([A-Z_]+)"')
+
+
+T = TypeVar("T")
+
+
+class ValueIndex(Generic[T]):
+    """Finds what a unique value names: exactly, else ignoring case (HubSpot lower-cases emails) when only
+    one value matches that way. Keys ``A1`` and ``a1`` stay two records; they are never merged."""
+
+    def __init__(self, items: Iterable[tuple[str, T]]) -> None:
+        self.exact: dict[str, T] = {}
+        self.folded: dict[str, T | None] = {}
+        for value, item in items:
+            self.exact[value] = item
+            folded = value.casefold()
+            self.folded[folded] = item if self.folded.get(folded, item) == item else None
+
+    def get(self, value: Any) -> T | None:
+        """The item ``value`` names, or None."""
+        if value is None:
+            return None
+        text = str(value)
+        return self.exact[text] if text in self.exact else self.folded.get(text.casefold())
 
 
 @dataclass
@@ -110,11 +133,9 @@ def fold_write(
 ) -> FoldedBatch:
     """Per-key outcome of one 200/201/207 write answer."""
     by_trace = {p.trace_id: p for p in batch}
-    by_value: dict[tuple[str, str], PlannedInput] = {}
-    for p in batch:
-        match = _match_value(p, action, key_property)
-        if match is not None:
-            by_value[(match[0], match[1].casefold())] = p
+    matches = [(p, _match_value(p, action, key_property)) for p in batch]
+    by_property = ValueIndex((m[1], p) for p, m in matches if m is not None and m[0] == "property")
+    by_id = ValueIndex((m[1], p) for p, m in matches if m is not None and m[0] == "id")
     value_property = key_property if action == "create" else id_property
     folded = FoldedBatch()
 
@@ -122,9 +143,8 @@ def fold_write(
         planned = by_trace.get(str(result.get("objectWriteTraceId")))
         if planned is None:
             properties = result.get("properties") or {}
-            value = properties.get(value_property) if value_property else None
-            planned = by_value.get(("property", str(value).casefold())) if value is not None else None
-            planned = planned or by_value.get(("id", str(result.get("id")).casefold()))
+            planned = by_property.get(properties.get(value_property) if value_property else None)
+            planned = planned or by_id.get(result.get("id"))
         if planned is not None:
             created = action == "create" or (action == "upsert" and bool(result.get("new")))
             folded.landed[planned.key] = Landed(hubspot_id=str(result["id"]), created=created)
@@ -133,8 +153,8 @@ def fold_write(
         context = error.get("context") or {}
         keys = [by_trace[t].key for t in context.get("objectWriteTraceId") or [] if t in by_trace]
         if not keys:
-            ids = {str(i).casefold() for i in context.get("ids") or []}
-            keys = [p.key for (_, value), p in by_value.items() if value in ids]
+            named = (by_property.get(i) or by_id.get(i) for i in context.get("ids") or [])
+            keys = list(dict.fromkeys(p.key for p in named if p is not None))
         for key in keys:
             if key not in folded.landed:
                 folded.refused[key] = error
@@ -146,15 +166,14 @@ def fold_write(
 def fold_read(body: Mapping[str, Any], wanted: Sequence[str], id_property: str | None) -> dict[str, dict]:
     """``{key: {"id", "properties", "createdAt"}}`` for the keys one batch/read found (missing keys absent).
 
-    Matched on the ``id_property`` value in each result (case-insensitively: HubSpot lowercases emails),
-    or on the record id when reading by id.
+    Matched on the ``id_property`` value in each result (exactly, else ignoring case when unambiguous:
+    HubSpot lowercases emails), or on the record id when reading by id.
     """
-    by_value = {str(k).casefold(): k for k in wanted}
+    by_value = ValueIndex((str(k), k) for k in wanted)
     found: dict[str, dict] = {}
     for result in body.get("results") or []:
         properties = result.get("properties") or {}
-        value = properties.get(id_property) if id_property else result.get("id")
-        key = by_value.get(str(value).casefold()) if value is not None else None
+        key = by_value.get(properties.get(id_property) if id_property else result.get("id"))
         if key is not None:
             found[key] = {
                 "id": str(result["id"]),
