@@ -304,3 +304,23 @@ def test_keys_differing_only_in_case_are_two_records_on_a_rerun_too(sandbox, hoo
     assert (first.created, again.existing, again.rejected) == (3, 3, [])
     assert again.ids == first.ids and len(set(first.ids.values())) == 3
     assert_exact_state(sandbox, "orders", first.ids)
+
+
+def test_a_key_property_created_by_a_lost_answer_is_taken_not_an_error(sandbox, hubspot_conn, monkeypatch):
+    """The create is committed, its answer lost, the retry meets 409: the property exists; setup goes on."""
+    hook = HubSpotHook(hubspot_conn_id=hubspot_conn)
+    real_get_properties = hook.get_properties
+    faulted: list[bool] = []
+
+    def get_properties_then_drop_the_next_create(object_type: str) -> list[dict]:
+        found = real_get_properties(object_type)
+        if not faulted:  # only the POST that follows this first listing loses its answer
+            faulted.append(True)
+            sandbox.fault(kind="drop_after_commit", count=1, path="crm/v3/properties/carts")
+        return found
+
+    monkeypatch.setattr(hook, "get_properties", get_properties_then_drop_the_next_create)
+    assert hook.ensure_properties("carts", [key_property_definition(KEY)]) == []
+    assert sandbox.stats()["dropped_connections"] == 1
+    (made,) = [p for p in real_get_properties("carts") if p["name"] == KEY]
+    assert made["hasUniqueValue"] is True

@@ -202,9 +202,16 @@ class HubSpotHook(HttpHook):
                 body = dict(definition)
                 if not body.get("groupName") and groups:  # the object's own main group always exists
                     body["groupName"] = groups.most_common(1)[0][0]
-                self.request("POST", f"crm/v3/properties/{object_type}", body)
-                created.append(name)
-            elif definition.get("hasUniqueValue") and not current.get("hasUniqueValue"):
+                try:
+                    self.request("POST", f"crm/v3/properties/{object_type}", body)
+                except HubSpotValidationError as exc:
+                    if exc.status != 409:
+                        raise
+                    # It exists after all: a try whose answer was lost made it, or another task did.
+                    current = {p["name"]: p for p in self.get_properties(object_type)}.get(name) or {}
+                else:
+                    created.append(name)
+            if current and definition.get("hasUniqueValue") and not current.get("hasUniqueValue"):
                 raise HubSpotValidationError(
                     f"{object_type} property {name!r} exists but is not unique (hasUniqueValue false); "
                     "HubSpot cannot make an existing property unique: choose another name"
