@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from hubspot_commerce.errors import HubSpotValidationError
 from hubspot_commerce.sync.extract import DataFrameSource, Window, extract_streams
 from hubspot_commerce.sync.mapping import SyncMapping, map_stream
 from hubspot_commerce.sync.plan import (
@@ -226,7 +227,16 @@ def create_links(
     """Create associations through the v4 batch create; return the links HubSpot refused, with its reason."""
     refused: list[tuple[Link, str]] = []
     for start in range(0, len(links), V4_BATCH):
-        chunk = links[start : start + V4_BATCH]
+        refused += _create_link_chunk(hubspot, from_type, to_type, links[start : start + V4_BATCH])
+    return refused
+
+
+def _create_link_chunk(
+    hubspot: HubSpotApi, from_type: str, to_type: str, chunk: list[Link]
+) -> list[tuple[Link, str]]:
+    """One v4 batch create. HubSpot may list refused inputs (207) or refuse the whole request (400): then
+    the chunk is split until the bad links stand alone, so one bad link does not cost the others."""
+    try:
         body = hubspot.request(
             "POST",
             f"crm/v4/associations/{from_type}/{to_type}/batch/create",
@@ -243,10 +253,18 @@ def create_links(
                 ]
             },
         )
-        made = {(str(r["fromObjectId"]), str(r["toObjectId"])) for r in body.get("results") or []}
-        reason = "; ".join(str(error.get("message")) for error in body.get("errors") or []) or "no result"
-        refused += [(link, reason) for link in chunk if (link.from_id, link.to_id) not in made]
-    return refused
+    except HubSpotValidationError as exc:
+        if exc.status == 404:  # the object types themselves are unknown: no link would do better
+            raise
+        if len(chunk) == 1:
+            return [(chunk[0], exc.message)]
+        middle = len(chunk) // 2
+        return _create_link_chunk(hubspot, from_type, to_type, chunk[:middle]) + _create_link_chunk(
+            hubspot, from_type, to_type, chunk[middle:]
+        )
+    made = {(str(r["fromObjectId"]), str(r["toObjectId"])) for r in body.get("results") or []}
+    reason = "; ".join(str(error.get("message")) for error in body.get("errors") or []) or "no result"
+    return [(link, reason) for link in chunk if (link.from_id, link.to_id) not in made]
 
 
 def _write_plan(files: RunFiles, stream: str, plan: StreamPlan, writes: bool, upsert: bool) -> None:
