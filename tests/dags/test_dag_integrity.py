@@ -70,3 +70,17 @@ def test_one_asset_per_hubspot_object_type(sync_dag) -> None:
         f"hubspot://crm/{name}"
         for name in ("products", "contacts", "orders", "line_items", "commerce_payments", "carts")
     }
+
+
+def test_creates_are_exactly_once_by_the_source_key_property(sync_dag) -> None:
+    """Every create task names the unique key property (what makes a lost answer safe to retry)."""
+    writers = {
+        t.task_id: t for t in sync_dag.tasks if t.task_id.startswith(("create_", "update_", "upsert_"))
+    }
+    assert writers
+    for task_id, task in writers.items():
+        if task_id.startswith("create_"):
+            assert (task.action, task.key_property) == ("create", "airflow_source_key"), task_id
+        else:
+            assert task.key_property is None, task_id
+    assert {t.id_property for i, t in writers.items() if i.startswith("upsert_")} == {"hs_sku", "email"}
