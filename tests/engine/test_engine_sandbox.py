@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -151,8 +152,6 @@ def test_timeout_then_late_commit_stays_exactly_once(sandbox, monkeypatch):
     sandbox.fault(kind="delay", delay_ms=1500, count=1, path="orders/batch/create")
     outcome = hook.batch_write("orders", "create", _orders(120), key_property=KEY)
     assert (len(outcome.ids), outcome.rejected) == (120, [])
-    import time
-
     time.sleep(1.2)  # let the delayed request commit (or be refused by the unique key) on the server
     assert_exact_state(sandbox, "orders", outcome.ids)
 
