@@ -159,6 +159,16 @@ STREAM = "streams:\n  a: {object_type: orders, sql: o, key: '{x}', "
         (STREAM + "properties: {p: {column: x, value: y}}}", "exactly one of column, value, template"),
         (STREAM + "properties: {p: {column: x, type: money}}}", "has type 'money'"),
         (STREAM + "references: {c: {stream: b, key: '{y}', association: 1}}}", "not an earlier stream"),
+        (
+            STREAM + "upsert_by: p, properties: {q: {column: x}}}",
+            "upsert_by 'p' is not one of its properties",
+        ),
+        (
+            "streams:\n  c: {object_type: contacts, sql: c, key: '{x}', properties: {email: {column: e}}}\n"
+            "  a: {object_type: products, sql: p, key: '{x}', upsert_by: p, properties: {p: {column: x}}, "
+            "references: {c: {stream: c, key: '{y}', association: 1}}}",
+            "cannot have association references",
+        ),
     ],
 )
 def test_mapping_mistakes_are_named(tmp_path: Path, yaml_text: str, message: str) -> None:

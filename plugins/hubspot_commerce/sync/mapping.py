@@ -125,6 +125,14 @@ def load_mapping(path: str | Path | None = None) -> SyncMapping:
                 raise ValueError(
                     f"stream {name}: reference {ref.name} needs exactly one of association, property"
                 )
+        upsert_by = spec.get("upsert_by")
+        if upsert_by and upsert_by not in {rule.name for rule in properties}:
+            raise ValueError(f"stream {name}: upsert_by {upsert_by!r} is not one of its properties")
+        if upsert_by and any(ref.association is not None for ref in references):
+            raise ValueError(
+                f"stream {name}: an upsert_by stream cannot have association references "
+                "(HubSpot's batch/upsert takes no associations)"
+            )
         streams[name] = StreamMapping(
             name=name,
             object_type=spec["object_type"],
@@ -132,7 +140,7 @@ def load_mapping(path: str | Path | None = None) -> SyncMapping:
             key=spec["key"],
             properties=properties,
             references=references,
-            upsert_by=spec.get("upsert_by"),
+            upsert_by=upsert_by,
         )
     return SyncMapping(key_property=key_property, streams=streams)
 
