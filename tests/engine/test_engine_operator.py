@@ -200,3 +200,25 @@ def test_a_task_stopped_by_a_non_hubspot_error_keeps_its_checkpoint(sandbox, ord
     assert store.get("ids.chunks") == 1
     assert store.get("ids.0") == _state(sandbox)
     assert len(store.get("ids.0")) == 100
+
+
+def test_a_task_stopped_by_the_daily_limit_still_writes_what_hubspot_refused(sandbox, orders_ready, tmp_path):
+    inputs = _inputs(300)
+    for i in (0, 100, 200):  # one bad input in every batch, whichever batch goes out first
+        inputs[i]["properties"]["no_such_property"] = "x"
+    sandbox.set_limits(daily_limit=1)  # the first request is answered, the next ones meet the daily limit
+    op = HubSpotBatchOperator(
+        task_id="create_orders",
+        object_type="orders",
+        action="create",
+        inputs=inputs,
+        key_property=KEY,
+        rejected_dir=str(tmp_path),
+    )
+    with pytest.raises(HubSpotDailyLimitReached):
+        op.execute(context={})
+    assert len(_state(sandbox)) == 99
+    lines = [json.loads(line) for line in (tmp_path / "create_orders.jsonl").read_text().splitlines()]
+    assert len(lines) == 1
+    assert lines[0]["key"] in {"o-0", "o-100", "o-200"}
+    assert lines[0]["code"] == "PROPERTY_DOESNT_EXIST"

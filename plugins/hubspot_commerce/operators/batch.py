@@ -20,7 +20,7 @@ from airflow.sdk import BaseOperator
 
 from hubspot_commerce.batch.records import BatchOutcome, Rejection, WriteRecord
 from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS
-from hubspot_commerce.errors import HubSpotRejectedRecords
+from hubspot_commerce.errors import HubSpotError, HubSpotRejectedRecords
 from hubspot_commerce.hooks.hubspot import HubSpotHook
 
 log = logging.getLogger(__name__)
@@ -221,6 +221,10 @@ class HubSpotBatchOperator(BaseOperator):
                 skip_keys=set(done),
                 on_batch_done=checkpoint.add,
             )
+        except HubSpotError as exc:  # stopped early (daily quota, auth): still report what HubSpot refused
+            partial = getattr(exc, "partial_outcome", None)
+            self._write_rejections(refused + (partial.rejected if partial else []), context)
+            raise
         finally:  # whatever stopped the call (HubSpot, a task timeout), keep what landed for the retry
             checkpoint.flush()
         outcome.ids = {**done, **outcome.ids}
