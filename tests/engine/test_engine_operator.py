@@ -31,6 +31,21 @@ def _state(sandbox) -> dict[str, str]:
     return {r["properties"][KEY]: r["id"] for r in dump}
 
 
+def _create_op(
+    inputs: list[dict], rejected_dir, task_id: str = "create_orders", **kwargs
+) -> HubSpotBatchOperator:
+    """An orders ``create`` operator with the key property and a rejected-records directory."""
+    return HubSpotBatchOperator(
+        task_id=task_id,
+        object_type="orders",
+        action="create",
+        inputs=inputs,
+        key_property=KEY,
+        rejected_dir=str(rejected_dir),
+        **kwargs,
+    )
+
+
 class FakeTaskStateStore:
     """Stands in for Airflow 3.3's ``context["task_state_store"]`` (needs a task runner to exist)."""
 
@@ -45,14 +60,7 @@ class FakeTaskStateStore:
 
 
 def test_execute_with_a_list_returns_a_flat_id_map(sandbox, orders_ready, tmp_path):
-    op = HubSpotBatchOperator(
-        task_id="create_orders",
-        object_type="orders",
-        action="create",
-        inputs=_inputs(150),
-        key_property=KEY,
-        rejected_dir=str(tmp_path),
-    )
+    op = _create_op(_inputs(150), tmp_path)
     result = op.execute(context={})
     assert result == {
         "ids": _state(sandbox),
@@ -101,14 +109,7 @@ def test_rejected_records_file_log_and_threshold(sandbox, orders_ready, tmp_path
         {"key": "bad-1", "properties": {"nope": "1", "hs_order_name": "x"}},
         {"no": "key"},
     ]
-    op = HubSpotBatchOperator(
-        task_id="create_orders",
-        object_type="orders",
-        action="create",
-        inputs=inputs,
-        key_property=KEY,
-        rejected_dir=str(tmp_path),
-    )
+    op = _create_op(inputs, tmp_path)
     with caplog.at_level(logging.INFO), pytest.raises(HubSpotRejectedRecords) as caught:
         op.execute(context={})
     assert "2 of 32 orders records were rejected" in str(caught.value)
@@ -123,15 +124,7 @@ def test_rejected_records_file_log_and_threshold(sandbox, orders_ready, tmp_path
     assert "rejected bad-1: VALIDATION_ERROR/PROPERTY_DOESNT_EXIST" in caplog.text
     assert "orders create: 1/1 batches" in caplog.text  # progress line
 
-    lenient = HubSpotBatchOperator(
-        task_id="create_orders_again",
-        object_type="orders",
-        action="create",
-        inputs=inputs,
-        key_property=KEY,
-        rejected_dir=str(tmp_path),
-        max_rejected_fraction=0.1,
-    )
+    lenient = _create_op(inputs, tmp_path, "create_orders_again", max_rejected_fraction=0.1)
     result = lenient.execute(context={})
     assert (result["existing"], result["rejected"]) == (30, 2)
     assert result["rejected_path"] == str(tmp_path / "create_orders_again.jsonl")
@@ -207,14 +200,7 @@ def test_a_task_stopped_by_the_daily_limit_still_writes_what_hubspot_refused(san
     for i in (0, 100, 200):  # one bad input in every batch, whichever batch goes out first
         inputs[i]["properties"]["no_such_property"] = "x"
     sandbox.set_limits(daily_limit=1)  # the first request is answered, the next ones meet the daily limit
-    op = HubSpotBatchOperator(
-        task_id="create_orders",
-        object_type="orders",
-        action="create",
-        inputs=inputs,
-        key_property=KEY,
-        rejected_dir=str(tmp_path),
-    )
+    op = _create_op(inputs, tmp_path)
     with pytest.raises(HubSpotDailyLimitReached):
         op.execute(context={})
     assert len(_state(sandbox)) == 99
