@@ -49,9 +49,6 @@ class ValidationResult:
     accepted: dict[str, pd.DataFrame] = field(default_factory=dict)
     rejected: list[RejectedRow] = field(default_factory=list)
 
-    def rejected_count(self, stream: str) -> int:
-        return sum(1 for row in self.rejected if row.stream == stream)
-
 
 def definitions_by_name(definitions: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
     """The properties API's list of definitions, by property name."""
