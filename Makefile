@@ -13,7 +13,7 @@ export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[test]'
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[test,distributed]'
 	touch $@
 
 ## demo: generate the sample store, start the sandbox, run the sync DAG, print the report, stop the sandbox
