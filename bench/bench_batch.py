@@ -34,7 +34,7 @@ from hubspot.crm.objects import (  # noqa: E402
 )
 
 from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition  # noqa: E402
-from hubspot_commerce.operators.batch import HubSpotBatchOperator, load_ids  # noqa: E402
+from hubspot_commerce.operators.batch import HubSpotBatchOperator, read_ids  # noqa: E402
 from hubspot_commerce.sandbox.process import SandboxProcess  # noqa: E402
 
 TOKEN = "bench-token"
@@ -77,7 +77,7 @@ def run_operator(sandbox: SandboxProcess, records: int) -> dict:
     seconds = time.perf_counter() - started
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     after = sandbox.stats()
-    ids = load_ids(result["ids"])
+    ids = read_ids(result)
     dump = sandbox.dump("orders")
     keys = [r["properties"].get(KEY) for r in dump]
     assert len(keys) == len(set(keys)) == records, "duplicates or missing records"

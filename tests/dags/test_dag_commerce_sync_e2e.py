@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from hubspot_commerce.sync.dag import default_work_dir
-from hubspot_commerce.sync.run_files import RunFiles, run_directory
+from hubspot_commerce.storage import default_work_dir
+from hubspot_commerce.sync.run_storage import RunStorage
 
 pytestmark = [pytest.mark.usefixtures("airflow_db", "hubspot_conn"), pytest.mark.timeout(300)]
 
@@ -48,7 +48,7 @@ ASSOCIATION_TYPE_IDS = {
 LAST_STATES: dict[str, str] = {}  # task id -> state in the last run() (write tasks are skipped when gated)
 
 
-def run(dag: Any, conf: dict[str, Any], **kwargs: Any) -> RunFiles:
+def run(dag: Any, conf: dict[str, Any], **kwargs: Any) -> RunStorage:
     """One DAG run; it must succeed. Returns the run's files (report, rejected rows).
 
     Every Param is passed: ``dag.test`` on one DAG object carries an earlier run's conf into later runs.
@@ -64,7 +64,7 @@ def run(dag: Any, conf: dict[str, Any], **kwargs: Any) -> RunFiles:
     assert dag_run.state == "success", f"DAG run {dag_run.run_id} ended {dag_run.state}"
     LAST_STATES.clear()
     LAST_STATES.update({ti.task_id: ti.state for ti in dag_run.get_task_instances()})
-    return RunFiles(run_directory(default_work_dir(), dag.dag_id, dag_run.run_id))
+    return RunStorage.for_run(default_work_dir(), dag.dag_id, dag_run.run_id)
 
 
 def rows(store: Path, sql: str, *args: Any) -> list[sqlite3.Row]:
@@ -214,7 +214,7 @@ def assert_association_types(sandbox: Any) -> None:
     assert seen == set(ASSOCIATION_TYPE_IDS), "every kind of link was checked at least once"
 
 
-def report_counts(files: RunFiles) -> dict[str, list[int]]:
+def report_counts(files: RunStorage) -> dict[str, list[int]]:
     """Report lines by stream: [extracted, created, updated, unchanged, rejected]."""
     counts = {}
     for line in files.report.read_text().splitlines():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable
 
-HUBSPOT_TASKS = {"setup", "validate"}
+HUBSPOT_TASKS = {"setup"}  # validate reads the definitions setup kept; it sends nothing
 
 
 def test_dag_loads_with_its_schedule_and_params(sync_dag) -> None:
@@ -51,6 +51,31 @@ def test_task_order_follows_the_commerce_graph(sync_dag) -> None:
         stream = writer.split("_", 1)[1]
         assert upstream[writer] == {f"may_write_{stream}"}, "writes are gated by dry_run and objects"
         assert upstream[f"may_write_{stream}"] == {f"prepare_{stream}"}
+
+
+def test_streams_that_do_not_refer_to_each_other_run_at_the_same_time(sync_dag) -> None:
+    """Products beside contacts, carts and their lines beside orders, payments beside order lines: two
+    workers have two independent chains to run."""
+
+    def stream_tasks(stream: str) -> set[str]:
+        return {t.task_id for t in sync_dag.tasks if t.task_id.endswith(f"_{stream}")}
+
+    def depends(stream: str, on: str) -> bool:
+        ancestors = set().union(
+            *(sync_dag.get_task(t).get_flat_relative_ids(upstream=True) for t in stream_tasks(stream))
+        )
+        return bool(ancestors & stream_tasks(on))
+
+    independent = [
+        ("products", "contacts"),
+        ("orders", "carts"),
+        ("orders", "cart_line_items"),
+        ("payments", "order_line_items"),
+        ("order_line_items", "carts"),
+    ]
+    for first, second in independent:
+        assert not depends(first, second) and not depends(second, first), (first, second)
+    assert depends("order_line_items", "orders") and depends("cart_line_items", "products")
 
 
 def test_hubspot_tasks_share_the_pool_and_retry_policy(sync_dag) -> None:

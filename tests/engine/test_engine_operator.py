@@ -9,7 +9,7 @@ import pytest
 
 from hubspot_commerce.errors import HubSpotAuthError, HubSpotDailyLimitReached, HubSpotRejectedRecords
 from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition
-from hubspot_commerce.operators.batch import HubSpotBatchOperator, load_ids
+from hubspot_commerce.operators.batch import HubSpotBatchOperator, read_ids
 
 KEY = "src_key"
 
@@ -32,18 +32,22 @@ def _state(sandbox) -> dict[str, str]:
 
 
 def _create_op(
-    inputs: list[dict], rejected_dir, task_id: str = "create_orders", **kwargs
+    inputs: list[dict], output_dir, task_id: str = "create_orders", **kwargs
 ) -> HubSpotBatchOperator:
-    """An orders ``create`` operator with the key property and a rejected-records directory."""
+    """An orders ``create`` operator with the key property and an output directory."""
     return HubSpotBatchOperator(
         task_id=task_id,
         object_type="orders",
         action="create",
         inputs=inputs,
         key_property=KEY,
-        rejected_dir=str(rejected_dir),
+        output_dir=str(output_dir),
         **kwargs,
     )
+
+
+def _rejected_lines(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 class FakeTaskStateStore:
@@ -75,8 +79,9 @@ def test_execute_with_a_list_returns_a_flat_id_map(sandbox, orders_ready, tmp_pa
     json.dumps(result)  # a plain JSON XCom
 
 
-def test_inputs_from_a_jsonl_file_and_large_id_maps_as_a_path(sandbox, orders_ready, tmp_path, monkeypatch):
+def test_inputs_from_a_jsonl_file_and_large_id_maps_as_a_url(sandbox, orders_ready, tmp_path, monkeypatch):
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    monkeypatch.delenv("AIRFLOW__HUBSPOT_COMMERCE__WORK_DIR", raising=False)
     path = tmp_path / "orders.jsonl"
     path.write_text("".join(json.dumps(item) + "\n" for item in _inputs(120)))
     op = HubSpotBatchOperator(
@@ -88,9 +93,10 @@ def test_inputs_from_a_jsonl_file_and_large_id_maps_as_a_path(sandbox, orders_re
         max_inline_ids=100,
     )
     result = op.execute(context={"run_id": "manual__2026-11-22"})
-    assert isinstance(result["ids"], str) and result["ids"].startswith(str(tmp_path))
-    assert load_ids(result["ids"]) == _state(sandbox)
-    assert len(load_ids(result["ids"])) == 120
+    expected = f"file://{tmp_path}/hubspot_commerce/adhoc_airflow/manual__2026-11-22/create_orders.ids.json"
+    assert result["ids"] == expected, "the default output directory is the run's under work_dir"
+    assert read_ids(result) == _state(sandbox)
+    assert len(read_ids(result)) == 120
 
 
 def test_read_action_maps_keys_to_ids(sandbox, orders_ready):
@@ -114,7 +120,7 @@ def test_rejected_records_file_log_and_threshold(sandbox, orders_ready, tmp_path
         op.execute(context={})
     assert "2 of 32 orders records were rejected" in str(caught.value)
     assert len(_state(sandbox)) == 30  # every good record landed before the task failed
-    lines = [json.loads(line) for line in (tmp_path / "create_orders.jsonl").read_text().splitlines()]
+    lines = _rejected_lines(tmp_path / "create_orders.rejected.jsonl")
     by_key = {line["key"]: line for line in lines}
     assert set(by_key) == {"bad-1", "#31"}
     assert by_key["bad-1"]["code"] == "PROPERTY_DOESNT_EXIST" and "nope" in by_key["bad-1"]["message"]
@@ -127,7 +133,7 @@ def test_rejected_records_file_log_and_threshold(sandbox, orders_ready, tmp_path
     lenient = _create_op(inputs, tmp_path, "create_orders_again", max_rejected_fraction=0.1)
     result = lenient.execute(context={})
     assert (result["existing"], result["rejected"]) == (30, 2)
-    assert result["rejected_path"] == str(tmp_path / "create_orders_again.jsonl")
+    assert result["rejected_path"] == f"file://{tmp_path}/create_orders_again.rejected.jsonl"
     assert len(_state(sandbox)) == 30
 
 
@@ -204,7 +210,7 @@ def test_a_task_stopped_by_the_daily_limit_still_writes_what_hubspot_refused(san
     with pytest.raises(HubSpotDailyLimitReached):
         op.execute(context={})
     assert len(_state(sandbox)) == 99
-    lines = [json.loads(line) for line in (tmp_path / "create_orders.jsonl").read_text().splitlines()]
+    lines = _rejected_lines(tmp_path / "create_orders.rejected.jsonl")
     assert len(lines) == 1
     assert lines[0]["key"] in {"o-0", "o-100", "o-200"}
     assert lines[0]["code"] == "PROPERTY_DOESNT_EXIST"

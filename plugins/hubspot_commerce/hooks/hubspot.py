@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from typing import Any
 
@@ -186,13 +187,30 @@ class HubSpotHook(HttpHook):
         """The portal's property definitions for ``object_type`` (HubSpot's properties API)."""
         return list(self.request("GET", f"crm/v3/properties/{object_type}").get("results") or [])
 
-    def ensure_properties(self, object_type: str, definitions: Sequence[Mapping[str, Any]]) -> list[str]:
+    def get_properties_by_type(self, object_types: Iterable[str]) -> dict[str, list[dict]]:
+        """The property definitions of several object types, fetched concurrently (one request each)."""
+        types = sorted(set(object_types))
+        if not types:
+            return {}
+        self.session  # noqa: B018 - build the session in this thread before the workers share it
+        with ThreadPoolExecutor(max_workers=min(len(types), self.max_workers)) as pool:
+            return dict(zip(types, pool.map(self.get_properties, types), strict=True))
+
+    def ensure_properties(
+        self,
+        object_type: str,
+        definitions: Sequence[Mapping[str, Any]],
+        existing_definitions: Sequence[Mapping[str, Any]] | None = None,
+    ) -> list[str]:
         """Create the custom properties in ``definitions`` that do not exist yet; return the names created.
 
+        ``existing_definitions`` (the object's definitions, when already fetched) saves reading them again.
         An existing property that should be unique (``hasUniqueValue``) but is not is an error: HubSpot
         only makes new properties unique, and exactly-once creates depend on it.
         """
-        existing = {p["name"]: p for p in self.get_properties(object_type)}
+        if existing_definitions is None:
+            existing_definitions = self.get_properties(object_type)
+        existing = {p["name"]: p for p in existing_definitions}
         groups = Counter(p.get("groupName") for p in existing.values() if p.get("groupName"))
         created: list[str] = []
         for definition in definitions:

@@ -9,47 +9,54 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import BaseOperator, ObjectStoragePath
 
 from hubspot_commerce.batch.records import BatchOutcome, Rejection, WriteRecord
 from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS
 from hubspot_commerce.errors import HubSpotError, HubSpotRejectedRecords
 from hubspot_commerce.hooks.hubspot import HubSpotHook
+from hubspot_commerce.storage import (
+    Location,
+    default_work_dir,
+    path_safe,
+    read_json,
+    read_jsonl,
+    storage_path,
+    write_json,
+)
 
 log = logging.getLogger(__name__)
 CHECKPOINT_CHUNK = 1000  # ids per task_state_store value: well under its 64 KB soft limit
 
 
-def load_inputs(inputs: str | os.PathLike | Iterable[Any]) -> list[Any]:
-    """The input list itself, or the records in a ``.jsonl`` (one JSON object a line) or ``.json`` file."""
-    if isinstance(inputs, str | os.PathLike):
-        path = Path(inputs)
-        with path.open(encoding="utf-8") as handle:
-            if path.suffix == ".jsonl":
-                return [json.loads(line) for line in handle if line.strip()]
-            data = json.load(handle)
-        if not isinstance(data, list):
-            raise ValueError(f"{path}: expected a JSON list of records")
-        return data
-    return list(inputs)
+def load_inputs(inputs: Location | Iterable[Any]) -> list[Any]:
+    """The input list itself, or the records of a ``.jsonl`` (one JSON object a line) or ``.json`` file at
+    a local path or an object-storage URL."""
+    if not isinstance(inputs, str | os.PathLike | ObjectStoragePath):
+        return list(inputs)
+    path = storage_path(inputs)
+    if not path.exists():
+        raise FileNotFoundError(f"input file {path} does not exist")
+    if path.suffix == ".jsonl":
+        return read_jsonl(path)
+    data = read_json(path)
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: expected a JSON list of records")
+    return data
 
 
-def load_ids(value: Mapping[str, str] | str) -> dict[str, str]:
-    """The ``ids`` of this operator's XCom as a dict, whether it was returned inline or as a file path."""
-    if isinstance(value, str):
-        return json.loads(Path(value).read_text(encoding="utf-8"))
-    return dict(value)
-
-
-def _safe(part: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._=-]+", "_", part)
+def read_ids(xcom_value: Mapping[str, Any]) -> dict[str, str]:
+    """``{source key: HubSpot id}`` from an XCom value of this operator's shape, whose ``ids`` is the map
+    itself or the object-storage URL of a JSON file holding it (large maps)."""
+    ids = xcom_value["ids"]
+    if isinstance(ids, str):
+        ids = read_json(storage_path(ids))
+    return {str(key): str(hubspot_id) for key, hubspot_id in ids.items()}
 
 
 class _Checkpoint:
@@ -94,15 +101,16 @@ class HubSpotBatchOperator(BaseOperator):
     :param object_type: ``products``, ``orders``, ``line_items``, ``commerce_payments``, ``carts``, ...
     :param action: ``create``, ``upsert``, ``update`` or ``read``.
     :param inputs: a list of ``{"key", "properties", "associations": [{"to_id", "type_id"}], "id"}`` dicts
-        (an XComArg works), or the path of a ``.jsonl``/``.json`` file written by an upstream task. For
+        (an XComArg works), or the path or object-storage URL of a ``.jsonl``/``.json`` file. For
         ``read``: keys (strings) or dicts whose ``id`` (else ``key``) is looked up by ``id_property``.
     :param id_property: upsert/read: the unique property whose value is each record's ``id``.
     :param key_property: create: the unique custom property that stores the source key (exactly-once).
     :param max_rejected_fraction: fail (after every good record landed) when more records than this
         fraction are rejected; default 0.0 = any rejection fails the task.
-    :param rejected_dir: where the rejected-records file goes (default
-        ``$AIRFLOW_HOME/hubspot_rejects/<dag_id>/<run_id>/``).
-    :param max_inline_ids: above this many ids the XCom carries a path to a JSON file instead of the map.
+    :param output_dir: where the rejected-records file and large id maps go: an object-storage URL
+        (``s3://<conn_id>@bucket/prefix``, ``file:///...``) or a local path (default
+        ``<[hubspot_commerce] work_dir>/<dag_id>/<run_id>``).
+    :param max_inline_ids: above this many ids the XCom carries the URL of a JSON file instead of the map.
     :return: ``{"ids": {key: id} | path, "created", "updated", "existing", "resumed", "rejected",
         "rejected_path"}``; ``resumed`` counts records an earlier try of this task already wrote.
     """
@@ -114,7 +122,7 @@ class HubSpotBatchOperator(BaseOperator):
         "id_property",
         "key_property",
         "hubspot_conn_id",
-        "rejected_dir",
+        "output_dir",
     )
     ui_color = "#ff7a59"
 
@@ -128,7 +136,7 @@ class HubSpotBatchOperator(BaseOperator):
         key_property: str | None = None,
         hubspot_conn_id: str = HubSpotHook.default_conn_name,
         max_rejected_fraction: float = 0.0,
-        rejected_dir: str | None = None,
+        output_dir: str | None = None,
         max_inline_ids: int = 10_000,
         max_workers: int = DEFAULT_MAX_WORKERS,
         **kwargs: Any,
@@ -141,7 +149,7 @@ class HubSpotBatchOperator(BaseOperator):
         self.key_property = key_property
         self.hubspot_conn_id = hubspot_conn_id
         self.max_rejected_fraction = max_rejected_fraction
-        self.rejected_dir = rejected_dir
+        self.output_dir = output_dir
         self.max_inline_ids = max_inline_ids
         self.max_workers = max_workers
 
@@ -231,30 +239,24 @@ class HubSpotBatchOperator(BaseOperator):
         outcome.rejected[:0] = refused
         return outcome, len(done)
 
-    def _output_dir(self, base: str | None, kind: str, context: Any) -> Path:
-        if base:
-            return Path(base)
-        dag_id = self.dag_id  # "adhoc_<owner>" outside a Dag
-        run_id = context.get("run_id") if isinstance(context, Mapping) else None
-        home = os.environ.get("AIRFLOW_HOME", str(Path.home() / "airflow"))
-        return Path(home) / kind / _safe(dag_id) / _safe(str(run_id or "no_run"))
-
-    def _file_name(self, context: Any, suffix: str) -> str:
-        ti = context.get("ti") if isinstance(context, Mapping) else None
-        map_index = getattr(ti, "map_index", -1)
-        return (
-            _safe(self.task_id)
-            + (f"_{map_index}" if isinstance(map_index, int) and map_index >= 0 else "")
-            + suffix
-        )
+    def _output_file(self, context: Any, suffix: str) -> ObjectStoragePath:
+        """``<output_dir>/<task_id>[_<map_index>]<suffix>``: one file per task instance."""
+        context = context if isinstance(context, Mapping) else {}
+        if self.output_dir:
+            directory = storage_path(self.output_dir)
+        else:  # dag_id is "adhoc_<owner>" outside a Dag
+            run_id = str(context.get("run_id") or "no_run")
+            directory = default_work_dir() / path_safe(self.dag_id) / path_safe(run_id)
+        map_index = getattr(context.get("ti"), "map_index", -1)
+        mapped = f"_{map_index}" if isinstance(map_index, int) and map_index >= 0 else ""
+        return directory / f"{path_safe(self.task_id)}{mapped}{suffix}"
 
     def _write_rejections(self, rejected: list[Rejection], context: Any) -> str | None:
         """Write every rejection (key, category, code, message) as JSON lines; log a summary."""
         if not rejected:
             return None
-        directory = self._output_dir(self.rejected_dir, "hubspot_rejects", context)
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / self._file_name(context, ".jsonl")
+        path = self._output_file(context, ".rejected.jsonl")
+        path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", encoding="utf-8") as handle:
             for r in rejected:
                 handle.write(
@@ -273,12 +275,9 @@ class HubSpotBatchOperator(BaseOperator):
         return str(path)
 
     def _ids_value(self, ids: dict[str, str], context: Any) -> dict[str, str] | str:
-        """The id map itself, or the path of a JSON file holding it when it is large."""
+        """The id map itself, or the URL of a JSON file holding it when it is large."""
         if len(ids) <= self.max_inline_ids:
             return ids
-        directory = self._output_dir(None, "hubspot_ids", context)
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / self._file_name(context, ".json")
-        path.write_text(json.dumps(ids), encoding="utf-8")
-        log.info("%d ids written to %s (the XCom carries the path)", len(ids), path)
+        path = write_json(self._output_file(context, ".ids.json"), ids)
+        log.info("%d ids written to %s (the XCom carries its URL)", len(ids), path)
         return str(path)

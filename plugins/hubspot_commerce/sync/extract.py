@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import jinja2
 import pandas as pd
+from airflow.sdk import BaseHook
 
 from hubspot_commerce.sync.mapping import SyncMapping
 from hubspot_commerce.sync.resources import include_path
@@ -26,6 +27,18 @@ class DataFrameSource(Protocol):
     """What extraction needs from a hook: common-sql's ``DbApiHook.get_df``."""
 
     def get_df(self, sql: str, parameters: Any = None, **kwargs: Any) -> pd.DataFrame: ...
+
+
+def sql_source(conn_id: str) -> DataFrameSource:
+    """The hook of a SQL connection (common-sql ``DbApiHook``); another connection type is refused by name."""
+    connection = BaseHook.get_connection(conn_id)
+    source = connection.get_hook()
+    if not hasattr(source, "get_df"):
+        raise TypeError(
+            f"connection {conn_id!r} (type {connection.conn_type!r}) is not a SQL connection: its hook has "
+            "no get_df (use a common-sql DbApiHook connection)"
+        )
+    return source
 
 
 @dataclass(frozen=True)

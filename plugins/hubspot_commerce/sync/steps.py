@@ -1,5 +1,5 @@
-"""The sync's steps as the DAG's tasks run them: each reads its inputs from the run directory, calls HubSpot
-through the hook where it must, writes its outputs and returns a small flat ``str -> str`` map for XCom.
+"""The sync's steps as the DAG's tasks run them: each reads its inputs from the run's storage, calls HubSpot
+through the hook where it must, writes its outputs there and returns a small map for XCom.
 
 Kept free of Airflow's task context so each step can be called directly in a test.
 """
@@ -13,6 +13,8 @@ from typing import Any, Protocol
 import pandas as pd
 
 from hubspot_commerce.errors import HubSpotValidationError
+from hubspot_commerce.operators.batch import read_ids
+from hubspot_commerce.storage import read_json, read_jsonl, read_table, write_json, write_jsonl, write_table
 from hubspot_commerce.sync.extract import DataFrameSource, Window, extract_streams
 from hubspot_commerce.sync.mapping import SyncMapping, map_stream
 from hubspot_commerce.sync.plan import (
@@ -24,7 +26,8 @@ from hubspot_commerce.sync.plan import (
     plan_stream,
     resolve_references,
 )
-from hubspot_commerce.sync.run_files import RunFiles, read_json, read_jsonl, write_json, write_jsonl
+from hubspot_commerce.sync.report import format_report, stream_counts
+from hubspot_commerce.sync.run_storage import RunStorage
 from hubspot_commerce.sync.validate import RejectedRow, definitions_by_name, validate_streams
 
 log = logging.getLogger(__name__)
@@ -36,7 +39,11 @@ class HubSpotApi(Protocol):
 
     def get_properties(self, object_type: str) -> list[dict]: ...
 
-    def ensure_properties(self, object_type: str, definitions: Any) -> list[str]: ...
+    def get_properties_by_type(self, object_types: Iterable[str]) -> dict[str, list[dict]]: ...
+
+    def ensure_properties(
+        self, object_type: str, definitions: Any, existing_definitions: Any = None
+    ) -> list[str]: ...
 
     def batch_read(
         self, object_type: str, keys: Iterable[str], id_property: str | None = None, properties: Any = ()
@@ -50,51 +57,55 @@ def keyed_object_types(mapping: SyncMapping) -> list[str]:
     return sorted({stream.object_type for stream in mapping.streams.values() if not stream.upsert_by})
 
 
-def setup_key_properties(hubspot: HubSpotApi, mapping: SyncMapping, dry_run: bool) -> dict[str, str]:
-    """Make sure every created object type has the unique source-key property; a dry run only looks."""
+def setup_step(hubspot: HubSpotApi, mapping: SyncMapping, files: RunStorage, dry_run: bool) -> dict[str, str]:
+    """Fetch the property definitions of every object type the sync writes (concurrently) and keep them
+    for validation and planning; make sure every created object type has the unique source-key property
+    (a dry run only looks)."""
+    object_types = {stream.object_type for stream in mapping.streams.values()}
+    definitions = hubspot.get_properties_by_type(object_types)
     status: dict[str, str] = {}
     name = mapping.key_property.name
     for object_type in keyed_object_types(mapping):
         if dry_run:
-            exists = name in definitions_by_name(hubspot.get_properties(object_type))
+            exists = name in definitions_by_name(definitions[object_type])
             status[object_type] = "present" if exists else "missing (dry run: not created)"
         else:
-            created = hubspot.ensure_properties(object_type, [mapping.key_property.definition()])
+            key_definition = [mapping.key_property.definition()]
+            created = hubspot.ensure_properties(object_type, key_definition, definitions[object_type])
+            if created:
+                definitions[object_type] = hubspot.get_properties(object_type)
             status[object_type] = "created" if created else "present"
         log.info("%s.%s: %s", object_type, name, status[object_type])
+    for object_type, object_definitions in definitions.items():
+        write_json(files.definitions(object_type), object_definitions)
     return status
 
 
 def extract_step(
-    source: DataFrameSource, mapping: SyncMapping, window: Window, files: RunFiles
+    source: DataFrameSource, mapping: SyncMapping, window: Window, files: RunStorage
 ) -> dict[str, str]:
-    """Read the window's rows into the run directory; return the row count per stream."""
+    """Read the window's rows into the run's storage; return the row count per stream."""
     log.info("Extracting %s", window.describe())
     counts = {"window": window.describe()}
     for name, frame in extract_streams(source, mapping, window).items():
-        files.source(name).parent.mkdir(parents=True, exist_ok=True)
-        frame.to_pickle(files.source(name))
+        write_table(files.source(name), frame)
         counts[name] = str(len(frame))
         log.info("%s: %d rows", name, len(frame))
     return counts
 
 
-def validate_step(hubspot: HubSpotApi, mapping: SyncMapping, files: RunFiles) -> dict[str, str]:
-    """Map and validate every stream against the portal's property definitions; keep the good rows, write
-    the rejected ones (key and reason) per stream. Returns extracted and rejected counts per stream."""
+def validate_step(mapping: SyncMapping, files: RunStorage) -> dict[str, str]:
+    """Map and validate every stream against the portal's property definitions (kept by setup); keep the
+    good rows, write the rejected ones (key and reason) per stream. Returns extracted and rejected counts."""
     object_types = sorted({stream.object_type for stream in mapping.streams.values()})
-    definitions = {object_type: hubspot.get_properties(object_type) for object_type in object_types}
-    for object_type, defs in definitions.items():
-        write_json(files.definitions(object_type), defs)
+    definitions = {object_type: read_json(files.definitions(object_type)) for object_type in object_types}
     mapped = {
-        name: map_stream(pd.read_pickle(files.source(name)), stream)
-        for name, stream in mapping.streams.items()
+        name: map_stream(read_table(files.source(name)), stream) for name, stream in mapping.streams.items()
     }
     result = validate_streams(mapping, mapped, definitions)
     counts: dict[str, str] = {}
     for name in mapping.streams:
-        files.accepted(name).parent.mkdir(parents=True, exist_ok=True)
-        result.accepted[name].to_pickle(files.accepted(name))
+        write_table(files.accepted(name), result.accepted[name])
         rejected = [row.to_json() for row in result.rejected if row.stream == name]
         write_jsonl(files.rejected(name, "validate"), rejected)
         counts[f"{name}.extracted"] = str(len(mapped[name]))
@@ -105,34 +116,33 @@ def validate_step(hubspot: HubSpotApi, mapping: SyncMapping, files: RunFiles) ->
     return counts
 
 
-def merge_ids(*maps: Mapping[str, Any] | None) -> dict[str, str]:
-    """One ``{source key: HubSpot id}`` map from a prepare step's map and write results (``{"ids": ...}``)."""
-    merged: dict[str, str] = {}
-    for value in maps:
-        if not value:
-            continue
-        ids = value.get("ids") if isinstance(value.get("ids"), Mapping) else value
-        merged.update({str(k): str(v) for k, v in ids.items()})
-    return merged
+def referenced_ids(upstream: Mapping[str, Iterable[Mapping[str, Any]]]) -> dict[str, dict[str, str]]:
+    """Per referenced stream, one ``{source key: HubSpot id}`` map from the XCom values of its prepare
+    step (records that existed) and its write tasks (records that landed); skipped tasks give None."""
+    return {
+        stream: {key: hubspot_id for value in values if value for key, hubspot_id in read_ids(value).items()}
+        for stream, values in upstream.items()
+    }
 
 
 def prepare_step(
     hubspot: HubSpotApi,
     mapping: SyncMapping,
     stream_name: str,
-    files: RunFiles,
+    files: RunStorage,
     ids: Mapping[str, Mapping[str, str]],
     selected: bool,
     dry_run: bool,
-) -> dict[str, str]:
+) -> dict[str, dict[str, str]]:
     """Plan one stream: resolve references to HubSpot ids, read the existing records, write the create and
     update inputs for the operators (empty on a dry run or when the stream is not selected), and add the
     associations existing records lack.
 
-    Returns ``{source key: HubSpot id}`` of the stream's records that already exist in HubSpot.
+    Returns ``{"ids": {source key: HubSpot id}}`` of the stream's records that already exist in HubSpot
+    (the write tasks' XCom shape, so ``read_ids`` reads both).
     """
     stream = mapping.streams[stream_name]
-    frame = pd.read_pickle(files.accepted(stream_name))
+    frame = read_table(files.accepted(stream_name))
     frame, rejected = resolve_references(stream, frame, ids, strict=selected and not dry_run)
     definitions = read_json(files.definitions(stream.object_type))
     id_property = stream.upsert_by or mapping.key_property.name
@@ -167,7 +177,7 @@ def prepare_step(
     )
     for row in rejected[:5]:
         log.warning("%s %s rejected: %s", stream_name, row.key, row.reason)
-    return plan.existing_ids
+    return {"ids": plan.existing_ids}
 
 
 def _link_existing(
@@ -267,7 +277,7 @@ def _create_link_chunk(
     return [(link, reason) for link in chunk if (link.from_id, link.to_id) not in made]
 
 
-def _write_plan(files: RunFiles, stream: str, plan: StreamPlan, writes: bool, upsert: bool) -> None:
+def _write_plan(files: RunStorage, stream: str, plan: StreamPlan, writes: bool, upsert: bool) -> None:
     if upsert:
         inputs = {"upsert": plan.create + plan.update if writes else []}
     else:
@@ -278,7 +288,7 @@ def _write_plan(files: RunFiles, stream: str, plan: StreamPlan, writes: bool, up
     write_json(files.plan(stream), {**plan.counts(), "written": writes})
 
 
-def collect_rejected(files: RunFiles, streams: Iterable[str]) -> list[dict[str, Any]]:
+def collect_rejected(files: RunStorage, streams: Iterable[str]) -> list[dict[str, Any]]:
     """Every row rejected before sending, from each stream's file, into the run's one rejected-rows file."""
     rows = [
         row
@@ -288,3 +298,32 @@ def collect_rejected(files: RunFiles, streams: Iterable[str]) -> list[dict[str, 
     ]
     write_jsonl(files.all_rejected, rows)
     return rows
+
+
+def report_step(
+    mapping: SyncMapping,
+    files: RunStorage,
+    params: Mapping[str, Any],
+    validation: Mapping[str, str],
+    extracted: Mapping[str, str],
+    writes: Mapping[str, Mapping[str, Any] | None],
+) -> str:
+    """Write the run's report (per stream: extracted, created, updated, unchanged, rejected; where the
+    rejected rows are), drop the run's copies of rows, and return the report's text."""
+    dry_run = bool(params["dry_run"])
+    plans = {name: read_json(files.plan(name)) for name in mapping.streams}
+    collect_rejected(files, mapping.streams)
+    hubspot_rejected = sorted(
+        str(result["rejected_path"]) for result in writes.values() if result and result.get("rejected_path")
+    )
+    text = format_report(
+        stream_counts(mapping, validation, plans, writes, dry_run),
+        extracted.get("window", ""),
+        dry_run,
+        list(params["objects"]),
+        str(files.all_rejected),
+        hubspot_rejected,
+    )
+    files.report.write_text(text + "\n")
+    files.remove_row_copies()
+    return text
