@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hubspot_commerce.batch.plan import plan_write
 from hubspot_commerce.batch.records import WriteRecord
+from hubspot_commerce.batch.requests import plan_write
 from hubspot_commerce.batch.results import error_code, fold_read, fold_write, is_unique_clash, rejection
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from hubspot_commerce.errors import HubSpotValidationError
-from hubspot_commerce.sync.plan import Link
+from hubspot_commerce.sync.diff import Link
 from hubspot_commerce.sync.steps import create_links
 
 

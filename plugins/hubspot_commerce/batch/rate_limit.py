@@ -73,7 +73,6 @@ class RateLimiter:
         self._expired_at_answer = 0
         self._newest_answered = -math.inf  # send time of the request whose answer gave those numbers
         self._strikes = 0  # 429s in a row
-        self.daily_remaining: int | None = None
 
     # -- pure decision, testable with explicit times -------------------------------------------------
     @property
@@ -105,12 +104,13 @@ class RateLimiter:
         )
         if self._remaining is None or alone:
             return self.capacity
-        self.own(now)  # count what has left the window
+        self.expire_own_sends(now)  # count what has left the window
         headroom = self._remaining + self._expired - self._expired_at_answer
         return max(1, (headroom - self.margin) // 2)
 
-    def own(self, now: float) -> int:
-        """Own requests that may still count in the server's window at ``now`` (in flight or recent)."""
+    def expire_own_sends(self, now: float) -> int:
+        """Forget own requests that have left the server's window by ``now`` (counting them as expired);
+        return how many may still count in it (in flight or recent)."""
         horizon = now - self.interval_s
         while self._answered and self._answered[0] <= horizon:
             self._answered.popleft()
@@ -127,7 +127,7 @@ class RateLimiter:
             gap = self._last_send + self.interval_s / self.capacity - now
             if gap > 0:
                 return gap
-        if self.own(now) + self.others(now) < self.capacity:
+        if self.expire_own_sends(now) + self.others(now) < self.capacity:
             return 0.0
         oldest_leaves = self._answered[0] + self.interval_s - now if self._answered else 0.05
         return max(0.005, min(oldest_leaves, 0.25))
@@ -161,9 +161,6 @@ class RateLimiter:
         limit = _header(headers, "X-HubSpot-RateLimit-Max")
         interval_ms = _header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
         remaining = _header(headers, "X-HubSpot-RateLimit-Remaining")
-        daily = _header(headers, "X-HubSpot-RateLimit-Daily-Remaining")
-        if daily is not None:
-            self.daily_remaining = daily
         if limit is None:
             self.max = self.max or ASSUMED_MAX
             return
@@ -180,7 +177,8 @@ class RateLimiter:
         self._remaining = remaining
         if remaining is not None:
             self._expired_at_answer = self._expired
-            self._others, self._others_at = float(max(0, limit - remaining - self.own(now))), now
+            others = limit - remaining - self.expire_own_sends(now)
+            self._others, self._others_at = float(max(0, others)), now
 
     def penalize(self, retry_after: float | None, now: float) -> None:
         """A 429 on the burst window: pause every sender (the 429's own headers were already observed).

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from hubspot_commerce.batch.plan import PlannedInput
 from hubspot_commerce.batch.records import Rejection
+from hubspot_commerce.batch.requests import PlannedInput
 
 _EMBEDDED_CODE = re.compile(r'"error"\s*:\s*"([A-Z_]+)"')
 

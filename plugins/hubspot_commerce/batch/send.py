@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from hubspot_commerce.batch.plan import MAX_BATCH, PlannedInput, chunked, iter_batches
 from hubspot_commerce.batch.rate_limit import RateLimiter
 from hubspot_commerce.batch.records import BatchOutcome, Rejection, WriteRecord
+from hubspot_commerce.batch.requests import MAX_BATCH, PlannedInput, chunked, iter_batches
 from hubspot_commerce.batch.results import fold_read, fold_write, is_unique_clash, rejection
 from hubspot_commerce.errors import (
     HubSpotError,

@@ -245,13 +245,16 @@ class HubSpotHook(HttpHook):
         return True, "Connection to HubSpot works"
 
 
-def key_property_definition(name: str, label: str | None = None) -> dict[str, Any]:
-    """A unique single-line text property that holds the source key of every record this package creates."""
+def key_property_definition(name: str, label: str | None = None, description: str = "") -> dict[str, Any]:
+    """A unique single-line text property that holds the source key of every record this package creates
+    (unique, so HubSpot itself refuses a second record with the same key). No group is named:
+    :meth:`HubSpotHook.ensure_properties` puts it in the object's main group."""
     return {
         "name": name,
         "label": label or name.replace("_", " ").capitalize(),
         "type": "string",
         "fieldType": "text",
         "hasUniqueValue": True,
-        "description": "Source key set by airflow-hubspot-commerce; unique, so a record is created once.",
+        "description": description
+        or "Source key set by airflow-hubspot-commerce; unique, so a record is created once.",
     }

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from hubspot_commerce.hooks.hubspot import key_property_definition
 from hubspot_commerce.sync.resources import include_path
 
 KEY = "key"
@@ -80,16 +81,8 @@ class KeyProperty:
     description: str = ""
 
     def definition(self) -> dict[str, Any]:
-        """The properties-API body that creates it (unique, so HubSpot itself refuses a duplicate create).
-        No group is named: the hook puts it in the object's main group."""
-        return {
-            "name": self.name,
-            "label": self.label,
-            "description": self.description,
-            "type": "string",
-            "fieldType": "text",
-            "hasUniqueValue": True,
-        }
+        """The properties-API body that creates it (unique, so HubSpot itself refuses a duplicate create)."""
+        return key_property_definition(self.name, self.label, self.description)
 
 
 @dataclass(frozen=True)
@@ -191,7 +184,7 @@ def format_template(frame: pd.DataFrame, template: str) -> pd.Series:
     return result
 
 
-def template_fields(template: str) -> set[str]:
+def template_columns(template: str) -> set[str]:
     """The ``{column}`` names a template uses."""
     return {column for _, column, _, _ in string.Formatter().parse(template) if column}
 

@@ -15,9 +15,7 @@ import pandas as pd
 from hubspot_commerce.errors import HubSpotValidationError
 from hubspot_commerce.operators.batch import read_ids
 from hubspot_commerce.storage import read_json, read_jsonl, read_table, write_json, write_jsonl, write_table
-from hubspot_commerce.sync.extract import DataFrameSource, Window, extract_streams
-from hubspot_commerce.sync.mapping import SyncMapping, map_stream
-from hubspot_commerce.sync.plan import (
+from hubspot_commerce.sync.diff import (
     Link,
     StreamPlan,
     desired_links,
@@ -26,6 +24,8 @@ from hubspot_commerce.sync.plan import (
     plan_stream,
     resolve_references,
 )
+from hubspot_commerce.sync.extract import DataFrameSource, Window, extract_streams
+from hubspot_commerce.sync.mapping import SyncMapping, map_stream
 from hubspot_commerce.sync.report import format_report, stream_counts
 from hubspot_commerce.sync.run_storage import RunStorage
 from hubspot_commerce.sync.validate import RejectedRow, definitions_by_name, validate_streams

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from hubspot_commerce.sync.mapping import KEY, PropertyRule, Reference, StreamMapping
-from hubspot_commerce.sync.plan import (
+from hubspot_commerce.sync.diff import (
     Link,
     desired_links,
     missing_links,
@@ -13,6 +12,7 @@ from hubspot_commerce.sync.plan import (
     plan_stream,
     resolve_references,
 )
+from hubspot_commerce.sync.mapping import KEY, PropertyRule, Reference, StreamMapping
 
 ORDERS = StreamMapping(
     name="orders",

@@ -17,7 +17,7 @@ from hubspot_commerce.sync.mapping import (
     KEY,
     REF_PREFIX,
     StreamMapping,
-    template_fields,
+    template_columns,
     to_bool_text,
     to_epoch_ms,
     to_number_text,
@@ -196,7 +196,7 @@ def desired_links(
     so it is not checked."""
     links: dict[str, list[Link]] = {}
     for ref in stream.references:
-        if ref.association is None or template_fields(ref.key) <= template_fields(stream.key):
+        if ref.association is None or template_columns(ref.key) <= template_columns(stream.key):
             continue
         targets = frame[ASSOC_PREFIX + ref.name]
         keep = frame[KEY].isin(list(existing_ids)) & targets.notna()

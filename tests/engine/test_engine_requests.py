@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hubspot_commerce.batch.plan import MAX_BATCH, chunked, plan_write, trace_id_for
 from hubspot_commerce.batch.records import Association, WriteRecord
+from hubspot_commerce.batch.requests import MAX_BATCH, chunked, plan_write, trace_id_for
 
 
 def _records(n: int, **kwargs) -> list[WriteRecord]:
