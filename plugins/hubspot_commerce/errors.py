@@ -9,11 +9,19 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hubspot_commerce.batch.records import BatchOutcome
 
 
 class HubSpotError(Exception):
-    """Base class: HubSpot refused a request, or could not be reached."""
+    """Base class: HubSpot refused a request, or could not be reached.
+
+    ``partial_outcome``: when the error stopped a batch write, what had landed (ids, counts, rejections).
+    """
+
+    partial_outcome: BatchOutcome | None = None
 
     def __init__(
         self,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from hubspot_commerce.batch.records import Link
 from hubspot_commerce.sync.diff import (
-    Link,
     desired_links,
     missing_links,
     normalise,

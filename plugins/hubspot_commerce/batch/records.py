@@ -6,6 +6,43 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+ACTIONS = ("create", "upsert", "update")
+
+
+@dataclass(frozen=True)
+class WriteSpec:
+    """What one batch write does: the object type, the action and the properties that identify records.
+
+    ``id_property``: upsert (required) or update: the unique property whose value is each record's ``id``
+    (an update without it takes HubSpot record ids). ``key_property``: create: the unique custom property
+    that stores each record's source key, which makes a resent create safe (exactly-once).
+    """
+
+    object_type: str
+    action: str
+    id_property: str | None = None
+    key_property: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ValueError(f"action must be one of {ACTIONS}, got {self.action!r}")
+        if self.action == "upsert" and not self.id_property:
+            raise ValueError("upsert needs id_property: a unique property whose value is each record's id")
+
+    @property
+    def is_create(self) -> bool:
+        return self.action == "create"
+
+
+@dataclass(frozen=True)
+class Link:
+    """An association to create between two existing records, and the source key it is reported under."""
+
+    key: str
+    from_id: str
+    to_id: str
+    type_id: int
+
 
 @dataclass(frozen=True)
 class Association:
@@ -74,3 +111,10 @@ class BatchOutcome:
     write_requests: int = 0
     retries: int = 0
     http_429: int = 0
+
+    def add(self, part: BatchOutcome) -> None:
+        """Add ``part``'s ids, counts and rejections to this outcome."""
+        self.ids.update(part.ids)
+        self.rejected.extend(part.rejected)
+        for name in ("created", "updated", "existing", "requests", "write_requests", "retries", "http_429"):
+            setattr(self, name, getattr(self, name) + getattr(part, name))

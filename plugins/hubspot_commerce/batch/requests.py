@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from hubspot_commerce.batch.records import Rejection, WriteRecord
+from hubspot_commerce.batch.records import Rejection, WriteRecord, WriteSpec
 
 MAX_BATCH = 100  # HubSpot's cap on inputs per object batch request; 101 answers 400.
-ACTIONS = ("create", "upsert", "update")
 _SAFE_TRACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 
 
@@ -26,18 +25,6 @@ class PlannedInput:
     key: str
     trace_id: str
     body: dict[str, Any]
-
-
-@dataclass
-class Plan:
-    """Inputs to send, split into batches, and the records refused before sending."""
-
-    batches: list[list[PlannedInput]]
-    rejected: list[Rejection]
-
-    @property
-    def total(self) -> int:
-        return sum(len(b) for b in self.batches)
 
 
 def trace_id_for(key: str) -> str:
@@ -68,21 +55,21 @@ def _reject(key: str, message: str) -> Rejection:
     return Rejection(key=key, category="INVALID_INPUT", code="REJECTED_BEFORE_SEND", message=message)
 
 
-def _check(record: WriteRecord, action: str, id_property: str | None, key_property: str | None) -> str | None:
+def _check(record: WriteRecord, spec: WriteSpec) -> str | None:
     """Why this record cannot be sent as it is, or None."""
-    if action == "create":
-        if key_property is not None:
-            value = record.properties.get(key_property)
+    if spec.is_create:
+        if spec.key_property is not None:
+            value = record.properties.get(spec.key_property)
             if value is not None and str(value) != record.key:
                 return (
-                    f"property {key_property!r} is {value!r} but the record's key is {record.key!r}; "
+                    f"property {spec.key_property!r} is {value!r} but the record's key is {record.key!r}; "
                     "the key property must hold the source key"
                 )
         return None
     if record.id in (None, ""):
-        what = f"the value of {id_property!r}" if action == "upsert" else "the HubSpot record id"
-        return f"{action} needs 'id' ({what})"
-    if action == "upsert" and record.associations:
+        what = f"the value of {spec.id_property!r}" if spec.action == "upsert" else "the HubSpot record id"
+        return f"{spec.action} needs 'id' ({what})"
+    if spec.action == "upsert" and record.associations:
         return "batch/upsert takes no associations; create the associations separately or use create"
     return None
 
@@ -97,30 +84,26 @@ def json_value(value: Any) -> Any:
     return str(value)
 
 
-def _body(
-    record: WriteRecord, trace_id: str, action: str, id_property: str | None, key_property: str | None
-) -> dict[str, Any]:
+def _body(record: WriteRecord, trace_id: str, spec: WriteSpec) -> dict[str, Any]:
     properties = {name: json_value(value) for name, value in record.properties.items()}
     body: dict[str, Any] = {"objectWriteTraceId": trace_id, "properties": properties}
-    if action == "create":
-        if key_property is not None:
-            properties[key_property] = record.key
+    if spec.is_create:
+        if spec.key_property is not None:
+            properties[spec.key_property] = record.key
         if record.associations:
             body["associations"] = association_body(record)
     else:
         body["id"] = record.id
-        if id_property is not None:
-            body["idProperty"] = id_property
+        if spec.id_property is not None:
+            body["idProperty"] = spec.id_property
     return body
 
 
 def iter_batches(
-    action: str,
+    spec: WriteSpec,
     records: Iterable[WriteRecord],
     rejected: list[Rejection],
     *,
-    id_property: str | None = None,
-    key_property: str | None = None,
     skip_keys: frozenset[str] | set[str] = frozenset(),
 ) -> Iterator[list[PlannedInput]]:
     """Check every record, give it a unique trace id and yield the sendable ones in batches of 100.
@@ -131,10 +114,6 @@ def iter_batches(
     associations on an upsert, a key property that contradicts the key. ``skip_keys`` are already done
     (a resumed task) and are skipped silently.
     """
-    if action not in ACTIONS:
-        raise ValueError(f"action must be one of {ACTIONS}, got {action!r}")
-    if action == "upsert" and not id_property:
-        raise ValueError("upsert needs id_property: a unique property whose value is each record's id")
     seen_keys: set[str] = set()
     seen_ids: dict[str, str] = {}
     trace_owner: dict[str, str] = {}
@@ -148,8 +127,8 @@ def iter_batches(
         seen_keys.add(record.key)
         if record.key in skip_keys:
             continue
-        problem = _check(record, action, id_property, key_property)
-        if problem is None and record.id is not None and action != "create":
+        problem = _check(record, spec)
+        if problem is None and record.id is not None and not spec.is_create:
             if record.id in seen_ids:
                 problem = f"id {record.id!r} is also used by record {seen_ids[record.id]!r}"
             else:
@@ -162,28 +141,10 @@ def iter_batches(
             trace_id = f"h-{len(trace_owner)}-{trace_id[2:]}"
         trace_owner[trace_id] = record.key
         batch.append(
-            PlannedInput(record.key, trace_id, _body(record, trace_id, action, id_property, key_property))
+            PlannedInput(record.key, trace_id, _body(record, trace_id, spec))
         )
         if len(batch) == MAX_BATCH:
             yield batch
             batch = []
     if batch:
         yield batch
-
-
-def plan_write(
-    action: str,
-    records: Iterable[WriteRecord],
-    *,
-    id_property: str | None = None,
-    key_property: str | None = None,
-    skip_keys: frozenset[str] | set[str] = frozenset(),
-) -> Plan:
-    """The whole plan at once (see :func:`iter_batches`)."""
-    rejected: list[Rejection] = []
-    batches = list(
-        iter_batches(
-            action, records, rejected, id_property=id_property, key_property=key_property, skip_keys=skip_keys
-        )
-    )
-    return Plan(batches=batches, rejected=rejected)

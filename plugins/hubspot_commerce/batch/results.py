@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from hubspot_commerce.batch.records import Rejection
+from hubspot_commerce.batch.records import Rejection, WriteSpec
 from hubspot_commerce.batch.requests import PlannedInput
 
 _EMBEDDED_CODE = re.compile(r'"error"\s*:\s*"([A-Z_]+)"')
@@ -113,30 +113,23 @@ def is_unique_clash(error: Mapping[str, Any], property_name: str) -> bool:
     )
 
 
-def _match_value(planned: PlannedInput, action: str, key_property: str | None) -> tuple[str, str] | None:
+def _match_value(planned: PlannedInput, spec: WriteSpec) -> tuple[str, str] | None:
     """(where, value) a result can be matched on when it carries no trace id."""
     body = planned.body
-    if action == "create":
-        return ("property", planned.key) if key_property else None
+    if spec.is_create:
+        return ("property", planned.key) if spec.key_property else None
     if body.get("idProperty"):
         return "property", str(body["id"])
     return "id", str(body["id"])
 
 
-def fold_write(
-    batch: Sequence[PlannedInput],
-    body: Mapping[str, Any],
-    *,
-    action: str,
-    id_property: str | None,
-    key_property: str | None,
-) -> FoldedBatch:
+def fold_write(batch: Sequence[PlannedInput], body: Mapping[str, Any], spec: WriteSpec) -> FoldedBatch:
     """Per-key outcome of one 200/201/207 write answer."""
     by_trace = {p.trace_id: p for p in batch}
-    matches = [(p, _match_value(p, action, key_property)) for p in batch]
+    matches = [(p, _match_value(p, spec)) for p in batch]
     by_property = ValueIndex((m[1], p) for p, m in matches if m is not None and m[0] == "property")
     by_id = ValueIndex((m[1], p) for p, m in matches if m is not None and m[0] == "id")
-    value_property = key_property if action == "create" else id_property
+    value_property = spec.key_property if spec.is_create else spec.id_property
     folded = FoldedBatch()
 
     for result in body.get("results") or []:
@@ -146,7 +139,7 @@ def fold_write(
             planned = by_property.get(properties.get(value_property) if value_property else None)
             planned = planned or by_id.get(result.get("id"))
         if planned is not None:
-            created = action == "create" or (action == "upsert" and bool(result.get("new")))
+            created = spec.is_create or (spec.action == "upsert" and bool(result.get("new")))
             folded.landed[planned.key] = Landed(hubspot_id=str(result["id"]), created=created)
 
     for error in body.get("errors") or []:

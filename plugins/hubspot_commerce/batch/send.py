@@ -24,10 +24,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from hubspot_commerce.batch.rate_limit import RateLimiter
-from hubspot_commerce.batch.records import BatchOutcome, Rejection, WriteRecord
+from hubspot_commerce.batch.records import BatchOutcome, Rejection, WriteRecord, WriteSpec
 from hubspot_commerce.batch.requests import MAX_BATCH, PlannedInput, chunked, iter_batches
 from hubspot_commerce.batch.results import fold_read, fold_write, is_unique_clash, rejection
 from hubspot_commerce.errors import (
@@ -47,6 +47,7 @@ CLOCK_SKEW = timedelta(minutes=1)  # tolerated difference between our clock and 
 # HubSpot reports a batch's bad inputs with 400 or 207): every batch would fail alike, so the call fails at
 # once instead of splitting each batch into 2n - 1 requests.
 _NOT_ABOUT_INPUTS = ("non-unique", "Unable to infer object type")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -64,16 +65,35 @@ class Transport(Protocol):
     def __call__(self, method: str, endpoint: str, payload: Mapping[str, Any] | None) -> ApiResponse: ...
 
 
+def split_refused(
+    items: Sequence[T],
+    exc: HubSpotValidationError,
+    *,
+    send_part: Callable[[list[T]], object],
+    reject: Callable[[T], object],
+) -> None:
+    """HubSpot refused a whole request for ``items`` (400): send each half again through ``send_part``,
+    which splits again on refusal, until the bad items stand alone and are passed to ``reject``; every other
+    item lands. A refusal no item caused (404, an unknown object type, a non-unique id property) would
+    refuse every part alike, so it is raised at once."""
+    if exc.status == 404 or any(text in exc.message for text in _NOT_ABOUT_INPUTS):
+        raise exc
+    if len(items) == 1:
+        reject(items[0])
+        return
+    log.info("HubSpot refused %d inputs at once (%s); splitting to isolate the bad ones", len(items), exc)
+    middle = len(items) // 2
+    for half in (list(items[:middle]), list(items[middle:])):
+        send_part(half)
+
+
+def exc_body(exc: HubSpotError) -> Mapping[str, Any]:
+    """The error body HubSpot sent, or one holding the message when there was none."""
+    return exc.body or {"message": exc.message}
+
+
 class _Stopped(Exception):
     """Another thread hit a fatal error; this one gives up its batch quietly."""
-
-
-def merge(total: BatchOutcome, part: BatchOutcome) -> None:
-    """Add ``part``'s ids, counts and rejections into ``total``."""
-    total.ids.update(part.ids)
-    total.rejected.extend(part.rejected)
-    for name in ("created", "updated", "existing", "requests", "write_requests", "retries", "http_429"):
-        setattr(total, name, getattr(total, name) + getattr(part, name))
 
 
 class BatchEngine:
@@ -208,50 +228,45 @@ class BatchEngine:
             part.ids = {key: value["id"] for key, value in result.items()}
             return result, part
 
-        for result, part in self._run_all(chunks, job, lambda r: None, f"{object_type} read", stats):
+        def done(result: dict[str, dict], part: BatchOutcome) -> None:
             found.update(result)
-            merge(stats, part)
+            stats.add(part)
+
+        self._run_all(chunks, job, done, f"{object_type} read", stats)
         return found
 
     # -- writes ------------------------------------------------------------------------------------
     def write(
         self,
-        object_type: str,
-        action: str,
+        spec: WriteSpec,
         records: Iterable[WriteRecord],
         *,
-        id_property: str | None = None,
-        key_property: str | None = None,
         skip_keys: frozenset[str] | set[str] = frozenset(),
         on_batch_done: Callable[[dict[str, str]], None] | None = None,
     ) -> BatchOutcome:
-        """Write every record; return ids of all that landed plus rejections (see the module docstring)."""
-        outcome = BatchOutcome()
-        batches = iter_batches(
-            action,
-            records,
-            outcome.rejected,
-            id_property=id_property,
-            key_property=key_property,
-            skip_keys=skip_keys,
-        )
-        writer = _BatchWriter(self, object_type, action, id_property, key_property)
+        """Write every record; return ids of all that landed plus rejections (see the module docstring).
 
-        def job(batch: list[PlannedInput]) -> tuple[BatchOutcome, BatchOutcome]:
+        A fatal error (daily limit, auth) is raised after every thread stopped, carrying what landed as
+        its ``partial_outcome``.
+        """
+        outcome = BatchOutcome()
+        batches = iter_batches(spec, records, outcome.rejected, skip_keys=skip_keys)
+        writer = _BatchWriter(self, spec)
+
+        def job(batch: list[PlannedInput]) -> tuple[None, BatchOutcome]:
             part = BatchOutcome()
             writer.write(batch, part)
-            return part, part
+            return None, part
 
-        def done(part: BatchOutcome) -> None:
-            merge(outcome, part)
+        def done(_: None, part: BatchOutcome) -> None:
+            outcome.add(part)
             if on_batch_done is not None and part.ids:
                 on_batch_done(part.ids)
 
         try:
-            for _ in self._run_all(batches, job, done, f"{object_type} {action}", outcome):
-                pass
+            self._run_all(batches, job, done, f"{spec.object_type} {spec.action}", outcome)
         except HubSpotError as exc:
-            exc.partial_outcome = outcome  # type: ignore[attr-defined]
+            exc.partial_outcome = outcome
             raise
         return outcome
 
@@ -260,11 +275,12 @@ class BatchEngine:
         self,
         items: Iterable[Any],
         job: Callable[[Any], tuple[Any, BatchOutcome]],
-        on_done: Callable[[Any], None],
+        on_done: Callable[[Any, BatchOutcome], None],
         label: str,
-        totals: BatchOutcome | None = None,
-    ) -> Iterable[tuple[Any, BatchOutcome]]:
-        """Run ``job`` over ``items`` on the thread pool; yield results as they finish, log progress.
+        totals: BatchOutcome,
+    ) -> None:
+        """Run ``job`` over ``items`` on the thread pool; call ``on_done`` in this thread with each result
+        as it finishes; log progress.
 
         ``items`` may be lazy: the workers start on the first ones while the rest are still produced.
 
@@ -272,17 +288,14 @@ class BatchEngine:
         after all threads have stopped, so what already landed is accounted for.
         """
         self._stop.clear()
-        started = last_log = time.monotonic()
-        records_done = finished = 0
+        progress = _Progress(label, totals, self.progress_every_s)
         fatal: BaseException | None = None
-        stats = totals if totals is not None else BatchOutcome()
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
             pending: set[Future] = set()
             try:
                 for item in items:
                     pending.add(pool.submit(job, item))
-                total = len(pending)
-                log.info("%s: %d batches planned", label, total)
+                progress.planned(len(pending))
                 while pending:
                     completed, pending = wait(
                         pending, timeout=self.progress_every_s, return_when=FIRST_COMPLETED
@@ -297,26 +310,10 @@ class BatchEngine:
                                 fatal = exc
                                 self._stop.set()
                             continue
-                        finished += 1
-                        records_done += len(part.ids) + len(part.rejected)
-                        on_done(result)
-                        yield result, part
-                    now = time.monotonic()
-                    if now - last_log >= self.progress_every_s or not pending:
-                        last_log = now
-                        log.info(
-                            "%s: %d/%d batches, %d records, %.0f records/s, retries %d, HTTP 429 %d, "
-                            "rejected %d",
-                            label,
-                            finished,
-                            total,
-                            records_done,
-                            records_done / max(now - started, 1e-9),
-                            stats.retries,
-                            stats.http_429,
-                            len(stats.rejected),
-                        )
-            finally:  # also when the consumer stops early: let no thread start another request
+                        on_done(result, part)
+                        progress.finished(part)
+                    progress.log(final=not pending)
+            finally:  # also when the caller stops early: let no thread start another request
                 self._stop.set()
                 for future in pending:
                     future.cancel()
@@ -325,28 +322,49 @@ class BatchEngine:
             raise fatal
 
 
+class _Progress:
+    """Counts finished batches and logs a progress line every ``every_s`` seconds and at the end."""
+
+    def __init__(self, label: str, totals: BatchOutcome, every_s: float) -> None:
+        self.label = label
+        self.totals = totals
+        self.every_s = every_s
+        self.started = self.last_log = time.monotonic()
+        self.total = self.batches = self.records = 0
+
+    def planned(self, total: int) -> None:
+        self.total = total
+        log.info("%s: %d batches planned", self.label, total)
+
+    def finished(self, part: BatchOutcome) -> None:
+        self.batches += 1
+        self.records += len(part.ids) + len(part.rejected)
+
+    def log(self, final: bool) -> None:
+        now = time.monotonic()
+        if now - self.last_log < self.every_s and not final:
+            return
+        self.last_log = now
+        log.info(
+            "%s: %d/%d batches, %d records, %.0f records/s, retries %d, HTTP 429 %d, rejected %d",
+            self.label, self.batches, self.total, self.records,
+            self.records / max(now - self.started, 1e-9),
+            self.totals.retries, self.totals.http_429, len(self.totals.rejected),
+        )  # fmt: skip
+
+
 class _BatchWriter:
     """Writes one batch to the end: results, rejections, reconciliation and splitting."""
 
-    def __init__(
-        self,
-        engine: BatchEngine,
-        object_type: str,
-        action: str,
-        id_property: str | None,
-        key_property: str | None,
-    ) -> None:
+    def __init__(self, engine: BatchEngine, spec: WriteSpec) -> None:
         self.engine = engine
-        self.object_type = object_type
-        self.action = action
-        self.id_property = id_property
-        self.key_property = key_property
-        self.endpoint = f"crm/v3/objects/{object_type}/batch/{action}"
+        self.spec = spec
+        self.endpoint = f"crm/v3/objects/{spec.object_type}/batch/{spec.action}"
 
     def _read_keys(self, keys: Sequence[str], out: BatchOutcome) -> dict[str, dict]:
         """The records holding these keys in the key property (one batch/read): ``{key: {"id", ...}}``."""
-        assert self.key_property is not None
-        return self.engine._read_chunk(self.object_type, keys, self.key_property, (), out)
+        assert self.spec.key_property is not None
+        return self.engine._read_chunk(self.spec.object_type, keys, self.spec.key_property, (), out)
 
     @staticmethod
     def _take_found(found: Mapping[str, Mapping[str, Any]], since: datetime, out: BatchOutcome) -> None:
@@ -385,7 +403,8 @@ class _BatchWriter:
 
     def _round(self, pending: list[PlannedInput], round_no: int, out: BatchOutcome) -> list[PlannedInput]:
         """One write request for ``pending``; returns the inputs that must be sent again."""
-        is_create = self.action == "create"
+        is_create = self.spec.is_create
+        key_property = self.spec.key_property
         payload = {"inputs": [p.body for p in pending]}
         sent_at = datetime.now(UTC)
         try:
@@ -397,13 +416,7 @@ class _BatchWriter:
         except HubSpotValidationError as exc:
             return self._after_whole_batch_refusal(pending, exc, out)
 
-        folded = fold_write(
-            pending,
-            response.body,
-            action=self.action,
-            id_property=self.id_property,
-            key_property=self.key_property,
-        )
+        folded = fold_write(pending, response.body, self.spec)
         for key, landed in folded.landed.items():
             out.ids[key] = landed.hubspot_id
             if landed.created:
@@ -412,13 +425,13 @@ class _BatchWriter:
                 out.updated += 1
         clashes: list[str] = []
         for key, error in folded.refused.items():
-            if is_create and self.key_property and is_unique_clash(error, self.key_property):
+            if is_create and key_property and is_unique_clash(error, key_property):
                 clashes.append(key)
             else:
                 out.rejected.append(rejection(key, error))
         by_key = {p.key: p for p in pending}
         resend = [by_key[k] for k in folded.unmentioned]
-        if is_create and not self.key_property:
+        if is_create and not key_property:
             out.rejected.extend(
                 self._unconfirmed_create(p.key, "HubSpot's answer did not mention it") for p in resend
             )
@@ -454,7 +467,7 @@ class _BatchWriter:
                         key,
                         "VALIDATION_ERROR",
                         "UNIQUE_VALUE_CONFLICT",
-                        f"HubSpot reported {self.key_property}={key!r} as taken, but no record holds it",
+                        f"HubSpot reported {self.spec.key_property}={key!r} as taken, but no record holds it",
                     )
                 )
         self._take_found({p.key: found[p.key] for p in unknown if p.key in found}, sent_at, out)
@@ -470,7 +483,7 @@ class _BatchWriter:
     ) -> list[PlannedInput]:
         """A create may have been written: read its keys back, keep what exists, resend only the rest."""
         out.retries += 1
-        if self.key_property is None:
+        if self.spec.key_property is None:
             out.rejected.extend(self._unconfirmed_create(p.key, exc.message) for p in pending)
             return []
         delay = self.engine.backoff(round_no, exc.retry_after)
@@ -484,24 +497,18 @@ class _BatchWriter:
         self, pending: list[PlannedInput], exc: HubSpotValidationError, out: BatchOutcome
     ) -> list[PlannedInput]:
         """HubSpot refused the whole request: existing keys are looked up; otherwise split to isolate."""
-        if self.action == "create" and self.key_property and is_unique_clash(exc.body, self.key_property):
+        key_property = self.spec.key_property
+        if self.spec.is_create and key_property and is_unique_clash(exc.body, key_property):
             found = self._read_keys([p.key for p in pending], out)
             if found:  # a refused request wrote nothing: every key found existed before
                 for key, record in found.items():
                     out.ids[key] = record["id"]
                     out.existing += 1
                 return [p for p in pending if p.key not in found]
-        if exc.status == 404 or any(text in exc.message for text in _NOT_ABOUT_INPUTS):
-            raise exc
-        if len(pending) == 1:
-            out.rejected.append(rejection(pending[0].key, exc.body or {"message": exc.message}))
-            return []
-        middle = len(pending) // 2
-        log.info(
-            "HubSpot refused a batch of %d (%s); splitting to isolate the bad input",
-            len(pending),
-            exc.message,
+        split_refused(
+            pending,
+            exc,
+            send_part=lambda half: self.write(half, out),
+            reject=lambda alone: out.rejected.append(rejection(alone.key, exc_body(exc))),
         )
-        for half in (pending[:middle], pending[middle:]):
-            self.write(half, out)
         return []

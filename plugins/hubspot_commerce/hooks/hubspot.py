@@ -21,8 +21,9 @@ from airflow.sdk.log import mask_secret
 from requests_toolbelt.adapters.socket_options import TCPKeepAliveAdapter
 
 from hubspot_commerce.batch.rate_limit import RateLimiter
-from hubspot_commerce.batch.records import BatchOutcome, WriteRecord
-from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS, ApiResponse, BatchEngine
+from hubspot_commerce.batch.records import BatchOutcome, Link, WriteRecord, WriteSpec
+from hubspot_commerce.batch.requests import chunked
+from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS, ApiResponse, BatchEngine, split_refused
 from hubspot_commerce.errors import (
     HubSpotAuthError,
     HubSpotConnectionError,
@@ -32,6 +33,7 @@ from hubspot_commerce.errors import (
 )
 
 DEFAULT_TIMEOUT_S = 60.0
+V4_BATCH = 1000  # inputs per v4 associations batch request (HubSpot allows 1,000 reads, 2,000 creates)
 
 
 class HubSpotHook(HttpHook):
@@ -140,20 +142,16 @@ class HubSpotHook(HttpHook):
     # -- batch API -------------------------------------------------------------------------------
     def batch_write(
         self,
-        object_type: str,
-        action: str,
+        spec: WriteSpec,
         records: Iterable[WriteRecord],
-        id_property: str | None = None,
-        key_property: str | None = None,
         *,
         skip_keys: frozenset[str] | set[str] = frozenset(),
         on_batch_done: Callable[[dict[str, str]], None] | None = None,
     ) -> BatchOutcome:
         """Create, upsert or update any number of records, 100 per request, concurrently and paced.
 
-        :param action: ``create`` (with ``key_property`` for exactly-once creates), ``upsert`` (by
-            ``id_property``, a unique property whose value is ``record.id``) or ``update`` (``record.id``
-            is the HubSpot id, or a unique ``id_property`` value).
+        :param spec: object type, action (``create``, ``upsert``, ``update``) and the properties that
+            identify records (``key_property`` for exactly-once creates; ``id_property`` for upserts).
         :param skip_keys: source keys already written (a resumed task); they are not sent.
         :param on_batch_done: called in the calling thread with each finished batch's ``{key: id}``.
         :return: ids of every record that landed, counts, and the records HubSpot rejected with reasons.
@@ -161,15 +159,7 @@ class HubSpotHook(HttpHook):
             ``partial_outcome`` holds what landed.
         """
         self.session  # noqa: B018 - build the session in this thread before the workers share it
-        return self.engine.write(
-            object_type,
-            action,
-            records,
-            id_property=id_property,
-            key_property=key_property,
-            skip_keys=skip_keys,
-            on_batch_done=on_batch_done,
-        )
+        return self.engine.write(spec, records, skip_keys=skip_keys, on_batch_done=on_batch_done)
 
     def batch_read(
         self,
@@ -235,6 +225,58 @@ class HubSpotHook(HttpHook):
                     "HubSpot cannot make an existing property unique: choose another name"
                 )
         return created
+
+    # -- v4 associations API -----------------------------------------------------------------------
+    def read_associations(self, from_type: str, to_type: str, from_ids: Sequence[str]) -> dict[str, set[str]]:
+        """``{from id: {associated ids}}`` through the v4 batch read (up to 1,000 records a request)."""
+        current: dict[str, set[str]] = {}
+        for chunk in chunked(list(from_ids), V4_BATCH):
+            body = self.request(
+                "POST",
+                f"crm/v4/associations/{from_type}/{to_type}/batch/read",
+                {"inputs": [{"id": record_id} for record_id in chunk]},
+            )
+            for result in body.get("results") or []:
+                current[str(result["from"]["id"])] = {str(to["toObjectId"]) for to in result.get("to") or []}
+        return current
+
+    def create_associations(
+        self, from_type: str, to_type: str, links: Sequence[Link]
+    ) -> list[tuple[Link, str]]:
+        """Create associations through the v4 batch create; return the links HubSpot refused, with its
+        reason. A request refused whole (400) is split until the bad links stand alone."""
+        refused: list[tuple[Link, str]] = []
+        for chunk in chunked(list(links), V4_BATCH):
+            self._create_association_chunk(from_type, to_type, chunk, refused)
+        return refused
+
+    def _create_association_chunk(
+        self, from_type: str, to_type: str, chunk: list[Link], refused: list[tuple[Link, str]]
+    ) -> None:
+        inputs = [
+            {
+                "from": {"id": link.from_id},
+                "to": {"id": link.to_id},
+                "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": link.type_id}],
+            }
+            for link in chunk
+        ]
+        try:
+            body = self.request(
+                "POST", f"crm/v4/associations/{from_type}/{to_type}/batch/create", {"inputs": inputs}
+            )
+        except HubSpotValidationError as exc:
+            reason = exc.message
+            split_refused(
+                chunk,
+                exc,
+                send_part=lambda half: self._create_association_chunk(from_type, to_type, half, refused),
+                reject=lambda link: refused.append((link, reason)),
+            )
+            return
+        made = {(str(r["fromObjectId"]), str(r["toObjectId"])) for r in body.get("results") or []}
+        reason = "; ".join(str(error.get("message")) for error in body.get("errors") or []) or "no result"
+        refused.extend((link, reason) for link in chunk if (link.from_id, link.to_id) not in made)
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the token by listing product properties (the Airflow UI's Test button)."""

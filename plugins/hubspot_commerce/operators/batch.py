@@ -16,7 +16,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, ObjectStoragePath
 
-from hubspot_commerce.batch.records import BatchOutcome, Rejection, WriteRecord
+from hubspot_commerce.batch.records import BatchOutcome, Rejection, WriteRecord, WriteSpec
 from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS
 from hubspot_commerce.errors import HubSpotError, HubSpotRejectedRecords
 from hubspot_commerce.hooks.hubspot import HubSpotHook
@@ -220,17 +220,12 @@ class HubSpotBatchOperator(BaseOperator):
                 "Resuming: %d records were written by an earlier try of this task; not resending", len(done)
             )
         try:
+            spec = WriteSpec(self.object_type, self.action, self.id_property, self.key_property)
             outcome = self.hook.batch_write(
-                self.object_type,
-                self.action,
-                records(),
-                id_property=self.id_property,
-                key_property=self.key_property,
-                skip_keys=set(done),
-                on_batch_done=checkpoint.add,
+                spec, records(), skip_keys=set(done), on_batch_done=checkpoint.add
             )
         except HubSpotError as exc:  # stopped early (daily quota, auth): still report what HubSpot refused
-            partial = getattr(exc, "partial_outcome", None)
+            partial = exc.partial_outcome
             self._write_rejections(refused + (partial.rejected if partial else []), context)
             raise
         finally:  # whatever stopped the call (HubSpot, a task timeout), keep what landed for the retry

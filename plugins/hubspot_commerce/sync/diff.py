@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from hubspot_commerce.batch.records import Link
 from hubspot_commerce.sync.mapping import (
     KEY,
     REF_PREFIX,
@@ -25,16 +26,6 @@ from hubspot_commerce.sync.mapping import (
 from hubspot_commerce.sync.validate import RejectedRow, definitions_by_name
 
 ASSOC_PREFIX = "assoc:"
-
-
-@dataclass(frozen=True)
-class Link:
-    """An association an existing record should have: from its HubSpot id to another record's."""
-
-    key: str
-    from_id: str
-    to_id: str
-    type_id: int
 
 
 @dataclass

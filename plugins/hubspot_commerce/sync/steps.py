@@ -12,11 +12,10 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from hubspot_commerce.errors import HubSpotValidationError
+from hubspot_commerce.batch.records import Link
 from hubspot_commerce.operators.batch import read_ids
 from hubspot_commerce.storage import read_json, read_jsonl, read_table, write_json, write_jsonl, write_table
 from hubspot_commerce.sync.diff import (
-    Link,
     StreamPlan,
     desired_links,
     lookup_value,
@@ -31,7 +30,6 @@ from hubspot_commerce.sync.run_storage import RunStorage
 from hubspot_commerce.sync.validate import RejectedRow, definitions_by_name, validate_streams
 
 log = logging.getLogger(__name__)
-V4_BATCH = 1000  # inputs per v4 associations batch request (HubSpot allows 1,000 reads, 2,000 creates)
 
 
 class HubSpotApi(Protocol):
@@ -49,7 +47,11 @@ class HubSpotApi(Protocol):
         self, object_type: str, keys: Iterable[str], id_property: str | None = None, properties: Any = ()
     ) -> dict[str, dict]: ...
 
-    def request(self, method: str, endpoint: str, payload: Any = None) -> dict: ...
+    def read_associations(self, from_type: str, to_type: str, from_ids: list[str]) -> dict[str, set[str]]: ...
+
+    def create_associations(
+        self, from_type: str, to_type: str, links: list[Link]
+    ) -> list[tuple[Link, str]]: ...
 
 
 def keyed_object_types(mapping: SyncMapping) -> list[str]:
@@ -198,10 +200,10 @@ def _link_existing(
             continue
         from_type = stream.object_type
         to_type = mapping.streams[next(r.stream for r in stream.references if r.name == ref_name)].object_type
-        current = read_links(hubspot, from_type, to_type, sorted({link.from_id for link in links}))
+        current = hubspot.read_associations(from_type, to_type, sorted({link.from_id for link in links}))
         missing = missing_links(links, current)
         if missing and write:
-            refused = create_links(hubspot, from_type, to_type, missing)
+            refused = hubspot.create_associations(from_type, to_type, missing)
             plan.rejected.extend(
                 RejectedRow(
                     stream_name,
@@ -215,66 +217,6 @@ def _link_existing(
     plan.relinked = len(relinked - {record["key"] for record in plan.update})
     if relinked:
         log.info("%s: %d existing records get a missing association", stream_name, len(relinked))
-
-
-def read_links(hubspot: HubSpotApi, from_type: str, to_type: str, from_ids: list[str]) -> dict[str, set[str]]:
-    """``{from id: {associated ids}}`` through the v4 batch read (up to 1,000 records a request)."""
-    current: dict[str, set[str]] = {}
-    for start in range(0, len(from_ids), V4_BATCH):
-        body = hubspot.request(
-            "POST",
-            f"crm/v4/associations/{from_type}/{to_type}/batch/read",
-            {"inputs": [{"id": record_id} for record_id in from_ids[start : start + V4_BATCH]]},
-        )
-        for result in body.get("results") or []:
-            current[str(result["from"]["id"])] = {str(to["toObjectId"]) for to in result.get("to") or []}
-    return current
-
-
-def create_links(
-    hubspot: HubSpotApi, from_type: str, to_type: str, links: list[Link]
-) -> list[tuple[Link, str]]:
-    """Create associations through the v4 batch create; return the links HubSpot refused, with its reason."""
-    refused: list[tuple[Link, str]] = []
-    for start in range(0, len(links), V4_BATCH):
-        refused += _create_link_chunk(hubspot, from_type, to_type, links[start : start + V4_BATCH])
-    return refused
-
-
-def _create_link_chunk(
-    hubspot: HubSpotApi, from_type: str, to_type: str, chunk: list[Link]
-) -> list[tuple[Link, str]]:
-    """One v4 batch create. HubSpot may list refused inputs (207) or refuse the whole request (400): then
-    the chunk is split until the bad links stand alone, so one bad link does not cost the others."""
-    try:
-        body = hubspot.request(
-            "POST",
-            f"crm/v4/associations/{from_type}/{to_type}/batch/create",
-            {
-                "inputs": [
-                    {
-                        "from": {"id": link.from_id},
-                        "to": {"id": link.to_id},
-                        "types": [
-                            {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": link.type_id}
-                        ],
-                    }
-                    for link in chunk
-                ]
-            },
-        )
-    except HubSpotValidationError as exc:
-        if exc.status == 404:  # the object types themselves are unknown: no link would do better
-            raise
-        if len(chunk) == 1:
-            return [(chunk[0], exc.message)]
-        middle = len(chunk) // 2
-        return _create_link_chunk(hubspot, from_type, to_type, chunk[:middle]) + _create_link_chunk(
-            hubspot, from_type, to_type, chunk[middle:]
-        )
-    made = {(str(r["fromObjectId"]), str(r["toObjectId"])) for r in body.get("results") or []}
-    reason = "; ".join(str(error.get("message")) for error in body.get("errors") or []) or "no result"
-    return [(link, reason) for link in chunk if (link.from_id, link.to_id) not in made]
 
 
 def _write_plan(files: RunStorage, stream: str, plan: StreamPlan, writes: bool, upsert: bool) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from hubspot_commerce.batch.rate_limit import RateLimiter
-from hubspot_commerce.batch.records import WriteRecord
+from hubspot_commerce.batch.records import WriteRecord, WriteSpec
 from hubspot_commerce.batch.send import ApiResponse, BatchEngine
 from hubspot_commerce.errors import HubSpotValidationError
 
@@ -58,7 +58,7 @@ def test_an_update_hubspot_never_mentions_is_resent_then_rejected_not_forgotten(
 
     hubspot = ScriptedHubSpot(answer)
     records = [WriteRecord("a", {"price": "1"}, id="1"), WriteRecord("b", {"price": "2"}, id="2")]
-    outcome = _engine(hubspot).write("products", "update", records)
+    outcome = _engine(hubspot).write(WriteSpec("products", "update"), records)
     assert outcome.ids == {"a": "1"}
     assert outcome.updated == 1
     assert [(r.key, r.category, r.code) for r in outcome.rejected] == [("b", "UNRESOLVED", "NOT_CONFIRMED")]
@@ -76,7 +76,7 @@ def test_an_unmentioned_create_without_key_property_is_reported_and_never_resent
 
     hubspot = ScriptedHubSpot(answer)
     records = [WriteRecord("a", {"hs_order_name": "A"}), WriteRecord("b", {"hs_order_name": "B"})]
-    outcome = _engine(hubspot).write("orders", "create", records)
+    outcome = _engine(hubspot).write(WriteSpec("orders", "create"), records)
     assert (outcome.ids, outcome.created) == ({"a": "101"}, 1)
     assert [(r.key, r.category, r.code) for r in outcome.rejected] == [("b", "UNCERTAIN", "NO_KEY_PROPERTY")]
     assert "not resent" in outcome.rejected[0].message
@@ -105,7 +105,7 @@ def test_an_unmentioned_create_with_key_property_is_read_back_before_any_resend(
 
     hubspot = ScriptedHubSpot(answer)
     records = [WriteRecord("a", {}), WriteRecord("b", {})]
-    outcome = _engine(hubspot).write("orders", "create", records, key_property="src")
+    outcome = _engine(hubspot).write(WriteSpec("orders", "create", key_property="src"), records)
     assert (outcome.ids, outcome.created, outcome.rejected) == ({"a": "200", "b": "201"}, 2, [])
     assert hubspot.sent_keys("batch/create") == [["a", "b"]]  # "b" was found by the read: not resent
 
@@ -122,7 +122,7 @@ def test_a_record_in_both_results_and_errors_counts_once_as_landed():
         return ApiResponse(207, {"status": "COMPLETE", "results": results, "errors": [error]}, {})
 
     records = [WriteRecord("a", {}, id="1"), WriteRecord("b", {}, id="2")]
-    outcome = _engine(ScriptedHubSpot(answer)).write("products", "update", records)
+    outcome = _engine(ScriptedHubSpot(answer)).write(WriteSpec("products", "update"), records)
     assert (outcome.ids, outcome.updated, outcome.rejected) == ({"a": "1", "b": "2"}, 2, [])
 
 
@@ -134,7 +134,7 @@ def test_a_burst_429_pauses_the_sender_for_retry_after_before_the_same_request_g
         return ApiResponse(200, {"status": "COMPLETE", "results": [_result("1", "a")]}, {})
 
     hubspot = ScriptedHubSpot(answer)
-    outcome = _engine(hubspot).write("products", "update", [WriteRecord("a", {}, id="1")])
+    outcome = _engine(hubspot).write(WriteSpec("products", "update"), [WriteRecord("a", {}, id="1")])
     assert (outcome.ids, outcome.http_429, outcome.retries) == ({"a": "1"}, 1, 1)
     assert hubspot.sent_keys("batch/update") == [["a"], ["a"]]
     # a lower bound only: a slow machine makes the gap longer, never shorter
@@ -148,7 +148,7 @@ def test_a_404_on_a_batch_endpoint_fails_at_once_instead_of_splitting():
     hubspot = ScriptedHubSpot(answer)
     records = [WriteRecord(k, {}, id=str(n)) for n, k in enumerate("abcd")]
     with pytest.raises(HubSpotValidationError, match="404"):
-        _engine(hubspot).write("products", "update", records)
+        _engine(hubspot).write(WriteSpec("products", "update"), records)
     assert len(hubspot.requests) == 1
 
 
@@ -164,6 +164,6 @@ def test_after_an_uncertain_create_records_older_than_the_request_count_as_exist
 
     hubspot = ScriptedHubSpot(answer)
     records = [WriteRecord("old", {}), WriteRecord("new", {})]
-    outcome = _engine(hubspot).write("orders", "create", records, key_property="src")
+    outcome = _engine(hubspot).write(WriteSpec("orders", "create", key_property="src"), records)
     assert (outcome.ids, outcome.created, outcome.existing) == ({"old": "1", "new": "2"}, 1, 1)
     assert len(hubspot.sent_keys("batch/create")) == 1  # both found: nothing resent

@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from hubspot_commerce.batch.records import Association, WriteRecord
+from hubspot_commerce.batch.records import Association, WriteRecord, WriteSpec
 from hubspot_commerce.errors import HubSpotDailyLimitReached, HubSpotMissingScopes, HubSpotValidationError
 from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition
 from hubspot_commerce.sandbox.process import SandboxProcess
@@ -68,16 +68,12 @@ def _path_count(sandbox, suffix: str) -> int:
 
 def test_orders_line_items_ids_and_associations(sandbox, hook):
     contacts = hook.batch_write(
-        "contacts",
-        "create",
+        WriteSpec("contacts", "create", key_property=KEY),
         [WriteRecord(f"c-{i}", {"email": f"c{i}@example.com"}) for i in range(3)],
-        key_property=KEY,
     )
     products = hook.batch_write(
-        "products",
-        "upsert",
+        WriteSpec("products", "upsert", id_property="hs_sku"),
         [WriteRecord(f"p-{i}", {"name": f"P{i}", "price": "9.50"}, id=f"SKU-{i}") for i in range(2)],
-        id_property="hs_sku",
     )
     assert (products.created, len(products.ids)) == (2, 2)
     orders = [
@@ -86,7 +82,7 @@ def test_orders_line_items_ids_and_associations(sandbox, hook):
         )
         for i in range(230)
     ]
-    order_out = hook.batch_write("orders", "create", orders, key_property=KEY)
+    order_out = hook.batch_write(WriteSpec("orders", "create", key_property=KEY), orders)
     assert (order_out.created, order_out.rejected, order_out.write_requests) == (230, [], 3)
     lines = [
         WriteRecord(
@@ -97,7 +93,7 @@ def test_orders_line_items_ids_and_associations(sandbox, hook):
         for i in range(230)
         for n in range(2)
     ]
-    line_out = hook.batch_write("line_items", "create", lines, key_property=KEY)
+    line_out = hook.batch_write(WriteSpec("line_items", "create", key_property=KEY), lines)
     assert (line_out.created, line_out.rejected, line_out.write_requests) == (460, [], 5)
 
     order_dump = assert_exact_state(sandbox, "orders", order_out.ids)
@@ -121,7 +117,7 @@ def test_orders_line_items_ids_and_associations(sandbox, hook):
 
 def test_burst_429s_are_waited_out(sandbox, hook):
     sandbox.fault(status=429, count=3, path="orders/batch/create")
-    outcome = hook.batch_write("orders", "create", _orders(250), key_property=KEY)
+    outcome = hook.batch_write(WriteSpec("orders", "create", key_property=KEY), _orders(250))
     assert (outcome.created, outcome.http_429, outcome.rejected) == (250, 3, [])
     assert_exact_state(sandbox, "orders", outcome.ids)
     assert _path_count(sandbox, "batch/read") == 0  # a 429 wrote nothing: no read-back needed
@@ -130,14 +126,14 @@ def test_burst_429s_are_waited_out(sandbox, hook):
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_server_errors_no_duplicate_nothing_missing(sandbox, hook, status):
     sandbox.fault(status=status, count=2, path="orders/batch/create")
-    outcome = hook.batch_write("orders", "create", _orders(250), key_property=KEY)
+    outcome = hook.batch_write(WriteSpec("orders", "create", key_property=KEY), _orders(250))
     assert (outcome.created, outcome.rejected) == (250, [])
     assert_exact_state(sandbox, "orders", outcome.ids)
 
 
 def test_dropped_connections_after_commit_are_read_back_not_resent(sandbox, hook):
     sandbox.fault(kind="drop_after_commit", count=2, path="orders/batch/create")
-    outcome = hook.batch_write("orders", "create", _orders(250), key_property=KEY)
+    outcome = hook.batch_write(WriteSpec("orders", "create", key_property=KEY), _orders(250))
     assert (outcome.created, outcome.existing, outcome.rejected) == (250, 0, [])
     assert_exact_state(sandbox, "orders", outcome.ids)
     assert sandbox.stats()["dropped_connections"] == 2
@@ -150,15 +146,15 @@ def test_timeout_then_late_commit_stays_exactly_once(sandbox, monkeypatch):
     hook = _use(monkeypatch, sandbox, timeout=0.5)
     hook.ensure_properties("orders", [key_property_definition(KEY)])
     sandbox.fault(kind="delay", delay_ms=1500, count=1, path="orders/batch/create")
-    outcome = hook.batch_write("orders", "create", _orders(120), key_property=KEY)
+    outcome = hook.batch_write(WriteSpec("orders", "create", key_property=KEY), _orders(120))
     assert (len(outcome.ids), outcome.rejected) == (120, [])
     time.sleep(1.2)  # let the delayed request commit (or be refused by the unique key) on the server
     assert_exact_state(sandbox, "orders", outcome.ids)
 
 
 def test_rerun_takes_existing_records_without_duplicating(sandbox, hook):
-    first = hook.batch_write("orders", "create", _orders(150), key_property=KEY)
-    again = hook.batch_write("orders", "create", _orders(250), key_property=KEY)
+    first = hook.batch_write(WriteSpec("orders", "create", key_property=KEY), _orders(150))
+    again = hook.batch_write(WriteSpec("orders", "create", key_property=KEY), _orders(250))
     assert (again.created, again.existing, again.rejected) == (100, 150, [])
     assert {k: again.ids[k] for k in first.ids} == first.ids
     assert_exact_state(sandbox, "orders", again.ids)
@@ -173,7 +169,7 @@ def test_bad_inputs_are_rejected_with_reasons_and_good_ones_land(sandbox, hook):
         WriteRecord("bad-type", {"hs_order_name": "x"}, (Association("1", 12345),)),
         WriteRecord("o-3", {"hs_order_name": "duplicate key in this call"}),
     ]
-    outcome = hook.batch_write("orders", "create", good[:20] + bad + good[20:], key_property=KEY)
+    outcome = hook.batch_write(WriteSpec("orders", "create", key_property=KEY), good[:20] + bad + good[20:])
     assert outcome.created == 40
     reasons = {r.key: r for r in outcome.rejected}
     assert set(reasons) == {"bad-prop", "bad-required", "bad-assoc", "bad-type", "o-3"}
@@ -194,7 +190,7 @@ def test_whole_batch_refusal_is_split_until_every_good_input_lands(sandbox, hook
     # HubSpot lowercases emails: two keys differing only in case are one id, and the whole upsert is refused
     records = [WriteRecord(f"c-{i}", {"firstname": f"F{i}"}, id=f"c{i}@example.com") for i in range(30)]
     records.append(WriteRecord("c-upper", {"firstname": "Upper"}, id="C7@EXAMPLE.COM"))
-    outcome = hook.batch_write("contacts", "upsert", records, id_property="email")
+    outcome = hook.batch_write(WriteSpec("contacts", "upsert", id_property="email"), records)
     assert outcome.rejected == []
     assert outcome.ids["c-upper"] == outcome.ids["c-7"]
     dump = sandbox.dump("contacts")
@@ -207,14 +203,14 @@ def test_whole_batch_refusal_is_split_until_every_good_input_lands(sandbox, hook
 
 def test_upsert_then_update(sandbox, hook):
     products = [WriteRecord(f"p-{i}", {"name": f"P{i}", "price": "1"}, id=f"SKU-{i}") for i in range(150)]
-    first = hook.batch_write("products", "upsert", products, id_property="hs_sku")
+    first = hook.batch_write(WriteSpec("products", "upsert", id_property="hs_sku"), products)
     assert (first.created, first.updated) == (150, 0)
     repriced = [WriteRecord(r.key, {"price": "2"}, id=r.id) for r in products]
-    second = hook.batch_write("products", "upsert", repriced, id_property="hs_sku")
+    second = hook.batch_write(WriteSpec("products", "upsert", id_property="hs_sku"), repriced)
     assert (second.created, second.updated, second.ids) == (0, 150, first.ids)
     updates = [WriteRecord(f"p-{i}", {"price": "3"}, id=first.ids[f"p-{i}"]) for i in range(5)]
     updates.append(WriteRecord("ghost", {"price": "3"}, id="12345678"))
-    third = hook.batch_write("products", "update", updates)
+    third = hook.batch_write(WriteSpec("products", "update"), updates)
     assert third.updated == 5
     assert [(r.key, r.category) for r in third.rejected] == [("ghost", "OBJECT_NOT_FOUND")]
     prices = {r["properties"]["hs_sku"]: r["properties"]["price"] for r in sandbox.dump("products")}
@@ -225,13 +221,13 @@ def test_daily_limit_stops_cleanly_and_a_rerun_completes(sandbox, hook):
     sandbox.fault(status=429, policy="DAILY", count=1, path="orders/batch/create")
     records = _orders(500)
     with pytest.raises(HubSpotDailyLimitReached) as caught:
-        hook.batch_write("orders", "create", records, key_property=KEY)
+        hook.batch_write(WriteSpec("orders", "create", key_property=KEY), records)
     error = caught.value
     assert "daily API quota" in str(error) and "resets" in str(error)
     landed = error.partial_outcome.ids
     assert len(landed) < 500
     assert_exact_state(sandbox, "orders", landed)
-    rerun = hook.batch_write("orders", "create", records, key_property=KEY, skip_keys=set(landed))
+    rerun = hook.batch_write(WriteSpec("orders", "create", key_property=KEY), records, skip_keys=set(landed))
     assert_exact_state(sandbox, "orders", {**landed, **rerun.ids})
     assert len({**landed, **rerun.ids}) == 500
 
@@ -240,7 +236,7 @@ def test_token_without_scope_fails_at_once_naming_it(tight_sandbox, monkeypatch)
     tight_sandbox.reset()
     hook = _use(monkeypatch, tight_sandbox, token="ro-token")
     with pytest.raises(HubSpotMissingScopes) as caught:
-        hook.batch_write("orders", "create", _orders(50))
+        hook.batch_write(WriteSpec("orders", "create"), _orders(50))
     assert "crm.objects.orders.write" in caught.value.scopes
     assert "crm.objects.orders.write" in str(caught.value)
     assert "ro-token" not in str(caught.value)
@@ -276,30 +272,30 @@ def test_two_writers_share_one_small_limit_without_429s(tight_sandbox, monkeypat
 def test_a_non_unique_id_property_fails_once_instead_of_splitting(sandbox, hook):
     records = [WriteRecord(f"p-{i}", {"price": "1"}, id=f"P{i}") for i in range(50)]
     with pytest.raises(HubSpotValidationError, match="non-unique"):
-        hook.batch_write("products", "upsert", records, id_property="name")
+        hook.batch_write(WriteSpec("products", "upsert", id_property="name"), records)
     assert _path_count(sandbox, "products/batch/upsert") == 1
 
 
 def test_the_hook_keeps_working_after_a_failed_batch_call(sandbox, hook):
     sandbox.fault(status=429, policy="DAILY", count=1, path="orders/batch/create")
     with pytest.raises(HubSpotDailyLimitReached):
-        hook.batch_write("orders", "create", _orders(10), key_property=KEY)
+        hook.batch_write(WriteSpec("orders", "create", key_property=KEY), _orders(10))
     assert any(p["name"] == KEY for p in hook.get_properties("orders"))
-    again = hook.batch_write("orders", "create", _orders(10), key_property=KEY)
+    again = hook.batch_write(WriteSpec("orders", "create", key_property=KEY), _orders(10))
     assert_exact_state(sandbox, "orders", again.ids)
 
 
 def test_an_unknown_object_type_fails_at_once_instead_of_splitting(sandbox, hook):
     with pytest.raises(HubSpotValidationError, match="infer object type"):
-        hook.batch_write("widgets", "create", _orders(250), key_property=KEY)
+        hook.batch_write(WriteSpec("widgets", "create", key_property=KEY), _orders(250))
     # at most the three batches' first requests; splitting would have sent about 500
     assert _path_count(sandbox, "widgets/batch/create") <= 3
 
 
 def test_keys_differing_only_in_case_are_two_records_on_a_rerun_too(sandbox, hook):
     records = [WriteRecord(key, {"hs_order_name": key}) for key in ("ord-ab", "ORD-AB", "Ord-Ab")]
-    first = hook.batch_write("orders", "create", records, key_property=KEY)
-    again = hook.batch_write("orders", "create", records, key_property=KEY)
+    first = hook.batch_write(WriteSpec("orders", "create", key_property=KEY), records)
+    again = hook.batch_write(WriteSpec("orders", "create", key_property=KEY), records)
     assert (first.created, again.existing, again.rejected) == (3, 3, [])
     assert again.ids == first.ids and len(set(first.ids.values())) == 3
     assert_exact_state(sandbox, "orders", first.ids)

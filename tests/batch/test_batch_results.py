@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from hubspot_commerce.batch.records import WriteRecord
-from hubspot_commerce.batch.requests import plan_write
+from batch_plans import plan_write
+
+from hubspot_commerce.batch.records import WriteRecord, WriteSpec
 from hubspot_commerce.batch.results import error_code, fold_read, fold_write, is_unique_clash, rejection
 
 
@@ -23,7 +24,7 @@ def test_results_in_reverse_order_match_by_trace_id():
             {"category": "VALIDATION_ERROR", "message": "bad", "context": {"objectWriteTraceId": ["o-2"]}}
         ],
     }
-    folded = fold_write(batch, body, action="create", id_property=None, key_property="src_key")
+    folded = fold_write(batch, body, WriteSpec("orders", "create", key_property="src_key"))
     assert {k: v.hubspot_id for k, v in folded.landed.items()} == {"o-0": "90", "o-1": "91", "o-3": "93"}
     assert list(folded.refused) == ["o-2"]
     assert folded.unmentioned == []
@@ -32,7 +33,7 @@ def test_results_in_reverse_order_match_by_trace_id():
 def test_results_without_trace_echo_match_by_key_property_value():
     batch = _batch(key_property="src_key")
     body = {"results": [{"id": "77", "properties": {"src_key": "o-2"}}, {"id": "78", "properties": {}}]}
-    folded = fold_write(batch, body, action="create", id_property=None, key_property="src_key")
+    folded = fold_write(batch, body, WriteSpec("orders", "create", key_property="src_key"))
     assert {k: v.hubspot_id for k, v in folded.landed.items()} == {"o-2": "77"}
     assert sorted(folded.unmentioned) == ["o-0", "o-1", "o-3"]  # never guessed from position
 
@@ -46,7 +47,7 @@ def test_upsert_new_flag_and_case_insensitive_id_property_match():
             {"id": "2", "new": False, "objectWriteTraceId": "c2", "properties": {}},
         ]
     }
-    folded = fold_write(batch, body, action="upsert", id_property="email", key_property=None)
+    folded = fold_write(batch, body, WriteSpec("orders", "upsert", id_property="email"))
     assert folded.landed["c1"].hubspot_id == "1" and folded.landed["c1"].created
     assert folded.landed["c2"].hubspot_id == "2" and not folded.landed["c2"].created
 
@@ -59,7 +60,7 @@ def test_update_errors_matched_by_context_ids():
             {"category": "OBJECT_NOT_FOUND", "message": "gone", "context": {"ids": ["SKU-1", "SKU-3"]}}
         ],
     }
-    folded = fold_write(batch, body, action="update", id_property=None, key_property=None)
+    folded = fold_write(batch, body, WriteSpec("orders", "update"))
     assert set(folded.landed) == {"o-0"}
     assert set(folded.refused) == {"o-1", "o-3"}
     assert folded.unmentioned == ["o-2"]
@@ -124,5 +125,5 @@ def test_keys_differing_only_in_case_stay_two_records():
     # write answers without trace echo: matched on the exact key
     records = [WriteRecord("A1", {}), WriteRecord("a1", {})]
     (batch,) = plan_write("create", records, key_property="src_key").batches
-    folded = fold_write(batch, body, action="create", id_property=None, key_property="src_key")
+    folded = fold_write(batch, body, WriteSpec("orders", "create", key_property="src_key"))
     assert {k: v.hubspot_id for k, v in folded.landed.items()} == {"A1": "1", "a1": "2"}

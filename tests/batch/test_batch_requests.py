@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from batch_plans import plan_write
 
 from hubspot_commerce.batch.records import Association, WriteRecord
-from hubspot_commerce.batch.requests import MAX_BATCH, chunked, plan_write, trace_id_for
+from hubspot_commerce.batch.requests import MAX_BATCH, chunked, trace_id_for
 
 
 def _records(n: int, **kwargs) -> list[WriteRecord]:

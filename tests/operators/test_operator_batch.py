@@ -187,9 +187,8 @@ def test_a_task_stopped_by_a_non_hubspot_error_keeps_its_checkpoint(sandbox, ord
     )
     real_write = op.hook.batch_write
 
-    def write_then_time_out(*args, **kwargs):
-        records = list(args[2])
-        landed = real_write(*args[:2], records[:100], **kwargs)
+    def write_then_time_out(spec, records, **kwargs):
+        landed = real_write(spec, list(records)[:100], **kwargs)
         assert len(landed.ids) == 100
         raise TimeoutError("execution_timeout")  # what Airflow raises in the task's thread
 

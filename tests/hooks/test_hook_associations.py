@@ -1,4 +1,4 @@
-"""Adding associations to existing records (v4 batch create): one link HubSpot refuses costs no other link.
+"""The hook's v4 associations API: one link HubSpot refuses costs no other link.
 
 HubSpot's answer to a bad input in a v4 batch create is not documented (the sandbox lists it in a 207);
 here the stricter case, a whole-request 400, is played by a stand-in for the hook's ``request``.
@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from hubspot_commerce.batch.records import Link
 from hubspot_commerce.errors import HubSpotValidationError
-from hubspot_commerce.sync.diff import Link
-from hubspot_commerce.sync.steps import create_links
+from hubspot_commerce.hooks.hubspot import HubSpotHook
 
 
 class WholeRequestRefusals:
@@ -36,16 +36,23 @@ class WholeRequestRefusals:
         return {"results": [{"fromObjectId": f, "toObjectId": t} for f, t in pairs]}
 
 
-def test_a_refused_link_is_isolated_and_every_other_link_is_made():
+def _hook(stand_in: WholeRequestRefusals, monkeypatch: pytest.MonkeyPatch) -> HubSpotHook:
+    hook = HubSpotHook()
+    monkeypatch.setattr(hook, "request", stand_in.request)
+    return hook
+
+
+def test_a_refused_link_is_isolated_and_every_other_link_is_made(monkeypatch):
     links = [Link(f"k{i}", str(100 + i), "999" if i == 5 else str(200 + i), 586) for i in range(8)]
     hubspot = WholeRequestRefusals({"999"})
-    refused = create_links(hubspot, "carts", "contacts", links)
+    refused = _hook(hubspot, monkeypatch).create_associations("carts", "contacts", links)
     assert [(link.key, "999" in reason) for link, reason in refused] == [("k5", True)]
     assert sorted(hubspot.linked) == sorted((link.from_id, link.to_id) for link in links if link.key != "k5")
 
 
-def test_unknown_object_types_fail_at_once():
+def test_unknown_object_types_fail_at_once(monkeypatch):
     hubspot = WholeRequestRefusals({"1"}, status=404)
+    links = [Link(f"k{i}", "1", "1", 1) for i in range(8)]
     with pytest.raises(HubSpotValidationError):
-        create_links(hubspot, "carts", "nothings", [Link(f"k{i}", "1", "1", 1) for i in range(8)])
+        _hook(hubspot, monkeypatch).create_associations("carts", "nothings", links)
     assert hubspot.requests == 1
