@@ -15,8 +15,7 @@ from functools import cached_property
 from typing import Any
 
 import requests
-from airflow.providers.http.hooks.http import HttpHook
-from airflow.sdk import Connection
+from airflow.sdk import BaseHook, Connection
 from airflow.sdk.log import mask_secret
 from requests_toolbelt.adapters.socket_options import TCPKeepAliveAdapter
 
@@ -36,9 +35,11 @@ DEFAULT_TIMEOUT_S = 60.0
 V4_BATCH = 1000  # inputs per v4 associations batch request (HubSpot allows 1,000 reads, 2,000 creates)
 
 
-class HubSpotHook(HttpHook):
-    """Talk to HubSpot CRM v3 with a private app token; batch writes go through the batch engine.
+class HubSpotHook(BaseHook):
+    """Talk to HubSpot's CRM API with a private app token; batch writes go through the batch engine.
 
+    The hook wraps its own HTTP session, as the Slack provider's hook wraps its client: every request goes
+    through the rate limiter and comes back as a typed error, and nothing else is exposed.
     One hook = one HTTP session, one rate limiter and one thread pool per batch call: create it once per
     task and reuse it.
 
@@ -53,16 +54,9 @@ class HubSpotHook(HttpHook):
     default_host = "https://api.hubapi.com"
 
     def __init__(
-        self,
-        hubspot_conn_id: str = default_conn_name,
-        *,
-        max_workers: int = DEFAULT_MAX_WORKERS,
-        **kwargs: Any,
+        self, hubspot_conn_id: str = default_conn_name, *, max_workers: int = DEFAULT_MAX_WORKERS
     ) -> None:
-        kwargs.setdefault(
-            "adapter", TCPKeepAliveAdapter(idle=120, count=20, interval=30, pool_maxsize=max_workers + 4)
-        )
-        super().__init__(method="POST", http_conn_id=hubspot_conn_id, **kwargs)
+        super().__init__()
         self.hubspot_conn_id = hubspot_conn_id
         self.max_workers = max_workers
 
@@ -78,26 +72,32 @@ class HubSpotHook(HttpHook):
         value = self.connection.extra_dejson.get("timeout")
         return float(value) if value not in (None, "") else DEFAULT_TIMEOUT_S
 
-    def get_conn(
-        self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None
-    ) -> requests.Session:
-        """A new session: Bearer token, JSON, TLS verification; connection settings never become headers."""
+    @cached_property
+    def base_url(self) -> str:
+        """The connection's host: a URL, or a host name served over HTTPS (default HubSpot's API)."""
+        host = (self.connection.host or self.default_host).strip().rstrip("/")
+        return host if "://" in host else f"https://{host}"
+
+    def url(self, endpoint: str) -> str:
+        return f"{self.base_url}/{endpoint.lstrip('/')}"
+
+    def get_conn(self) -> requests.Session:
+        """A new session: Bearer token, JSON, TLS verification always on, TCP keep-alive. Connection extras
+        are settings of this hook (``timeout``; ``verify``: a CA bundle path), never request headers."""
         token = self.connection.password
         if not token:
             raise HubSpotAuthError(
                 f"Connection {self.hubspot_conn_id!r} has no password: put the private app token there"
             )
         mask_secret(token)
-        # Explicit extra_options on every call: HttpHook 6.3 keeps the last ones when the connection has no
-        # extra, which would leak settings between calls.
-        session = super().get_conn(
-            headers=headers, extra_options=dict(extra_options or {"timeout": self.timeout})
-        )
-        for name in self.connection.extra_dejson:
-            session.headers.pop(name, None)
+        session = requests.Session()
+        adapter = TCPKeepAliveAdapter(idle=120, count=20, interval=30, pool_maxsize=self.max_workers + 4)
+        for prefix in ("https://", "http://"):
+            session.mount(prefix, adapter)
         session.headers.update({"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-        if session.verify is False:
-            session.verify = True  # TLS verification stays on; point ``verify`` at a CA bundle instead
+        ca_bundle = self.connection.extra_dejson.get("verify")
+        is_path = isinstance(ca_bundle, str) and ca_bundle.strip().lower() not in ("", "true", "false")
+        session.verify = ca_bundle if is_path else True  # never off: a false "verify" is ignored
         return session
 
     @cached_property
@@ -119,9 +119,8 @@ class HubSpotHook(HttpHook):
         """Send one request and return the answer whatever its status; no answer -> HubSpotConnectionError."""
         session = self.session
         prepared = session.prepare_request(
-            requests.Request(method, self.url_from_endpoint(endpoint), json=payload)
+            requests.Request(method, self.url(endpoint), json=payload)
         )
-        # session.send rather than run_and_check: the engine, not tenacity, decides about retries.
         settings = session.merge_environment_settings(
             prepared.url, proxies=session.proxies, stream=False, verify=session.verify, cert=session.cert
         )
