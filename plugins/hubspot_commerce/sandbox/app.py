@@ -188,20 +188,7 @@ class SandboxApp:
         base = f"/crm/v3/objects/{obj.name}"
         if len(parts) == 6 and parts[4] == "batch" and parts[5] in BATCH_ACTIONS:
             _allow(method, "POST")
-            action = parts[5]
-            route = Route(
-                f"POST {base}/batch/{action}", read if action == "read" else write, lambda: (0, None)
-            )
-            route.write = action in WRITE_ACTIONS
-
-            def batch() -> tuple[int, Any]:
-                data = _json_body(headers, body)
-                inputs = data.get("inputs") if isinstance(data, dict) else None
-                route.inputs = len(inputs) if isinstance(inputs, list) else 0
-                return self.objects.batch(obj, action, data)
-
-            route.call = batch
-            return route
+            return self._object_batch_route(obj, parts[5], read, write, headers, body)
         if len(parts) == 4:
             if method == "POST":
                 return Route(
@@ -234,6 +221,29 @@ class SandboxApp:
             _allow(method, "GET")
             return Route(f"GET {base}/{{id}}", read, lambda: self.objects.get(obj, record_id, query))
         return None
+
+    def _object_batch_route(
+        self,
+        obj: ObjectType,
+        action: str,
+        read: tuple[str, ...],
+        write: tuple[str, ...],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> Route:
+        """``POST /crm/v3/objects/{type}/batch/{action}``, counting its inputs for the stats."""
+        base = f"/crm/v3/objects/{obj.name}"
+        route = Route(f"POST {base}/batch/{action}", read if action == "read" else write, lambda: (0, None))
+        route.write = action in WRITE_ACTIONS
+
+        def batch() -> tuple[int, Any]:
+            data = _json_body(headers, body)
+            inputs = data.get("inputs") if isinstance(data, dict) else None
+            route.inputs = len(inputs) if isinstance(inputs, list) else 0
+            return self.objects.batch(obj, action, data)
+
+        route.call = batch
+        return route
 
     def _association_batch_route(
         self, method: str, parts: list[str], headers: Mapping[str, str], body: bytes

@@ -10,6 +10,7 @@ XCom values; HubSpot ids travel over XCom as ``{"ids": {source key: HubSpot id}}
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,12 @@ from airflow.sdk import (
     Asset,
     CronDataIntervalTimetable,
     ExceptionRetryPolicy,
+    ObjectStoragePath,
     Param,
     RetryAction,
     RetryRule,
     TriggerRule,
+    XComArg,
     get_current_context,
     task,
 )
@@ -40,7 +43,7 @@ from hubspot_commerce.operators.batch import HubSpotBatchOperator
 from hubspot_commerce.storage import default_work_dir, storage_path
 from hubspot_commerce.sync import steps
 from hubspot_commerce.sync.extract import resolve_window, sql_source
-from hubspot_commerce.sync.mapping import StreamMapping, load_mapping
+from hubspot_commerce.sync.mapping import StreamMapping, SyncMapping, load_mapping
 from hubspot_commerce.sync.run_storage import RunStorage
 
 DAG_ID = "hubspot_commerce_sync"
@@ -101,9 +104,37 @@ def sync_params(stream_names: list[str]) -> dict[str, Param]:
     }
 
 
-def write_tasks(
-    stream: StreamMapping, *, key_property: str, hubspot_conn_id: str, pool: str, max_rejected_fraction: float
-) -> list[HubSpotBatchOperator]:
+@dataclass(frozen=True)
+class SyncConfig:
+    """What every task of one sync DAG needs to know: the mapping, where runs keep their files, the
+    connections and the pool."""
+
+    dag_id: str
+    mapping: SyncMapping
+    work_root: ObjectStoragePath
+    source_conn_id: str
+    hubspot_conn_id: str
+    pool: str
+    max_rejected_fraction: float
+
+    def storage(self, run_id: str | None = None) -> RunStorage:
+        """The run's storage (the current task's run unless ``run_id`` is given)."""
+        return RunStorage.for_run(self.work_root, self.dag_id, run_id or get_current_context()["run_id"])
+
+    def hubspot(self) -> HubSpotHook:
+        return HubSpotHook(hubspot_conn_id=self.hubspot_conn_id)
+
+    def macros(self) -> dict[str, Any]:
+        """Template helpers: the URL of a stream's write input and of its directory in the run's storage."""
+        return {
+            "sync_input": lambda run_id, stream, action: str(
+                self.storage(run_id).write_input(stream, action)
+            ),
+            "sync_stream_dir": lambda run_id, stream: str(self.storage(run_id).stream_dir(stream)),
+        }
+
+
+def write_tasks(config: SyncConfig, stream: StreamMapping) -> list[HubSpotBatchOperator]:
     """The stream's write tasks: one upsert (an ``upsert_by`` stream), or a create and an update. Each
     reads its inputs from, and writes its outputs to, the stream's directory of the run."""
     actions = ["upsert"] if stream.upsert_by else ["create", "update"]
@@ -114,16 +145,95 @@ def write_tasks(
             action=action,
             inputs=f"{{{{ sync_input(run_id, '{stream.name}', '{action}') }}}}",
             id_property=stream.upsert_by,
-            key_property=key_property if action == "create" else None,
-            hubspot_conn_id=hubspot_conn_id,
-            max_rejected_fraction=max_rejected_fraction,
+            key_property=config.mapping.key_property.name if action == "create" else None,
+            hubspot_conn_id=config.hubspot_conn_id,
+            max_rejected_fraction=config.max_rejected_fraction,
             output_dir=f"{{{{ sync_stream_dir(run_id, '{stream.name}') }}}}",
             max_inline_ids=10**9,  # large id maps go to the XCom backend's object storage instead
-            pool=pool,
+            pool=config.pool,
             outlets=[Asset(name=f"hubspot_{stream.object_type}", uri=f"hubspot://crm/{stream.object_type}")],
         )
         for action in actions
     ]
+
+
+def start_tasks(config: SyncConfig) -> tuple[XComArg, XComArg]:
+    """setup -> extract -> validate; returns the extract and validate outputs (counts per stream)."""
+
+    @task(task_id="setup", pool=config.pool, multiple_outputs=False)
+    def setup() -> dict[str, str]:
+        """Read the portal's property definitions; ensure the unique source-key property exists."""
+        dry_run = bool(_params()["dry_run"])
+        return steps.setup_step(config.hubspot(), config.mapping, config.storage(), dry_run)
+
+    @task(task_id="extract", multiple_outputs=False)
+    def extract() -> dict[str, str]:
+        """Read the window's rows from the source connection."""
+        context = get_current_context()
+        # A manual run without a logical date has no data interval: the window falls back on run_after.
+        window = resolve_window(
+            context["params"],
+            context.get("data_interval_start"),
+            context.get("data_interval_end"),
+            context["dag_run"].run_after,
+        )
+        source = sql_source(config.source_conn_id)
+        return steps.extract_step(source, config.mapping, window, config.storage())
+
+    @task(task_id="validate", multiple_outputs=False)
+    def validate() -> dict[str, str]:
+        """Check every row against HubSpot's property definitions and the references between rows."""
+        return steps.validate_step(config.mapping, config.storage())
+
+    extracted, validated = extract(), validate()
+    setup() >> extracted >> validated
+    return extracted, validated
+
+
+def stream_tasks(config: SyncConfig, stream: StreamMapping, upstream: Mapping[str, list[Any]]) -> list[Any]:
+    """prepare -> may_write -> the write tasks of one stream; returns the outputs that carry its ids
+    (prepare: records that existed; writes: records that landed)."""
+
+    @task(
+        task_id=f"prepare_{stream.name}",
+        pool=config.pool,
+        multiple_outputs=False,
+        trigger_rule=TriggerRule.NONE_FAILED,  # runs after skipped writes (dry run), not after failed ones
+    )
+    def prepare(upstream: Mapping[str, list[Any]]) -> dict[str, dict[str, str]]:
+        """Plan the stream against HubSpot; return the ids of its records that exist already."""
+        params = _params()
+        selected, dry_run = stream.name in params["objects"], bool(params["dry_run"])
+        ids = steps.referenced_ids(upstream)
+        hubspot, storage = config.hubspot(), config.storage()
+        return steps.prepare_step(hubspot, config.mapping, stream.name, storage, ids, selected, dry_run)
+
+    @task.short_circuit(task_id=f"may_write_{stream.name}", ignore_downstream_trigger_rules=False)
+    def may_write() -> bool:
+        """Skip the stream's write tasks on a dry run or when the stream is not selected, so they send
+        nothing and emit no Asset event."""
+        params = _params()
+        return not params["dry_run"] and stream.name in params["objects"]
+
+    planned = prepare(upstream)
+    writers = write_tasks(config, stream)
+    planned >> may_write() >> writers
+    return [planned, *(writer.output for writer in writers)]
+
+
+def report_task(
+    config: SyncConfig, validated: XComArg, extracted: XComArg, writes: dict[str, Any]
+) -> XComArg:
+    """The report, once every stream is done (or skipped)."""
+
+    @task(task_id="report", multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED)
+    def report(validation: Mapping[str, str], extracted: Mapping[str, str], writes: Mapping[str, Any]) -> str:
+        """Print per stream: extracted, created, updated, unchanged, rejected; where rejected rows are."""
+        files = config.storage()
+        print(steps.report_step(config.mapping, files, _params(), validation, extracted, writes))
+        return str(files.report)
+
+    return report(validated, extracted, writes)
 
 
 def build_dag(
@@ -152,13 +262,9 @@ def build_dag(
     """
     mapping = load_mapping(mapping_path)
     work_root = storage_path(work_dir) if work_dir else default_work_dir()
-
-    def storage(run_id: str | None = None) -> RunStorage:
-        return RunStorage.for_run(work_root, dag_id, run_id or get_current_context()["run_id"])
-
-    def hubspot() -> HubSpotHook:
-        return HubSpotHook(hubspot_conn_id=hubspot_conn_id)
-
+    config = SyncConfig(
+        dag_id, mapping, work_root, source_conn_id, hubspot_conn_id, pool, max_rejected_fraction
+    )
     with DAG(
         dag_id=dag_id,
         description="Sync products, contacts, orders with line items, payments and carts into HubSpot",
@@ -169,82 +275,18 @@ def build_dag(
         doc_md=__doc__,
         tags=["hubspot", "commerce"],
         default_args={"retries": retries, "retry_delay": retry_delay, "retry_policy": HUBSPOT_RETRY_POLICY},
-        user_defined_macros={
-            "sync_input": lambda run_id, stream, action: str(storage(run_id).write_input(stream, action)),
-            "sync_stream_dir": lambda run_id, stream: str(storage(run_id).stream_dir(stream)),
-        },
+        user_defined_macros=config.macros(),
         params=sync_params(list(mapping.streams)),
     ) as dag:
-
-        @task(task_id="setup", pool=pool, multiple_outputs=False)
-        def setup() -> dict[str, str]:
-            """Read the portal's property definitions; ensure the unique source-key property exists."""
-            return steps.setup_step(hubspot(), mapping, storage(), dry_run=bool(_params()["dry_run"]))
-
-        @task(task_id="extract", multiple_outputs=False)
-        def extract() -> dict[str, str]:
-            """Read the window's rows from the source connection."""
-            context = get_current_context()
-            # A manual run without a logical date has no data interval: the window falls back on run_after.
-            window = resolve_window(
-                context["params"],
-                context.get("data_interval_start"),
-                context.get("data_interval_end"),
-                context["dag_run"].run_after,
-            )
-            return steps.extract_step(sql_source(source_conn_id), mapping, window, storage())
-
-        @task(task_id="validate", multiple_outputs=False)
-        def validate() -> dict[str, str]:
-            """Check every row against HubSpot's property definitions and the references between rows."""
-            return steps.validate_step(mapping, storage())
-
-        # Runs when an earlier stream's writes were skipped (dry run, not selected), not when one failed.
-        @task(pool=pool, multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED)
-        def prepare(stream: str, upstream: Mapping[str, list[Any]]) -> dict[str, dict[str, str]]:
-            """Plan one stream against HubSpot; return the ids of its records that exist already."""
-            params = _params()
-            selected = stream in params["objects"]
-            ids = steps.referenced_ids(upstream)
-            dry_run = bool(params["dry_run"])
-            return steps.prepare_step(hubspot(), mapping, stream, storage(), ids, selected, dry_run)
-
-        @task.short_circuit(ignore_downstream_trigger_rules=False)
-        def may_write(stream: str) -> bool:
-            """Skip the stream's write tasks on a dry run or when the stream is not selected, so they send
-            nothing and emit no Asset event."""
-            params = _params()
-            return not params["dry_run"] and stream in params["objects"]
-
-        @task(task_id="report", multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED)
-        def report(
-            validation: Mapping[str, str], extracted: Mapping[str, str], writes: Mapping[str, Any]
-        ) -> str:
-            """Print per stream: extracted, created, updated, unchanged, rejected; where rejected rows are."""
-            files = storage()
-            print(steps.report_step(mapping, files, _params(), validation, extracted, writes))
-            return str(files.report)
-
-        extracted = extract()
-        validated = validate()
-        setup() >> extracted >> validated
+        extracted, validated = start_tasks(config)
         outputs: dict[str, list[Any]] = {}
-        writes: dict[str, Any] = {}
         for name, stream in mapping.streams.items():
-            upstream = {ref.stream: outputs[ref.stream] for ref in stream.references}
-            planned = prepare.override(task_id=f"prepare_{name}")(name, upstream)
-            gate = may_write.override(task_id=f"may_write_{name}")(name)
-            writers = write_tasks(
-                stream,
-                key_property=mapping.key_property.name,
-                hubspot_conn_id=hubspot_conn_id,
-                pool=pool,
-                max_rejected_fraction=max_rejected_fraction,
+            outputs[name] = stream_tasks(
+                config, stream, {r.stream: outputs[r.stream] for r in stream.references}
             )
-            validated >> planned >> gate >> writers
-            outputs[name] = [planned, *(writer.output for writer in writers)]
-            writes.update({f"{name}.{writer.action}": writer.output for writer in writers})
-        report(validated, extracted, writes)
+            validated >> outputs[name][0]
+        writes = {f"{name}.{o.operator.action}": o for name in outputs for o in outputs[name][1:]}
+        report_task(config, validated, extracted, writes)
     return dag
 
 
