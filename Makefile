@@ -8,7 +8,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 
-.PHONY: demo test lint bench sandbox standalone clean
+.PHONY: demo test lint bench sandbox standalone distributed clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ sandbox: $(INSTALLED)
 ## standalone: Airflow's UI, scheduler and the sandbox together, to trigger the DAG and start backfills by hand
 standalone: $(INSTALLED)
 	$(PY) -m hubspot_commerce.demo --standalone
+
+## distributed: CeleryExecutor with two workers on PostgreSQL, Redis and S3 (moto); run, backfill, check, tear down
+distributed: $(INSTALLED)
+	STORE="$(STORE)" HUBSPOT_URL="$(HUBSPOT_URL)" HUBSPOT_TOKEN="$(HUBSPOT_TOKEN)" KEEP="$(KEEP)" \
+		$(PY) -m hubspot_commerce.distributed
 
 clean:
 	rm -rf $(VENV) .airflow .airflow-test .demo .bench

@@ -1,0 +1,69 @@
+"""The ``DISTRIBUTED ...`` line that ends ``make distributed``: its figures, what they must be, and a parser.
+
+The run passes when both workers wrote to HubSpot, every DAG run succeeded, the graph check found nothing
+wrong, the DAG's requests never exceeded HubSpot's ten-secondly limit, and at most 0.5% of them got a 429.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_429_SHARE = 0.005
+MIN_RUNS = 4  # the full refresh and the three backfilled days (plus the scheduled run unpausing creates)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Everything the final line reports, plus the request count the 429 share is taken of."""
+
+    workers: int
+    workers_with_hubspot_writes: int
+    runs: int
+    runs_ok: int
+    graph_ok: bool
+    duplicates: int
+    missing: int
+    peak_requests_10s: int
+    limit: int
+    http_429: int
+    requests: int
+    seconds: float
+    executor: str = "CeleryExecutor"
+
+    def line(self) -> str:
+        return (
+            f"DISTRIBUTED executor={self.executor} workers={self.workers} "
+            f"workers_with_hubspot_writes={self.workers_with_hubspot_writes} runs={self.runs} "
+            f"runs_ok={self.runs_ok} graph={'ok' if self.graph_ok else 'FAIL'} duplicates={self.duplicates} "
+            f"missing={self.missing} peak_requests_10s={self.peak_requests_10s} limit={self.limit} "
+            f"http_429={self.http_429} seconds={self.seconds:.0f}"
+        )
+
+    def failures(self) -> list[str]:
+        """Every requirement the run missed, in words (empty when it passed)."""
+        writers = f"only {self.workers_with_hubspot_writes} of {self.workers} workers ran a HubSpot write"
+        peak = f"{self.peak_requests_10s} requests in 10 s, over the limit of {self.limit}"
+        throttled = f"{self.http_429} of {self.requests} requests answered 429 (over {MAX_429_SHARE:.1%})"
+        checks = [
+            (self.workers_with_hubspot_writes == self.workers, writers),
+            (self.runs >= MIN_RUNS, f"{self.runs} DAG runs, expected at least {MIN_RUNS}"),
+            (
+                self.runs_ok == self.runs,
+                f"{self.runs - self.runs_ok} of {self.runs} DAG runs did not succeed",
+            ),
+            (
+                self.graph_ok and self.duplicates == 0 and self.missing == 0,
+                "HubSpot does not match the store",
+            ),
+            (self.peak_requests_10s <= self.limit, peak),
+            (self.http_429 <= MAX_429_SHARE * self.requests, throttled),
+        ]
+        return [message for passed, message in checks if not passed]
+
+
+def parse_line(output: str) -> dict[str, str]:
+    """The fields of the last ``DISTRIBUTED`` line in ``output`` (KeyError-free: {} when there is none)."""
+    lines = [line for line in output.splitlines() if line.startswith("DISTRIBUTED ")]
+    if not lines:
+        return {}
+    return dict(field.split("=", 1) for field in lines[-1].split()[1:])
