@@ -47,3 +47,27 @@ def hubspot_conn(sandbox, monkeypatch: pytest.MonkeyPatch) -> str:
         json.dumps({"conn_type": "hubspot", "host": sandbox.url, "password": TEST_TOKEN}),
     )
     return "hubspot_default"
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """A local S3 server (moto, a real process) with one bucket, for the whole session."""
+    from hubspot_commerce.distributed.services import MotoServer
+
+    server = MotoServer(tmp_path_factory.mktemp("moto"), bucket="tests")
+    server.start(dict(os.environ))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_dir(s3_server, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> str:
+    """``aws_default`` pointed at the S3 server; returns a fresh ``s3://aws_default@tests/<test>`` prefix."""
+    import json
+
+    extra = {"endpoint_url": s3_server.endpoint, "region_name": "us-east-1"}
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AWS_DEFAULT",
+        json.dumps({"conn_type": "aws", "login": "testing", "password": "testing", "extra": extra}),
+    )
+    return f"s3://aws_default@{s3_server.bucket}/{request.node.name}"

@@ -10,6 +10,7 @@ import pytest
 from hubspot_commerce.errors import HubSpotAuthError, HubSpotDailyLimitReached, HubSpotRejectedRecords
 from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition
 from hubspot_commerce.operators.batch import HubSpotBatchOperator, read_ids
+from hubspot_commerce.storage import read_jsonl, storage_path, write_jsonl
 
 KEY = "src_key"
 
@@ -97,6 +98,30 @@ def test_inputs_from_a_jsonl_file_and_large_id_maps_as_a_url(sandbox, orders_rea
     assert result["ids"] == expected, "the default output directory is the run's under work_dir"
     assert read_ids(result) == _state(sandbox)
     assert len(read_ids(result)) == 120
+
+
+def test_inputs_and_outputs_on_object_storage(sandbox, orders_ready, s3_dir):
+    """What a Celery or Kubernetes worker does: inputs, large id maps and rejections all on S3."""
+    inputs = write_jsonl(
+        storage_path(s3_dir) / "orders" / "create.jsonl",
+        [*_inputs(120), {"key": "bad-1", "properties": {"nope": "1", "hs_order_name": "x"}}],
+    )
+    op = HubSpotBatchOperator(
+        task_id="create_orders",
+        object_type="orders",
+        action="create",
+        inputs=str(inputs),
+        key_property=KEY,
+        output_dir=f"{s3_dir}/orders",
+        max_inline_ids=100,
+        max_rejected_fraction=0.5,
+    )
+    result = op.execute(context={})
+    assert result["ids"] == f"{s3_dir}/orders/create_orders.ids.json"
+    assert read_ids(result) == _state(sandbox) and len(read_ids(result)) == 120
+    assert result["rejected_path"] == f"{s3_dir}/orders/create_orders.rejected.jsonl"
+    rejected = read_jsonl(storage_path(result["rejected_path"]))
+    assert [(r["key"], r["code"]) for r in rejected] == [("bad-1", "PROPERTY_DOESNT_EXIST")]
 
 
 def test_read_action_maps_keys_to_ids(sandbox, orders_ready):
