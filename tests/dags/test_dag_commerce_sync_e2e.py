@@ -241,6 +241,8 @@ def test_full_sync_lands_everything_linked_and_a_rerun_writes_nothing(sync_dag, 
     files = run(sync_dag, {"full_refresh": True})
     after = sandbox.stats()
     assert after["write_requests"] == before["write_requests"], "an unchanged re-run must not write"
+    writers = [t for t in LAST_STATES if t.startswith(("upsert_", "create_", "update_"))]
+    assert all(LAST_STATES[t] == "skipped" for t in writers), "nothing written: no write task, no Asset event"
     assert all(c[1] == c[2] == 0 and c[3] == c[0] for c in report_counts(files).values())
     assert_hubspot_matches_store(sandbox, store)
     assert_association_types(sandbox)

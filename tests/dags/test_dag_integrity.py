@@ -26,8 +26,8 @@ def test_dag_loads_with_its_schedule_and_params(sync_dag) -> None:
 
 def test_task_order_follows_the_commerce_graph(sync_dag) -> None:
     upstream = {task.task_id: task.upstream_task_ids for task in sync_dag.tasks}
-    assert upstream["extract"] == {"setup"}
-    assert upstream["validate"] == {"extract"}
+    assert upstream["extract"] == set() and upstream["setup"] == set(), "HubSpot and the source side by side"
+    assert upstream["validate"] == {"setup", "extract"}
     assert {"upsert_contacts", "create_orders"} <= upstream["prepare_payments"]
     assert {"upsert_products", "create_orders", "update_orders"} <= upstream["prepare_order_line_items"]
     assert {"create_carts", "upsert_products"} <= upstream["prepare_cart_line_items"]
@@ -49,8 +49,8 @@ def test_task_order_follows_the_commerce_graph(sync_dag) -> None:
     assert writers <= sync_dag.get_task("report").upstream_task_ids
     for writer in writers:
         stream = writer.split("_", 1)[1]
-        assert upstream[writer] == {f"may_write_{stream}"}, "writes are gated by dry_run and objects"
-        assert upstream[f"may_write_{stream}"] == {f"prepare_{stream}"}
+        assert upstream[writer] == {f"prepare_{stream}"}
+        assert sync_dag.get_task(writer).skip_if_empty, "dry runs and unselected streams write no input"
 
 
 def test_streams_that_do_not_refer_to_each_other_run_at_the_same_time(sync_dag) -> None:

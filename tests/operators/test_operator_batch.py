@@ -6,6 +6,7 @@ import json
 import logging
 
 import pytest
+from airflow.sdk.exceptions import AirflowSkipException
 
 from hubspot_commerce.errors import HubSpotAuthError, HubSpotDailyLimitReached, HubSpotRejectedRecords
 from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition
@@ -122,6 +123,17 @@ def test_inputs_and_outputs_on_object_storage(sandbox, orders_ready, s3_dir):
     assert result["rejected_path"] == f"{s3_dir}/orders/create_orders.rejected.jsonl"
     rejected = read_jsonl(storage_path(result["rejected_path"]))
     assert [(r["key"], r["code"]) for r in rejected] == [("bad-1", "PROPERTY_DOESNT_EXIST")]
+
+
+def test_nothing_to_write_ends_as_skipped_without_a_request(sandbox, orders_ready):
+    """A skipped task emits no event on its outlets: nothing downstream runs for a write that never was."""
+    requests_before = sandbox.stats()["requests"]
+    op = HubSpotBatchOperator(
+        task_id="create_orders", object_type="orders", action="create", inputs=[], skip_if_empty=True
+    )
+    with pytest.raises(AirflowSkipException, match="no orders records to create"):
+        op.execute(context={})
+    assert sandbox.stats()["requests"] == requests_before
 
 
 def test_read_action_maps_keys_to_ids(sandbox, orders_ready):

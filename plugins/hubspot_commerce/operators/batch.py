@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from airflow.sdk import BaseOperator, ObjectStoragePath
+from airflow.sdk.exceptions import AirflowSkipException
 
 from hubspot_commerce.batch.records import BatchOutcome, Rejection, WriteRecord, WriteSpec
 from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS
@@ -111,6 +112,8 @@ class HubSpotBatchOperator(BaseOperator):
         (``s3://<conn_id>@bucket/prefix``, ``file:///...``) or a local path (default
         ``<[hubspot_commerce] work_dir>/<dag_id>/<run_id>``).
     :param max_inline_ids: above this many ids the XCom carries the URL of a JSON file instead of the map.
+    :param skip_if_empty: with no inputs, end as skipped: no request, and no event on the task's outlets
+        (Assets), so nothing downstream runs for a write that did not happen.
     :return: ``{"ids": {key: id} | path, "created", "updated", "existing", "resumed", "rejected",
         "rejected_path"}``; ``resumed`` counts records an earlier try of this task already wrote.
     """
@@ -139,6 +142,7 @@ class HubSpotBatchOperator(BaseOperator):
         output_dir: str | None = None,
         max_inline_ids: int = 10_000,
         max_workers: int = DEFAULT_MAX_WORKERS,
+        skip_if_empty: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -152,6 +156,7 @@ class HubSpotBatchOperator(BaseOperator):
         self.output_dir = output_dir
         self.max_inline_ids = max_inline_ids
         self.max_workers = max_workers
+        self.skip_if_empty = skip_if_empty
 
     @cached_property
     def hook(self) -> HubSpotHook:
@@ -161,6 +166,8 @@ class HubSpotBatchOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         """Write (or read) the inputs; write the rejections to a file; fail past the rejected threshold."""
         items = load_inputs(self.inputs)
+        if not items and self.skip_if_empty:
+            raise AirflowSkipException(f"no {self.object_type} records to {self.action}")
         resumed = 0
         if self.action == "read":
             outcome = self._read(items)

@@ -1,10 +1,11 @@
 """``build_dag()``: the ``hubspot_commerce_sync`` DAG. Wiring only; every step lives in ``sync.steps``.
 
-setup -> extract -> validate -> per stream, as soon as the streams it refers to are written: prepare (plan
-against HubSpot) -> may_write (dry run, selection) -> write (``HubSpotBatchOperator``: products and contacts
-upsert; others create, and update what changed) -> report. Streams that do not refer to each other run at
-the same time. Tasks hand each other files in the run's directory on object storage (``work_dir``) and small
-XCom values; HubSpot ids travel over XCom as ``{"ids": {source key: HubSpot id}}``.
+setup (HubSpot) and extract (the source) side by side -> validate -> per stream, as soon as the streams it
+refers to are written: prepare (plan against HubSpot) -> write (``HubSpotBatchOperator``: products and
+contacts upsert; others create, and update what changed; a write with nothing to do ends as skipped) ->
+report. Streams that do not refer to each other run at the same time. Tasks hand each other files in the
+run's directory on object storage (``work_dir``) and small XCom values; HubSpot ids travel over XCom as
+``{"ids": {source key: HubSpot id}}``.
 """
 
 from __future__ import annotations
@@ -136,7 +137,9 @@ class SyncConfig:
 
 def write_tasks(config: SyncConfig, stream: StreamMapping) -> list[HubSpotBatchOperator]:
     """The stream's write tasks: one upsert (an ``upsert_by`` stream), or a create and an update. Each
-    reads its inputs from, and writes its outputs to, the stream's directory of the run."""
+    reads its inputs from, and writes its outputs to, the stream's directory of the run, and ends as
+    skipped when it has nothing to write (prepare writes no inputs on a dry run or for a stream not
+    selected)."""
     actions = ["upsert"] if stream.upsert_by else ["create", "update"]
     return [
         HubSpotBatchOperator(
@@ -150,6 +153,7 @@ def write_tasks(config: SyncConfig, stream: StreamMapping) -> list[HubSpotBatchO
             max_rejected_fraction=config.max_rejected_fraction,
             output_dir=f"{{{{ sync_stream_dir(run_id, '{stream.name}') }}}}",
             max_inline_ids=10**9,  # large id maps go to the XCom backend's object storage instead
+            skip_if_empty=True,  # a dry run, a stream not selected, nothing changed: no Asset event
             pool=config.pool,
             outlets=[Asset(name=f"hubspot_{stream.object_type}", uri=f"hubspot://crm/{stream.object_type}")],
         )
@@ -158,7 +162,8 @@ def write_tasks(config: SyncConfig, stream: StreamMapping) -> list[HubSpotBatchO
 
 
 def start_tasks(config: SyncConfig) -> tuple[XComArg, XComArg]:
-    """setup -> extract -> validate; returns the extract and validate outputs (counts per stream)."""
+    """setup (HubSpot) and extract (the source) side by side, then validate; returns the extract and
+    validate outputs (counts per stream)."""
 
     @task(task_id="setup", pool=config.pool, multiple_outputs=False)
     def setup() -> dict[str, str]:
@@ -186,13 +191,13 @@ def start_tasks(config: SyncConfig) -> tuple[XComArg, XComArg]:
         return steps.validate_step(config.mapping, config.storage())
 
     extracted, validated = extract(), validate()
-    setup() >> extracted >> validated
+    [setup(), extracted] >> validated
     return extracted, validated
 
 
 def stream_tasks(config: SyncConfig, stream: StreamMapping, upstream: Mapping[str, list[Any]]) -> list[Any]:
-    """prepare -> may_write -> the write tasks of one stream; returns the outputs that carry its ids
-    (prepare: records that existed; writes: records that landed)."""
+    """prepare -> the write tasks of one stream; returns the outputs that carry its ids (prepare: records
+    that existed; writes: records that landed)."""
 
     @task(
         task_id=f"prepare_{stream.name}",
@@ -208,16 +213,9 @@ def stream_tasks(config: SyncConfig, stream: StreamMapping, upstream: Mapping[st
         hubspot, storage = config.hubspot(), config.storage()
         return steps.prepare_step(hubspot, config.mapping, stream.name, storage, ids, selected, dry_run)
 
-    @task.short_circuit(task_id=f"may_write_{stream.name}", ignore_downstream_trigger_rules=False)
-    def may_write() -> bool:
-        """Skip the stream's write tasks on a dry run or when the stream is not selected, so they send
-        nothing and emit no Asset event."""
-        params = _params()
-        return not params["dry_run"] and stream.name in params["objects"]
-
     planned = prepare(upstream)
     writers = write_tasks(config, stream)
-    planned >> may_write() >> writers
+    planned >> writers
     return [planned, *(writer.output for writer in writers)]
 
 
