@@ -6,6 +6,7 @@ the recording relay, then Airflow. Teardown runs the other way round, always (er
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 import signal
@@ -14,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +117,10 @@ class Lab:
         self.start_hubspot()
         self.start_airflow()
         self.drive_dag()
-        self.task_instances = self.api.task_instances(DAG_ID) if self.api else []
+        self.task_instances = self.api.task_instances(DAG_ID)
+        (self.root / "task_instances.json").write_text(json.dumps(self.task_instances, indent=1))
+        for run in self.runs:
+            self.say(f"  {run['dag_run_id']}: {run['state']} in {run_seconds(run):.0f} s")
         writers = workers_with_writes(self.task_instances)
         self.say(f"workers that ran successful HubSpot writes: {', '.join(sorted(writers)) or 'none'}")
         self.say(f"DAG traffic through the relay: {describe_traffic(self.traffic())}")
@@ -210,7 +215,7 @@ class Lab:
         unpaused = time.monotonic()
         manual = self.api.trigger(DAG_ID, {"full_refresh": True})
         self.say(f"unpaused {DAG_ID}; triggered full refresh {manual}")
-        backfill = self.api.backfill(DAG_ID, first, last, max_active_runs=1)
+        backfill = self.api.backfill(DAG_ID, first, last, max_active_runs=BACKFILL_DAYS)
         self.say(f"backfill {backfill['id']} of {', '.join(map(str, days))}: {backfill['logical_dates']}")
         if len(backfill["logical_dates"]) != len(days):
             raise RuntimeError(f"the backfill covers {len(backfill['logical_dates'])} runs, not {len(days)}")
@@ -328,6 +333,14 @@ class Lab:
             requests=traffic.requests,
             seconds=time.monotonic() - self.started,
         )
+
+
+def run_seconds(run: dict[str, Any]) -> float:
+    """How long a DAG run took, from its start to its end (0 if it has not both)."""
+    if not (run.get("start_date") and run.get("end_date")):
+        return 0.0
+    start, end = (datetime.fromisoformat(run[field]) for field in ("start_date", "end_date"))
+    return (end - start).total_seconds()
 
 
 def describe_traffic(traffic: Traffic) -> str:

@@ -126,6 +126,7 @@ def shared_settings(endpoints: Endpoints, keys: Secrets, passwords: Path) -> dic
         "AIRFLOW__LOGGING__REMOTE_LOGGING": "True",
         "AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER": f"s3://{endpoints.bucket}/logs",
         "AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID": "aws_default",
+        "AIRFLOW__LOGGING__DELETE_LOCAL_LOGS": "True",
         # The DAG file is there when the DAG processor starts; re-parsing it every 30 s only costs CPU.
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
         "AIRFLOW__CORE__XCOM_BACKEND": "airflow.providers.common.io.xcom.backend.XComObjectStorageBackend",
@@ -167,6 +168,9 @@ class AirflowStack:
         env = {**self.settings, **place.environment()}
         if place is not self.control:
             env["AIRFLOW__CORE__HOSTNAME_CALLABLE"] = "hubspot_commerce.distributed.worker_name.worker_name"
+            env["AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS"] = (
+                "hubspot_commerce.distributed.worker_preload.CELERY_CONFIG"
+            )
             env[WORKER_NAME_VARIABLE] = place.name
         return env
 
