@@ -22,6 +22,7 @@ class AirflowApi:
     """Authenticated calls to one API server."""
 
     def __init__(self, base_url: str, username: str, password: str, timeout: float = 30.0) -> None:
+        """A client of the API server at ``base_url``; call :meth:`login` before anything else."""
         self.base_url = base_url.rstrip("/")
         self.credentials = {"username": username, "password": password}
         self.timeout = timeout
@@ -51,6 +52,7 @@ class AirflowApi:
         return all((health.get(part) or {}).get("status") == "healthy" for part in parts)
 
     def dag_exists(self, dag_id: str) -> bool:
+        """Whether the DAG processor has put the DAG in the metadata DB."""
         try:
             self.call("GET", f"/dags/{dag_id}")
         except AirflowApiError:
@@ -58,6 +60,7 @@ class AirflowApi:
         return True
 
     def import_errors(self) -> list[dict[str, Any]]:
+        """DAG files that failed to import (``filename``, ``stack_trace``)."""
         return self.call("GET", "/importErrors")["import_errors"]
 
     def set_pool(self, name: str, slots: int, description: str) -> None:
@@ -65,6 +68,7 @@ class AirflowApi:
         self.call("POST", "/pools", json={"name": name, "slots": slots, "description": description})
 
     def unpause(self, dag_id: str) -> None:
+        """Unpause the DAG (with catchup off this creates one scheduled run at once: trap T7)."""
         self.call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
 
     def trigger(self, dag_id: str, conf: dict[str, Any]) -> str:
@@ -87,9 +91,11 @@ class AirflowApi:
         return {**backfill, "logical_dates": [run["logical_date"] for run in planned]}
 
     def backfill_state(self, backfill_id: int) -> dict[str, Any]:
+        """The backfill; ``completed_at`` is set once every one of its runs finished."""
         return self.call("GET", f"/backfills/{backfill_id}")
 
     def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
+        """Every run of the DAG (``dag_run_id``, ``run_type``, ``state``, start and end dates)."""
         return self._pages(f"/dags/{dag_id}/dagRuns", "dag_runs")
 
     def task_instances(self, dag_id: str) -> list[dict[str, Any]]:
@@ -111,6 +117,7 @@ class AirflowApi:
         return [_log_line(entry) for entry in content]
 
     def _pages(self, path: str, field: str) -> list[dict[str, Any]]:
+        """Every item of a paginated collection (``limit``/``offset``)."""
         items: list[dict[str, Any]] = []
         while True:
             page = self.call("GET", path, params={"limit": PAGE, "offset": len(items)})

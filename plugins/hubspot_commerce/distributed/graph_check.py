@@ -57,6 +57,7 @@ class GraphCheck:
 
     @property
     def ok(self) -> bool:
+        """Nothing duplicated, missing or different."""
         return not (self.duplicates or self.missing or self.mismatches)
 
     def describe(self, limit: int = 20) -> str:
@@ -299,6 +300,7 @@ Expected = dict[Pair, dict[str, set[str]]]  # direction -> {from id: the ids it 
 
 
 def _record_id(found: Found, key: Any) -> str | None:
+    """The HubSpot id of the record with this source key, if HubSpot has it."""
     record = found.get(str(key)) if key is not None else None
     return record["id"] if record is not None else None
 
@@ -317,6 +319,7 @@ def _contact_of(source: dict[str, Rows], found: dict[str, Found]) -> Callable[[A
     email_of = {str(row["customer_id"]): key for key, row in source["contacts"].items()}
 
     def contact(customer_id: Any) -> tuple[bool, set[str]]:
+        """Whether the customer's link is known, and the contact ids it must be."""
         if customer_id is None:
             return True, set()
         contact_id = _record_id(found["contacts"], email_of.get(str(customer_id)))

@@ -29,6 +29,7 @@ class Pacer:
     """At most ``budget`` sends in any rolling ``window`` seconds, shared by every thread of a reader."""
 
     def __init__(self, budget: int, window: float = 10.0) -> None:
+        """``budget`` sends per ``window`` seconds."""
         self.budget = budget
         self.window = window
         self._sent: deque[float] = deque()
@@ -56,6 +57,7 @@ class HubSpotReader:
     """
 
     def __init__(self, base_url: str, token: str, budget: int = 150, timeout: float = 60.0) -> None:
+        """A reader of the portal at ``base_url`` (HubSpot's API, or the sandbox) with ``token``."""
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
@@ -64,6 +66,7 @@ class HubSpotReader:
         self._local = threading.local()
 
     def _session(self) -> requests.Session:
+        """This thread's keep-alive session with the token."""
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
@@ -121,6 +124,7 @@ class HubSpotReader:
         return links
 
     def _association_batch(self, from_type: str, to_type: str, ids: Sequence[str]) -> Links:
+        """One ``batch/read`` of up to 1,000 ids."""
         answer = self.call(
             "POST",
             f"/crm/v4/associations/{from_type}/{to_type}/batch/read",

@@ -85,6 +85,7 @@ class Lab:
     """The lab's state: what was started (to stop it), and what was measured (for the final line)."""
 
     def __init__(self, options: Options) -> None:
+        """Make the lab directory; nothing is started yet."""
         self.options = options
         self.started = time.monotonic()
         self.root = Path(tempfile.mkdtemp(prefix="hubspot-distributed-"))
@@ -102,6 +103,7 @@ class Lab:
         self.graph: GraphCheck | None = None
 
     def say(self, message: str) -> None:
+        """Print a progress line with the seconds since the start."""
         print(f"[{time.monotonic() - self.started:5.0f} s] {message}", flush=True)
 
     def on_teardown(self, name: str, stop: Callable[[], Any]) -> None:
@@ -127,6 +129,7 @@ class Lab:
         self.check()
 
     def prepare_store(self) -> None:
+        """Generate the default sample store (the size ``make demo`` uses), or check STORE exists."""
         if self.options.store is None:
             counts = generate_store(self.store)
             self.say("sample store " + ", ".join(f"{n} {table}" for table, n in counts.items()))
@@ -208,21 +211,32 @@ class Lab:
         return self.api.dag_exists(DAG_ID)
 
     def drive_dag(self) -> None:
-        """Unpause, trigger a full refresh, backfill three days with updates; wait for every run."""
+        """Unpause, trigger a full refresh, backfill three days with updates; wait for every run.
+
+        The backfill is created once the full refresh runs (after the scheduled run unpausing created, as
+        the DAG runs one non-backfill run at a time): its runs then write while the full refresh writes
+        the same records, and the scheduled run, which finds nothing in its window, does not hold them up.
+        """
         days = backfill_days(self.store, BACKFILL_DAYS)
         first, last = backfill_range(days)
         self.api.unpause(DAG_ID)
         unpaused = time.monotonic()
         manual = self.api.trigger(DAG_ID, {"full_refresh": True})
         self.say(f"unpaused {DAG_ID}; triggered full refresh {manual}")
+        self.wait_for(lambda: self.run_state(manual) not in (None, "queued"), "the full refresh to start")
         backfill = self.api.backfill(DAG_ID, first, last, max_active_runs=BACKFILL_DAYS)
         self.say(f"backfill {backfill['id']} of {', '.join(map(str, days))}: {backfill['logical_dates']}")
         if len(backfill["logical_dates"]) != len(days):
             raise RuntimeError(f"the backfill covers {len(backfill['logical_dates'])} runs, not {len(days)}")
-        self.wait_for_runs(manual, int(backfill["id"]), unpaused)
+        backfill_id = int(backfill["id"])
+        self.wait_for(lambda: self.all_finished(manual, backfill_id, unpaused), "every DAG run to finish")
 
-    def wait_for_runs(self, manual: str, backfill_id: int, unpaused: float) -> None:
-        """Poll until the manual run, the backfill and the scheduled run unpausing made are all finished."""
+    def run_state(self, run_id: str) -> str | None:
+        """The state of one run as last polled (None before it shows up)."""
+        return next((run["state"] for run in self.runs if run["dag_run_id"] == run_id), None)
+
+    def wait_for(self, condition: Callable[[], bool], what: str) -> None:
+        """Poll the runs every 3 s, printing progress when it changes, until ``condition`` holds."""
         deadline = time.monotonic() + self.options.timeout
         shown = ""
         while True:
@@ -232,10 +246,10 @@ class Lab:
             if progress != shown:
                 self.say(progress)
                 shown = progress
-            if self.all_finished(manual, backfill_id, unpaused):
+            if condition():
                 return
             if time.monotonic() > deadline:
-                raise TimeoutError(f"DAG runs still unfinished after {self.options.timeout:.0f} s")
+                raise TimeoutError(f"waited {self.options.timeout:.0f} s for {what}")
             time.sleep(3)
 
     def all_finished(self, manual: str, backfill_id: int, unpaused: float) -> bool:
@@ -259,6 +273,7 @@ class Lab:
         )
 
     def traffic(self) -> Traffic:
+        """The DAG's HubSpot requests so far, as the relay recorded them."""
         return self.relay.traffic() if self.relay else Traffic(0, 0, 0, None)
 
     def check(self) -> None:
@@ -294,6 +309,9 @@ class Lab:
                 print(f"(log unavailable: {error})")
 
     def stop_airflow(self) -> None:
+        """Stop the Airflow processes, printing the CPU each used and how long each step took."""
+        cpu = ", ".join(f"{name} {seconds:.0f}" for name, seconds in self.stack.cpu_seconds().items())
+        self.say(f"  CPU seconds used: {cpu}")
         for name, seconds in self.stack.stop():
             self.say(f"  stopped {name} in {seconds:.1f} s")
 
@@ -344,6 +362,7 @@ def run_seconds(run: dict[str, Any]) -> float:
 
 
 def describe_traffic(traffic: Traffic) -> str:
+    """The relay's figures as ``name=value`` pairs."""
     return (
         f"requests={traffic.requests} peak_10s={traffic.peak_requests_10s} "
         f"limit={traffic.rate_limit_max or '?'} http_429={traffic.http_429}"
@@ -351,4 +370,5 @@ def describe_traffic(traffic: Traffic) -> str:
 
 
 def _counts(counter: Counter[str]) -> str:
+    """``"3 success, 1 running"``."""
     return ", ".join(f"{n} {state}" for state, n in sorted(counter.items())) or "none yet"

@@ -1,8 +1,8 @@
 """Long-lived child processes of the lab: started in their own session, logged to a file, stopped for sure.
 
-Every server runs in a new session (``setsid``), so it is the leader of its own process group: stopping it
-sends SIGTERM to the leader (a Celery worker's warm shutdown lets its running task finish), waits, and then
-kills whatever is left of the group (uvicorn workers, prefork children), so nothing outlives the lab.
+Every server runs in a new session (``setsid``) that it leads: stopping it sends SIGTERM to the leader (a
+Celery worker's warm shutdown lets its running task finish), waits, and then kills whatever is left of the
+session (uvicorn workers, prefork children, task processes), so nothing outlives the lab.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def port_open(port: int) -> bool:
 
 @dataclass
 class ManagedProcess:
-    """One server process of the lab, the leader of its own process group."""
+    """One server process of the lab, the leader of its own session."""
 
     name: str
     popen: subprocess.Popen[bytes]
@@ -76,55 +76,70 @@ class ManagedProcess:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 
-    def stop(self, timeout: float) -> float:
-        """SIGTERM the leader and wait up to ``timeout`` s; then kill the group. Returns the seconds taken."""
-        started = time.monotonic()
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the process's session (live members and the children they reaped)."""
+        return session_cpu_seconds(self.popen.pid)
+
+    def request_stop(self) -> None:
+        """SIGTERM the leader (a Celery worker starts its warm shutdown)."""
         if self.alive():
             self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                print(f"  {self.name} did not stop within {timeout:.0f} s: killing it", flush=True)
-        kill_group(self.popen.pid)
+
+    def wait_stopped(self, timeout: float) -> None:
+        """Wait up to ``timeout`` s for the leader to exit; then kill whatever is left of its session."""
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            print(f"  {self.name} did not stop within {timeout:.0f} s: killing it", flush=True)
+        kill_session(self.popen.pid)
         if self.alive():
             self.popen.wait(10)
+
+    def stop(self, timeout: float) -> float:
+        """SIGTERM, wait up to ``timeout`` s, kill the session; returns the seconds it took."""
+        started = time.monotonic()
+        self.request_stop()
+        self.wait_stopped(timeout)
         return time.monotonic() - started
 
 
-def kill_group(pgid: int, grace: float = 5.0) -> None:
-    """Terminate, then kill, every process left in group ``pgid`` (children of a leader that exited)."""
+def kill_session(sid: int, grace: float = 5.0) -> None:
+    """Terminate, then kill, every process left in session ``sid``: children of a leader that exited, and
+    task processes, which Airflow puts in process groups of their own (but not in sessions of their own)."""
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 2.0)):
-        if not group_alive(pgid):
+        members = session_members(sid)
+        if not members:
             return
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            return
+        for pid in members:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                continue
         deadline = time.monotonic() + wait
-        while group_alive(pgid) and time.monotonic() < deadline:
+        while session_members(sid) and time.monotonic() < deadline:
             time.sleep(0.1)
 
 
-def group_alive(pgid: int) -> bool:
-    """Whether any process of group ``pgid`` still exists (zombies of our own children do not count)."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return any(_in_group(pid, pgid) for pid in _live_pids())
+def session_members(sid: int) -> list[int]:
+    """Running (not zombie) processes of session ``sid``."""
+    return [pid for pid, fields in _stats() if fields[0] != "Z" and int(fields[3]) == sid]
 
 
-def _live_pids() -> list[int]:
-    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+def session_cpu_seconds(sid: int) -> float:
+    """User and system CPU seconds of every live member of session ``sid``, reaped children included."""
+    ticks = sum(sum(map(int, fields[11:15])) for _, fields in _stats() if int(fields[3]) == sid)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _in_group(pid: int, pgid: int) -> bool:
-    """Whether ``pid`` is a running (not zombie) member of ``pgid``, read from ``/proc/<pid>/stat``."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    fields = stat.rsplit(")", 1)[1].split()
-    return fields[0] != "Z" and int(fields[2]) == pgid
+def _stats() -> list[tuple[int, list[str]]]:
+    """Every process's ``/proc/<pid>/stat`` fields after the command name (state, ppid, pgrp, session,
+    ...; utime, stime, cutime, cstime at 11-14)."""
+    stats = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            stats.append((int(entry), stat.rsplit(")", 1)[1].split()))
+    return stats

@@ -62,6 +62,7 @@ class Traffic:
 
     @property
     def share_429(self) -> float:
+        """The fraction of requests answered 429."""
         return self.http_429 / self.requests if self.requests else 0.0
 
 
@@ -89,6 +90,7 @@ class RecordingRelay:
     """A threaded HTTP server on a free local port that forwards to ``target`` and records every exchange."""
 
     def __init__(self, target: str, timeout: float = 120.0) -> None:
+        """Bind a free port now (so the URL is known); serve after :meth:`start`."""
         self.target = target.rstrip("/")
         self.timeout = timeout
         self.exchanges: list[Exchange] = []
@@ -100,9 +102,11 @@ class RecordingRelay:
 
     @property
     def url(self) -> str:
+        """The base URL the DAG's ``hubspot_default`` connection gets."""
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> RecordingRelay:
+        """Serve in a background thread."""
         self._thread.start()
         return self
 
@@ -112,6 +116,7 @@ class RecordingRelay:
         self._server.server_close()
 
     def traffic(self) -> Traffic:
+        """The figures of what was relayed so far."""
         return summarize(list(self.exchanges), self.rate_limit_max)
 
     def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> requests.Response:
@@ -143,6 +148,7 @@ def _handler_class(relay: RecordingRelay) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"  # keep-alive, as the hook's session expects
 
         def _relay(self) -> None:
+            """Forward the request; answer what HubSpot answered (502 if it could not be reached)."""
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             headers = {k: v for k, v in self.headers.items() if k.lower() not in SKIPPED_REQUEST_HEADERS}
@@ -155,6 +161,7 @@ def _handler_class(relay: RecordingRelay) -> type[BaseHTTPRequestHandler]:
             self._answer(response.status_code, kept, response.content)
 
         def _answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
+            """Write status, headers and body, with the body's length (keep-alive)."""
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)

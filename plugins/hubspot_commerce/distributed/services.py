@@ -29,6 +29,7 @@ class PostgresServer:
     (``initdb`` refuses root, and ``pg_ctl``'s log must be writable by the server: trap T9)."""
 
     def __init__(self, bin_dir: Path, root: Path) -> None:
+        """Choose the port; nothing runs before :meth:`start`."""
         self.bin_dir = bin_dir
         self.root = root
         self.data = root / "data"
@@ -76,6 +77,7 @@ class RedisServer:
     """``redis-server`` in the foreground on a free port, without persistence."""
 
     def __init__(self, binary: Path, root: Path) -> None:
+        """Choose the port; nothing runs before :meth:`start`."""
         self.binary = binary
         self.root = root
         self.port = free_port()
@@ -87,6 +89,7 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, env: dict[str, str]) -> None:
+        """Start the server and wait until it answers PING."""
         self.root.mkdir(parents=True, exist_ok=True)
         command = [str(self.binary), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.root)]
         command += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
@@ -111,6 +114,7 @@ class MotoServer:
     """moto's S3-compatible server (from the ``moto[server]`` extra) with one bucket; state in memory."""
 
     def __init__(self, root: Path, bucket: str) -> None:
+        """Choose the port; nothing runs before :meth:`start`."""
         self.root = root
         self.bucket = bucket
         self.port = free_port()
@@ -118,6 +122,7 @@ class MotoServer:
 
     @property
     def endpoint(self) -> str:
+        """The S3 endpoint URL (``endpoint_url`` of the ``aws_default`` connection)."""
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, env: dict[str, str]) -> None:
@@ -135,6 +140,7 @@ class MotoServer:
         self.client().create_bucket(Bucket=self.bucket)
 
     def _answers(self) -> bool:
+        """Whether the server answers; raises if it exited."""
         if self.process is not None and not self.process.alive():
             raise RuntimeError(f"moto_server exited:\n{self.process.log_tail()}")
         try:

@@ -21,6 +21,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,7 @@ class Secrets:
 
     @classmethod
     def generate(cls) -> Secrets:
+        """Random keys (the Fernet key is 32 random bytes, URL-safe base64, as Fernet wants)."""
         fernet = base64.urlsafe_b64encode(os.urandom(32)).decode()
         return cls(secrets.token_urlsafe(64), secrets.token_urlsafe(64), fernet)
 
@@ -64,6 +66,7 @@ class Endpoints:
 
     @property
     def api_url(self) -> str:
+        """The API server's base URL."""
         return f"http://127.0.0.1:{self.api_port}"
 
 
@@ -76,18 +79,22 @@ class Place:
 
     @property
     def airflow_home(self) -> Path:
+        """This component's own AIRFLOW_HOME."""
         return self.root / "airflow"
 
     @property
     def dags(self) -> Path:
+        """This component's own DAGs folder."""
         return self.airflow_home / "dags"
 
     def make(self, dag_file: Path) -> None:
+        """Create the directories and copy the DAG file (unchanged) into the DAGs folder."""
         for directory in (self.root / "tmp", self.root / "home", self.dags):
             directory.mkdir(parents=True, exist_ok=True)
         shutil.copy2(dag_file, self.dags / dag_file.name)
 
     def environment(self) -> dict[str, str]:
+        """The variables that put a component in this place."""
         return {
             "AIRFLOW_HOME": str(self.airflow_home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags),
@@ -155,6 +162,7 @@ class AirflowStack:
     """API server, scheduler and DAG processor in ``control``, and two Celery workers in their own places."""
 
     def __init__(self, lab: Path, endpoints: Endpoints, dag_file: Path, workers: tuple[str, ...]) -> None:
+        """Plan the places and the shared settings (with fresh secrets); nothing starts yet."""
         self.lab = lab
         self.dag_file = dag_file
         self.control = Place("control", lab / "control")
@@ -200,6 +208,7 @@ class AirflowStack:
             self._start(place.name, place, command)
 
     def _start(self, name: str, place: Place, command: list[str]) -> None:
+        """Start one component in its place, logging to ``<lab>/logs/<name>.log``."""
         log = self.lab / "logs" / f"{name}.log"
         self.processes[name] = ManagedProcess.start(name, command, self.env(place), place.root, log)
 
@@ -215,13 +224,24 @@ class AirflowStack:
                 return False
         return True
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds each running component used so far (its task processes included)."""
+        return {name: process.cpu_seconds() for name, process in self.processes.items()}
+
     def stop(self) -> list[tuple[str, float]]:
-        """Stop in the safe order: scheduler (no new work), workers (warm: running tasks finish), DAG
-        processor, API server last (task runners report to it until their end). Returns seconds taken."""
-        order = ["scheduler", *(place.name for place in self.workers), "dag-processor", "api-server"]
+        """Stop in the safe order: scheduler (no new work), the workers together (warm: running tasks
+        finish), DAG processor, API server last (task runners report to it until their end).
+        Returns the seconds each step took."""
+        workers = [place.name for place in self.workers]
+        steps = [(["scheduler"], 30), (workers, 90), (["dag-processor"], 30), (["api-server"], 30)]
         timings = []
-        for name in order:
-            process = self.processes.pop(name, None)
-            if process is not None:
-                timings.append((name, process.stop(90 if name.startswith("worker") else 30)))
+        for names, timeout in steps:
+            started = time.monotonic()
+            processes = [self.processes.pop(name) for name in names if name in self.processes]
+            for process in processes:
+                process.request_stop()
+            for process in processes:
+                process.wait_stopped(timeout)
+            if processes:
+                timings.append((" and ".join(p.name for p in processes), time.monotonic() - started))
         return timings

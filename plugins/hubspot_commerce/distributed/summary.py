@@ -31,6 +31,7 @@ class Outcome:
     executor: str = "CeleryExecutor"
 
     def line(self) -> str:
+        """The final line, exactly as the lab prints it."""
         return (
             f"DISTRIBUTED executor={self.executor} workers={self.workers} "
             f"workers_with_hubspot_writes={self.workers_with_hubspot_writes} runs={self.runs} "
