@@ -19,6 +19,7 @@ PASSING = Outcome(
     http_429=1,
     requests=748,
     seconds=301.4,
+    write_tasks=12,
 )
 
 
@@ -54,3 +55,11 @@ def test_each_requirement_fails_on_its_own() -> None:
             changed = dataclasses.replace(changed, runs_ok=3)
         assert len(changed.failures()) == 1, (field, changed.failures())
     assert "graph=FAIL" in dataclasses.replace(PASSING, graph_ok=False).line()
+
+
+def test_a_run_with_nothing_to_write_says_so() -> None:
+    synced_before = dataclasses.replace(PASSING, workers_with_hubspot_writes=0, write_tasks=0)
+    assert synced_before.failures() == [
+        "only 0 of 2 workers ran a HubSpot write "
+        "(no write task had anything to write: HubSpot already held the store)"
+    ]

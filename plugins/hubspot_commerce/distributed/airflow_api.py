@@ -114,7 +114,7 @@ class AirflowApi:
         content = answer.get("content") or []
         if isinstance(content, str):
             return content.splitlines()
-        return [_log_line(entry) for entry in content]
+        return [format_log_entry(entry) for entry in content]
 
     def _pages(self, path: str, field: str) -> list[dict[str, Any]]:
         """Every item of a paginated collection (``limit``/``offset``)."""
@@ -126,10 +126,21 @@ class AirflowApi:
                 return items
 
 
-def _log_line(entry: Any) -> str:
-    """One structured log entry as a line: time, level, message, then any other fields."""
+# Fields every line of a task log repeats (or that format_log_entry shows its own way).
+CONTEXT_FIELDS = {
+    *("timestamp", "level", "event", "logger", "filename", "lineno", "loc", "error_detail", "exception"),
+    *("dag_id", "run_id", "task_id", "ti_id", "map_index", "try_number"),
+}
+
+
+def format_log_entry(entry: Any) -> str:
+    """One structured log entry as text: time, level, message, other fields, then any exception."""
     if not isinstance(entry, dict):
         return str(entry)
     head = " ".join(str(entry[k]) for k in ("timestamp", "level", "event") if entry.get(k) is not None)
-    rest = {k: v for k, v in entry.items() if k not in ("timestamp", "level", "event", "logger")}
-    return f"{head} {rest}" if rest else head
+    rest = {k: v for k, v in entry.items() if k not in CONTEXT_FIELDS}
+    lines = [f"{head} {rest}" if rest else head]
+    for error in entry.get("error_detail") or entry.get("exception") or []:
+        if isinstance(error, dict):
+            lines.append(f"    {error.get('exc_type')}: {error.get('exc_value')}")
+    return "\n".join(lines)

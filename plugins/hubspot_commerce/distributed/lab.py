@@ -72,13 +72,18 @@ def dag_file() -> Path:
     raise FileNotFoundError(f"dags/{DAG_ID}.py not found: run from the project's checkout")
 
 
-def workers_with_writes(task_instances: list[dict[str, Any]]) -> set[str]:
-    """Host names of the workers that ran a HubSpot write task that succeeded (skipped ones do not count)."""
-    return {
-        str(ti.get("hostname"))
+def successful_writes(task_instances: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """HubSpot write task instances that succeeded (a write with nothing to do ends as skipped)."""
+    return [
+        ti
         for ti in task_instances
-        if ti["task_id"].startswith(WRITE_TASK_PREFIXES) and ti["state"] == "success" and ti.get("hostname")
-    }
+        if ti["task_id"].startswith(WRITE_TASK_PREFIXES) and ti["state"] == "success"
+    ]
+
+
+def workers_with_writes(task_instances: list[dict[str, Any]]) -> set[str]:
+    """Host names of the workers that ran a HubSpot write task that succeeded."""
+    return {str(ti["hostname"]) for ti in successful_writes(task_instances) if ti.get("hostname")}
 
 
 class Lab:
@@ -296,15 +301,18 @@ class Lab:
         except Exception as error:
             print(f"(task instances unavailable: {error})")
             return
-        bad = [ti for ti in instances if ti["state"] in ("failed", "upstream_failed")]
-        for ti in bad:
-            print(f"  {ti['state']:15} {ti['dag_run_id']} {ti['task_id']} on {ti.get('hostname') or '-'}")
-        for ti in [ti for ti in bad if ti["state"] == "failed"][:4]:
+        failed = [ti for ti in instances if ti["state"] == "failed"]
+        blocked = Counter(ti["dag_run_id"] for ti in instances if ti["state"] == "upstream_failed")
+        for ti in failed:
+            print(f"  failed: {ti['dag_run_id']} {ti['task_id']} on {ti.get('hostname') or '-'}")
+        for run_id, count in sorted(blocked.items()):
+            print(f"  {count} task(s) of {run_id} did not run (upstream_failed)")
+        for ti in failed[:4]:
             print(
                 f"--- log of {ti['task_id']} in {ti['dag_run_id']} (try {ti.get('try_number')}), last lines:"
             )
             try:
-                print("\n".join(self.api.task_log(ti)[-30:]))
+                print("\n".join(self.api.task_log(ti)[-25:]))
             except Exception as error:
                 print(f"(log unavailable: {error})")
 
@@ -350,6 +358,7 @@ class Lab:
             http_429=traffic.http_429,
             requests=traffic.requests,
             seconds=time.monotonic() - self.started,
+            write_tasks=len(successful_writes(self.task_instances)),
         )
 
 

@@ -28,6 +28,7 @@ class Outcome:
     http_429: int
     requests: int
     seconds: float
+    write_tasks: int = 0  # successful write task instances (a write with nothing to do is skipped)
     executor: str = "CeleryExecutor"
 
     def line(self) -> str:
@@ -43,6 +44,8 @@ class Outcome:
     def failures(self) -> list[str]:
         """Every requirement the run missed, in words (empty when it passed)."""
         writers = f"only {self.workers_with_hubspot_writes} of {self.workers} workers ran a HubSpot write"
+        if self.write_tasks == 0 and self.runs and self.runs_ok == self.runs:
+            writers += " (no write task had anything to write: HubSpot already held the store)"
         peak = f"{self.peak_requests_10s} requests in 10 s, over the limit of {self.limit}"
         throttled = f"{self.http_429} of {self.requests} requests answered 429 (over {MAX_429_SHARE:.1%})"
         checks = [
@@ -54,7 +57,7 @@ class Outcome:
             ),
             (
                 self.graph_ok and self.duplicates == 0 and self.missing == 0,
-                "HubSpot does not match the store",
+                "HubSpot does not match the store (or could not be read)",
             ),
             (self.peak_requests_10s <= self.limit, peak),
             (self.http_429 <= MAX_429_SHARE * self.requests, throttled),
