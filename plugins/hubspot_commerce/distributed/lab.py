@@ -291,7 +291,8 @@ class Lab:
         self.say(self.graph.describe())
 
     def explain(self) -> None:
-        """Why the run failed: components that died, failed task instances and the end of their logs."""
+        """Why the run failed: components that died, failed task instances (and those waiting to retry)
+        with the end of their logs, and how many tasks they blocked."""
         for process in self.stack.dead() if self.stack else []:
             print(f"--- {process.name} exited; end of {process.log}:\n{process.log_tail(30)}")
         if self.api is None:
@@ -301,10 +302,10 @@ class Lab:
         except Exception as error:
             print(f"(task instances unavailable: {error})")
             return
-        failed = [ti for ti in instances if ti["state"] == "failed"]
+        failed = [ti for ti in instances if ti["state"] in ("failed", "up_for_retry")]
         blocked = Counter(ti["dag_run_id"] for ti in instances if ti["state"] == "upstream_failed")
         for ti in failed:
-            print(f"  failed: {ti['dag_run_id']} {ti['task_id']} on {ti.get('hostname') or '-'}")
+            print(f"  {ti['state']}: {ti['dag_run_id']} {ti['task_id']} on {ti.get('hostname') or '-'}")
         for run_id, count in sorted(blocked.items()):
             print(f"  {count} task(s) of {run_id} did not run (upstream_failed)")
         for ti in failed[:4]:
