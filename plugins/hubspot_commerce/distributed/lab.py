@@ -327,7 +327,7 @@ class Lab:
     def teardown(self) -> None:
         """Stop everything in reverse start order (ignoring Ctrl-C meanwhile); remove the lab unless KEEP."""
         previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-        self.say("tearing down ...")
+        self.say("tearing down (a worker first finishes the task it runs) ...")
         for name, stop in reversed(self._stops):
             began = time.monotonic()
             try:

@@ -106,6 +106,7 @@ class RedisServer:
             return False
 
     def stop(self) -> None:
+        """SIGTERM (its state is thrown away), killed if it does not exit in 10 s."""
         if self.process is not None:
             self.process.stop(10)
 
@@ -164,5 +165,6 @@ class MotoServer:
         return int(answer.get("KeyCount", 0))
 
     def stop(self) -> None:
+        """SIGTERM (its state is thrown away), killed if it does not exit in 10 s."""
         if self.process is not None:
             self.process.stop(10)
