@@ -44,8 +44,9 @@ BUCKET = "hubspot-commerce-lab"
 RATE_LIMIT = 190  # HubSpot Professional/Enterprise: requests per rolling 10 s
 LATENCY_MS = 400  # HubSpot's typical answer time for a batch call
 # HubSpot tasks at once. One write task alone reaches over 90% of the ten-secondly limit, so more would not
-# go faster; 3 of the 4 Celery slots lets the streams and the overlapping runs (backfill next to the full
-# refresh) interleave their HubSpot work, and keeps one slot for extract, may_write and report.
+# go faster; 3 of the 4 Celery slots let the streams and the overlapping runs (backfill next to the full
+# refresh) interleave their HubSpot work, and keep one slot for the tasks that do not call HubSpot
+# (extract, report), so a run never waits behind HubSpot tasks of another.
 POOL_SLOTS = 3
 BACKFILL_DAYS = 3
 WRITE_TASK_PREFIXES = ("upsert_", "create_", "update_")
