@@ -169,6 +169,16 @@ STREAM = "streams:\n  a: {object_type: orders, sql: o, key: '{x}', "
             "references: {c: {stream: c, key: '{y}', association: 1}}}",
             "cannot have association references",
         ),
+        (
+            STREAM + "properties: {p: {colum: x}}}",
+            "stream a: property p: unknown key colum; allowed: column, lowercase, required, template, type",
+        ),
+        (
+            STREAM + "references: {c: {stream: b, key: '{y}', assoc: 1}}}",
+            "stream a: reference c: unknown key assoc; allowed: association, key, optional, property, stream",
+        ),
+        (STREAM + "upsert: p}", "stream a: unknown key upsert; allowed: key, object_type, properties"),
+        (STREAM + "properties: {p: x}}", "stream a: property p: expected a mapping of column"),
     ],
 )
 def test_mapping_mistakes_are_named(tmp_path: Path, yaml_text: str, message: str) -> None:

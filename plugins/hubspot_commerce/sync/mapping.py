@@ -8,7 +8,7 @@ and the source keys of the records it refers to. Conversions work on whole colum
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from hubspot_commerce.sync.resources import include_path
 KEY = "key"
 REF_PREFIX = "ref:"
 PROPERTY_TYPES = ("string", "number", "date", "datetime", "bool")
+STREAM_KEYS = {"object_type", "sql", "key", "properties", "references", "upsert_by"}
 TRUE_TEXT = {"true", "t", "yes", "y", "1", "1.0"}
 FALSE_TEXT = {"false", "f", "no", "n", "0", "0.0"}
 
@@ -103,11 +104,13 @@ def load_mapping(path: str | Path | None = None) -> SyncMapping:
     key_property = KeyProperty(**raw["key_property"])
     streams: dict[str, StreamMapping] = {}
     for name, spec in raw["streams"].items():
+        _check_keys(f"stream {name}", spec, STREAM_KEYS)
         properties = tuple(
             _property_rule(name, prop, rule) for prop, rule in (spec.get("properties") or {}).items()
         )
         references = tuple(
-            Reference(name=ref, **rule) for ref, rule in (spec.get("references") or {}).items()
+            Reference(name=ref, **_check_keys(f"stream {name}: reference {ref}", rule, _fields(Reference)))
+            for ref, rule in (spec.get("references") or {}).items()
         )
         for ref in references:
             if ref.stream not in streams:
@@ -138,7 +141,24 @@ def load_mapping(path: str | Path | None = None) -> SyncMapping:
     return SyncMapping(key_property=key_property, streams=streams)
 
 
+def _fields(cls: type) -> set[str]:
+    """The keys a mapping entry of this kind may have: the dataclass's fields but its name."""
+    return {item.name for item in fields(cls)} - {"name"}
+
+
+def _check_keys(where: str, entry: Any, allowed: set[str]) -> dict[str, Any]:
+    """The entry itself, if it is a mapping of allowed keys only; else a ``ValueError`` naming the place, the
+    unknown keys and the allowed ones (a typo would otherwise be a bare ``TypeError``)."""
+    if not isinstance(entry, dict):
+        raise ValueError(f"{where}: expected a mapping of {', '.join(sorted(allowed))}, got {entry!r}")
+    unknown = sorted(set(entry) - allowed)
+    if unknown:
+        raise ValueError(f"{where}: unknown key {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+    return entry
+
+
 def _property_rule(stream: str, name: str, rule: dict[str, Any]) -> PropertyRule:
+    _check_keys(f"stream {stream}: property {name}", rule, _fields(PropertyRule))
     sources = [source for source in ("column", "value", "template") if source in rule]
     if len(sources) != 1:
         raise ValueError(f"stream {stream}: property {name} needs exactly one of column, value, template")

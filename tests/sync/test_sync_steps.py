@@ -1,0 +1,92 @@
+"""The steps the DAG wires: setup against the sandbox, the source connection, ids from XCom, the report."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from hubspot_commerce.hooks.hubspot import HubSpotHook
+from hubspot_commerce.storage import read_json, read_jsonl, storage_path, write_json, write_jsonl, write_table
+from hubspot_commerce.sync import steps
+from hubspot_commerce.sync.extract import sql_source
+from hubspot_commerce.sync.run_storage import RunStorage
+
+OBJECT_TYPES = {"products", "contacts", "orders", "line_items", "commerce_payments", "carts"}
+KEYED = {"orders", "line_items", "commerce_payments", "carts"}
+
+
+@pytest.fixture
+def files(tmp_path) -> RunStorage:
+    return RunStorage.for_run(f"file://{tmp_path}", "sync", "manual__2026-11-28T10:00:00+00:00")
+
+
+def _property_requests(sandbox) -> dict[str, int]:
+    return {path: n for path, n in sandbox.stats()["by_path"].items() if "/properties/" in path}
+
+
+def test_setup_reads_every_definition_once_and_creates_the_key_property(
+    sandbox, hubspot_conn, mapping, files
+):
+    status = steps.setup_step(HubSpotHook(hubspot_conn), mapping, files, dry_run=False)
+    assert status == dict.fromkeys(sorted(KEYED), "created")
+    requests = _property_requests(sandbox)
+    assert {p for p in requests if p.startswith("GET")} == {
+        f"GET /crm/v3/properties/{t}" for t in OBJECT_TYPES
+    }
+    assert sum(n for p, n in requests.items() if p.startswith("POST")) == len(KEYED)
+    for object_type in OBJECT_TYPES:
+        names = {d["name"] for d in read_json(files.definitions(object_type))}
+        assert ("airflow_source_key" in names) == (object_type in KEYED), object_type
+
+    before = _property_requests(sandbox)
+    again = steps.setup_step(HubSpotHook(hubspot_conn), mapping, files, dry_run=False)
+    assert again == dict.fromkeys(sorted(KEYED), "present")
+    added = {p: n - before.get(p, 0) for p, n in _property_requests(sandbox).items()}
+    assert {p: n for p, n in added.items() if n} == {f"GET /crm/v3/properties/{t}": 1 for t in OBJECT_TYPES}
+
+
+def test_a_dry_run_setup_creates_nothing(sandbox, hubspot_conn, mapping, files):
+    status = steps.setup_step(HubSpotHook(hubspot_conn), mapping, files, dry_run=True)
+    assert set(status.values()) == {"missing (dry run: not created)"}
+    assert not any(path.startswith("POST") for path in sandbox.stats()["by_path"])
+
+
+def test_a_connection_that_is_not_sql_is_refused_by_name(monkeypatch, tmp_path):
+    monkeypatch.setenv("AIRFLOW_CONN_SHOP", json.dumps({"conn_type": "hubspot", "password": "x"}))
+    with pytest.raises(TypeError, match="connection 'shop' \\(type 'hubspot'\\) is not a SQL connection"):
+        sql_source("shop")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SHOP", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "s.db")})
+    )
+    assert sql_source("shop").get_df("SELECT 1 AS one")["one"].tolist() == [1]
+
+
+def test_referenced_ids_merge_prepare_and_write_values(files):
+    large = write_json(files.stream_dir("orders") / "create_orders.ids.json", {"3": "13"})
+    upstream = {
+        "orders": [{"ids": {"1": "11"}}, {"ids": str(large), "created": 1}, None],  # None: a skipped write
+        "contacts": [{"ids": {}}, None],
+    }
+    assert steps.referenced_ids(upstream) == {"orders": {"1": "11", "3": "13"}, "contacts": {}}
+
+
+def test_report_writes_the_report_collects_rejections_and_drops_row_copies(mapping, files):
+    for name in mapping.streams:
+        write_json(
+            files.plan(name), {"create": 1, "update": 0, "unchanged": 2, "rejected": 0, "written": True}
+        )
+        write_table(files.source(name), pd.DataFrame({"key": ["1"]}))
+    write_jsonl(files.rejected("orders", "validate"), [{"stream": "orders", "key": "9", "reason": "bad"}])
+    validation = {**{f"{name}.extracted": "3" for name in mapping.streams}, "orders.rejected": "1"}
+    writes = {"orders.create": {"created": 1, "rejected": 0}, "orders.update": None}
+    params = {"dry_run": False, "objects": list(mapping.streams)}
+    text = steps.report_step(mapping, files, params, validation, {"window": "full refresh"}, writes)
+    assert files.report.read_text() == text + "\n"
+    assert next(line for line in text.splitlines() if line.startswith("orders ")).split()[2:] == [
+        "3", "1", "0", "2", "1"
+    ]  # fmt: skip
+    assert read_jsonl(files.all_rejected) == [{"stream": "orders", "key": "9", "reason": "bad"}]
+    assert not files.source("orders").exists(), "the run's copies of rows are gone"
+    assert storage_path(str(files.report)).exists()
