@@ -90,6 +90,19 @@ class HubSpotConnectionError(HubSpotServerError):
     """No HTTP answer at all: connection refused or dropped, or the request timed out."""
 
 
+class HubSpotUnavailable(HubSpotServerError):
+    """HubSpot failed (5xx, locked, no answer) for as long as the engine retried: an outage, not a refusal.
+
+    Nothing is rejected for it: what landed is kept (``partial_outcome``), creates in doubt are confirmed by
+    the task's next try before anything is resent. Retry the task later.
+    """
+
+
+class HubSpotUncertainWrites(HubSpotError):
+    """Creates without a key property whose answer was lost: they may or may not exist in HubSpot, and
+    resending could duplicate them, so they were not resent. Their keys are in the task's in-doubt file."""
+
+
 class HubSpotRejectedRecords(HubSpotError):
     """More records were rejected than the task allows; raised after every good record has landed."""
 

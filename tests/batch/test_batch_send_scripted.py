@@ -1,7 +1,8 @@
 """The engine fed through a scripted transport, for answers the sandbox never gives (a record neither in
-results nor in errors, a record in both) and for timing the sandbox cannot show: every input ends up landed
-or rejected with a reason, never forgotten; a create that cannot be checked is never resent (a resend could
-duplicate it); a burst 429 pauses the sender before it retries."""
+results nor in errors, a record in both) and for timing the sandbox cannot show: every input ends up landed,
+rejected with a reason, or in doubt, never forgotten; a create that cannot be checked is never resent (a
+resend could duplicate it); an outage is an outage, never a rejection; a burst 429 pauses the sender before
+it retries."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from hubspot_commerce.batch.rate_limit import RateLimiter
 from hubspot_commerce.batch.records import WriteRecord, WriteSpec
 from hubspot_commerce.batch.send import ApiResponse, BatchEngine
-from hubspot_commerce.errors import HubSpotValidationError
+from hubspot_commerce.errors import HubSpotConnectionError, HubSpotUnavailable, HubSpotValidationError
 
 Answer = Callable[[str, Mapping[str, Any]], ApiResponse]
 
@@ -78,8 +79,8 @@ def test_an_unmentioned_create_without_key_property_is_reported_and_never_resent
     records = [WriteRecord("a", {"hs_order_name": "A"}), WriteRecord("b", {"hs_order_name": "B"})]
     outcome = _engine(hubspot).write(WriteSpec("orders", "create"), records)
     assert (outcome.ids, outcome.created) == ({"a": "101"}, 1)
-    assert [(r.key, r.category, r.code) for r in outcome.rejected] == [("b", "UNCERTAIN", "NO_KEY_PROPERTY")]
-    assert "not resent" in outcome.rejected[0].message
+    assert outcome.rejected == [], "HubSpot refused nothing"
+    assert outcome.in_doubt == ["b"]
     assert hubspot.sent_keys("batch/create") == [["a", "b"]]  # no second create: no duplicate of "b"
 
 
@@ -167,3 +168,46 @@ def test_after_an_uncertain_create_records_older_than_the_request_count_as_exist
     outcome = _engine(hubspot).write(WriteSpec("orders", "create", key_property="src"), records)
     assert (outcome.ids, outcome.created, outcome.existing) == ({"old": "1", "new": "2"}, 1, 1)
     assert len(hubspot.sent_keys("batch/create")) == 1  # both found: nothing resent
+
+
+def _down(endpoint: str, payload: Mapping[str, Any]) -> ApiResponse:
+    raise HubSpotConnectionError(f"POST {endpoint}: no answer from HubSpot (ConnectionRefusedError: refused)")
+
+
+def test_an_upsert_during_an_outage_ends_unavailable_with_nothing_rejected():
+    records = [WriteRecord(f"p{i}", {"name": "x"}, id=f"SKU-{i}") for i in range(3)]
+    with pytest.raises(HubSpotUnavailable) as caught:
+        _engine(ScriptedHubSpot(_down)).write(WriteSpec("products", "upsert", id_property="hs_sku"), records)
+    assert "ConnectionRefusedError: refused" in str(caught.value) and "after 3 attempts" in str(caught.value)
+    outcome = caught.value.partial_outcome
+    assert outcome is not None
+    assert (outcome.ids, outcome.rejected, outcome.in_doubt) == ({}, [], []), "an upsert is simply resent"
+
+
+def test_a_create_hubspot_keeps_refusing_with_503_stays_in_doubt_not_rejected():
+    def answer(endpoint: str, payload: Mapping[str, Any]) -> ApiResponse:
+        if endpoint.endswith("batch/create"):
+            return ApiResponse(503, {"status": "error", "message": "Service Unavailable"}, {})
+        return ApiResponse(200, {"status": "COMPLETE", "results": []}, {})  # the read-back finds nothing
+
+    hubspot = ScriptedHubSpot(answer)
+    records = [WriteRecord("c1", {}), WriteRecord("c2", {})]
+    with pytest.raises(HubSpotUnavailable, match="2 orders creates are unconfirmed after 3 attempts"):
+        _engine(hubspot).write(WriteSpec("orders", "create", key_property="src"), records)
+    assert len(hubspot.sent_keys("batch/create")) == 3
+    assert len(hubspot.sent_keys("batch/read")) == 3, "every uncertain create was read back first"
+
+
+def test_a_create_whose_answer_is_lost_while_hubspot_goes_down_stays_in_doubt():
+    def answer(endpoint: str, payload: Mapping[str, Any]) -> ApiResponse:
+        if endpoint.endswith("batch/create"):
+            return ApiResponse(502, {"status": "error", "message": "bad gateway"}, {})
+        return _down(endpoint, payload)  # and then HubSpot cannot even be read
+
+    with pytest.raises(HubSpotUnavailable) as caught:
+        _engine(ScriptedHubSpot(answer)).write(
+            WriteSpec("orders", "create", key_property="src"), [WriteRecord("c1", {}), WriteRecord("c2", {})]
+        )
+    outcome = caught.value.partial_outcome
+    assert outcome is not None
+    assert (outcome.rejected, sorted(outcome.in_doubt)) == ([], ["c1", "c2"])

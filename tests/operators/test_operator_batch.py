@@ -8,7 +8,13 @@ import logging
 import pytest
 from airflow.sdk.exceptions import AirflowSkipException
 
-from hubspot_commerce.errors import HubSpotAuthError, HubSpotDailyLimitReached, HubSpotRejectedRecords
+from hubspot_commerce.errors import (
+    HubSpotAuthError,
+    HubSpotDailyLimitReached,
+    HubSpotRejectedRecords,
+    HubSpotUnavailable,
+    HubSpotUncertainWrites,
+)
 from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition
 from hubspot_commerce.operators.batch import HubSpotBatchOperator, read_ids
 from hubspot_commerce.storage import read_jsonl, storage_path, write_jsonl
@@ -250,3 +256,76 @@ def test_a_task_stopped_by_the_daily_limit_still_writes_what_hubspot_refused(san
     assert len(lines) == 1
     assert lines[0]["key"] in {"o-0", "o-100", "o-200"}
     assert lines[0]["code"] == "PROPERTY_DOESNT_EXIST"
+
+
+def _quick_retries(op: HubSpotBatchOperator) -> HubSpotBatchOperator:
+    """The engine's backoff shortened so that eight failed attempts take a moment, not a minute."""
+    op.hook.engine.backoff_s, op.hook.engine.max_backoff_s = 0.01, 0.02
+    return op
+
+
+def _upsert_products(n: int) -> HubSpotBatchOperator:
+    inputs = [{"key": f"p{i}", "id": f"SKU-{i}", "properties": {"name": f"P{i}"}} for i in range(n)]
+    op = HubSpotBatchOperator(
+        task_id="upsert_products",
+        object_type="products",
+        action="upsert",
+        inputs=inputs,
+        id_property="hs_sku",
+    )
+    return _quick_retries(op)
+
+
+def test_an_outage_mid_upsert_is_retried_by_the_next_try_never_rejected(sandbox, hubspot_conn, tmp_path):
+    """HubSpot writes what it gets but no answer comes back: the try ends unavailable (retryable), names
+    the cause in full, rejects nothing; the next try completes with no duplicate."""
+    store = FakeTaskStateStore()
+    sandbox.fault(kind="drop_after_commit", count=1000)
+    first = _upsert_products(250)
+    first.output_dir = str(tmp_path)
+    with pytest.raises(HubSpotUnavailable) as caught:
+        first.execute(context={"task_state_store": store})
+    assert "no answer from HubSpot (" in str(caught.value) and "gave up after 8 attempts" in str(caught.value)
+    assert list(tmp_path.iterdir()) == [], "no rejected-records file: HubSpot refused nothing"
+    sandbox.clear_faults()
+    result = _upsert_products(250).execute(context={"task_state_store": store})
+    skus = [r["properties"]["hs_sku"] for r in sandbox.dump("products")]
+    assert sorted(skus) == sorted(f"SKU-{i}" for i in range(250)), "every product once"
+    assert (result["rejected"], len(result["ids"])) == (0, 250)
+
+
+def test_creates_in_doubt_are_read_back_by_the_next_try_before_anything_is_resent(
+    sandbox, orders_ready, tmp_path
+):
+    """Creates HubSpot committed while every answer was lost, and the read-backs too: they stay in doubt,
+    not rejected; the next try finds them by their keys and sends no create for them."""
+    store = FakeTaskStateStore()
+    sandbox.fault(kind="drop_after_commit", count=1000)
+    with pytest.raises(HubSpotUnavailable):
+        _quick_retries(_create_op(_inputs(150), tmp_path)).execute(context={"task_state_store": store})
+    in_doubt = store.get("in_doubt.0")
+    assert in_doubt and set(in_doubt) <= {f"o-{i}" for i in range(150)}
+    committed = _state(sandbox)
+    assert set(in_doubt) <= set(committed), "the lost answers were for creates HubSpot did write"
+    sandbox.clear_faults()
+    creates_before = sandbox.stats()["by_path"].get("POST /crm/v3/objects/orders/batch/create", 0)
+    result = _create_op(_inputs(150), tmp_path).execute(context={"task_state_store": store})
+    assert result["ids"] == _state(sandbox) and len(result["ids"]) == 150, "every order once"
+    assert (result["rejected"], result["resumed"]) == (0, len(committed))
+    creates = sandbox.stats()["by_path"].get("POST /crm/v3/objects/orders/batch/create", 0) - creates_before
+    assert creates == -(-(150 - len(committed)) // 100), "only what HubSpot did not have was created"
+
+
+def test_creates_without_a_key_property_that_got_no_answer_fail_as_in_doubt(sandbox, orders_ready, tmp_path):
+    sandbox.fault(kind="drop_after_commit", count=1, path="orders/batch/create")
+    op = HubSpotBatchOperator(
+        task_id="create_orders", object_type="orders", action="create", inputs=_inputs(3),
+        output_dir=str(tmp_path),
+    )  # fmt: skip
+    with pytest.raises(HubSpotUncertainWrites, match="3 of 3 orders creates got no answer") as caught:
+        op.execute(context={})
+    assert "were not resent so that none is duplicated" in str(caught.value)
+    assert [row["key"] for row in read_jsonl(storage_path(tmp_path / "create_orders.in_doubt.jsonl"))] == [
+        "o-0", "o-1", "o-2"
+    ]  # fmt: skip
+    assert len(sandbox.dump("orders")) == 3, "written once, never resent"

@@ -100,21 +100,27 @@ class Rejection:
 
 @dataclass
 class BatchOutcome:
-    """What one ``batch_write`` did: ids of every record that landed, counts and rejections."""
+    """What one ``batch_write`` did: ids of every record that landed, counts and rejections.
+
+    ``in_doubt``: keys of creates whose answer was lost and that could not be confirmed (HubSpot stayed
+    unreachable, or there is no key property to look them up by); never counted as rejected.
+    """
 
     ids: dict[str, str] = field(default_factory=dict)
     created: int = 0
     updated: int = 0
     existing: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    in_doubt: list[str] = field(default_factory=list)
     requests: int = 0
     write_requests: int = 0
     retries: int = 0
     http_429: int = 0
 
     def add(self, part: BatchOutcome) -> None:
-        """Add ``part``'s ids, counts and rejections to this outcome."""
+        """Add ``part``'s ids, counts, rejections and keys in doubt to this outcome."""
         self.ids.update(part.ids)
         self.rejected.extend(part.rejected)
+        self.in_doubt.extend(part.in_doubt)
         for name in ("created", "updated", "existing", "requests", "write_requests", "retries", "http_429"):
             setattr(self, name, getattr(self, name) + getattr(part, name))

@@ -8,6 +8,9 @@ What happens to a batch:
 * 423, 477, 5xx, dropped connection, timeout: jittered exponential backoff, then retry. For a create this
   is uncertain (it may have been written), so the batch's keys are read back by the key property first
   and only the missing inputs are sent again: no duplicate, no extra write.
+* HubSpot still failing after the last attempt: an outage, never a rejection. Every thread stops and the
+  caller gets ``HubSpotUnavailable`` with what landed and the creates still in doubt, which the next try
+  confirms by reading their keys before resending anything.
 * Create refused because a key already exists (HubSpot's unique-value check on the key property): those
   keys are read and their ids taken (counted as ``existing``).
 * Any other whole-batch 4xx: the batch is split in halves until the bad input(s) stand alone; they are
@@ -34,6 +37,7 @@ from hubspot_commerce.errors import (
     HubSpotError,
     HubSpotRateLimited,
     HubSpotServerError,
+    HubSpotUnavailable,
     HubSpotValidationError,
     error_for_response,
 )
@@ -168,6 +172,7 @@ class BatchEngine:
         """
         transient = 0
         limited = 0
+        started = time.monotonic()
         while True:
             try:
                 return self._attempt(method, endpoint, payload, stats, write)
@@ -183,7 +188,11 @@ class BatchEngine:
                     raise
                 transient += 1
                 if transient >= self.max_attempts:
-                    raise
+                    raise HubSpotUnavailable(
+                        f"{exc.message} (gave up after {transient} attempts over "
+                        f"{time.monotonic() - started:.0f} s)",
+                        status=exc.status,
+                    ) from exc
                 floor = 2.0 if exc.status == 423 else exc.retry_after  # HubSpot: locks last 2 seconds
                 delay = self.backoff(transient, floor)
                 stats.retries += 1
@@ -255,7 +264,13 @@ class BatchEngine:
 
         def job(batch: list[PlannedInput]) -> tuple[None, BatchOutcome]:
             part = BatchOutcome()
-            writer.write(batch, part)
+            try:
+                writer.write(batch, part)
+            except _Stopped:  # another batch failed: keep what this one did before it stopped
+                pass
+            except HubSpotError as exc:
+                exc.partial_outcome = part
+                raise
             return None, part
 
         def done(_: None, part: BatchOutcome) -> None:
@@ -309,6 +324,8 @@ class BatchEngine:
                             if fatal is None:
                                 fatal = exc
                                 self._stop.set()
+                            if isinstance(exc, HubSpotError) and exc.partial_outcome is not None:
+                                on_done(None, exc.partial_outcome)  # what landed before it failed
                             continue
                         on_done(result, part)
                         progress.finished(part)
@@ -382,27 +399,45 @@ class _BatchWriter:
                 out.existing += 1
 
     def write(self, batch: list[PlannedInput], out: BatchOutcome) -> None:
-        """Send ``batch`` until every input has landed or is rejected with a reason."""
-        pending = batch
-        rounds = 0
-        while pending:
-            rounds += 1
-            if rounds > self.engine.max_attempts:
-                out.rejected.extend(
-                    Rejection(
-                        p.key,
-                        "UNRESOLVED",
-                        "NOT_CONFIRMED",
-                        f"not confirmed written after {self.engine.max_attempts} attempts (no result, "
-                        "no error, or no answer each time; see the task log for HubSpot's answers)",
-                    )
-                    for p in pending
-                )
-                return
-            pending = self._round(pending, rounds, out)
+        """Send ``batch`` until every input has landed or is rejected with a reason; creates whose fate
+        stays unknown (HubSpot unreachable, or no key property to look them up by) stay in ``in_doubt``."""
+        try:
+            self._rounds(batch, out)
+        finally:
+            settled = set(out.ids) | {rejected.key for rejected in out.rejected}
+            out.in_doubt = [key for key in dict.fromkeys(out.in_doubt) if key not in settled]
 
-    def _round(self, pending: list[PlannedInput], round_no: int, out: BatchOutcome) -> list[PlannedInput]:
-        """One write request for ``pending``; returns the inputs that must be sent again."""
+    def _rounds(self, batch: list[PlannedInput], out: BatchOutcome) -> None:
+        """Up to ``max_attempts`` write requests. Running out because HubSpot kept failing is an outage
+        (``HubSpotUnavailable``); running out because HubSpot answered but never mentioned an input
+        rejects that input as not confirmed."""
+        pending = batch
+        failure: HubSpotServerError | None = None
+        for round_no in range(1, self.engine.max_attempts + 1):
+            pending, failure = self._round(pending, round_no, out)
+            if not pending:
+                return
+        if failure is not None:
+            raise HubSpotUnavailable(
+                f"{failure.message}; {len(pending)} {self.spec.object_type} creates are unconfirmed after "
+                f"{self.engine.max_attempts} attempts: the next try reads their keys before resending",
+                status=failure.status,
+            ) from failure
+        out.rejected.extend(
+            Rejection(
+                p.key,
+                "UNRESOLVED",
+                "NOT_CONFIRMED",
+                f"HubSpot answered {self.engine.max_attempts} times without a result or an error for it",
+            )
+            for p in pending
+        )
+
+    def _round(
+        self, pending: list[PlannedInput], round_no: int, out: BatchOutcome
+    ) -> tuple[list[PlannedInput], HubSpotServerError | None]:
+        """One write request for ``pending``; returns the inputs that must be sent again, and the failure
+        that left them unconfirmed (None when HubSpot answered)."""
         is_create = self.spec.is_create
         key_property = self.spec.key_property
         payload = {"inputs": [p.body for p in pending]}
@@ -411,10 +446,12 @@ class _BatchWriter:
             response = self.engine.call(
                 "POST", self.endpoint, payload, out, write=True, idempotent=not is_create
             )
+        except HubSpotUnavailable:
+            raise
         except HubSpotServerError as exc:  # only an uncertain create gets here
-            return self._after_uncertain_create(pending, exc, round_no, sent_at, out)
+            return self._after_uncertain_create(pending, exc, round_no, sent_at, out), exc
         except HubSpotValidationError as exc:
-            return self._after_whole_batch_refusal(pending, exc, out)
+            return self._after_whole_batch_refusal(pending, exc, out), None
 
         folded = fold_write(pending, response.body, self.spec)
         for key, landed in folded.landed.items():
@@ -431,26 +468,12 @@ class _BatchWriter:
                 out.rejected.append(rejection(key, error))
         by_key = {p.key: p for p in pending}
         resend = [by_key[k] for k in folded.unmentioned]
-        if is_create and not key_property:
-            out.rejected.extend(
-                self._unconfirmed_create(p.key, "HubSpot's answer did not mention it") for p in resend
-            )
-            return []
+        if is_create and not key_property:  # unmentioned: it may exist; a resend could duplicate it
+            out.in_doubt.extend(p.key for p in resend)
+            return [], None
         if is_create and (clashes or resend):
             resend = self._take_existing(clashes, resend, sent_at, out)
-        return resend
-
-    @staticmethod
-    def _unconfirmed_create(key: str, why: str) -> Rejection:
-        """A create that may have been written but cannot be checked without a key property: never resent,
-        because a resend could duplicate it."""
-        return Rejection(
-            key,
-            "UNCERTAIN",
-            "NO_KEY_PROPERTY",
-            f"{why}; the create may or may not have been written and without key_property it cannot be "
-            "checked, so it was not resent (set key_property for exactly-once creates)",
-        )
+        return resend, None
 
     def _take_existing(
         self, clashes: list[str], unknown: list[PlannedInput], sent_at: datetime, out: BatchOutcome
@@ -481,10 +504,12 @@ class _BatchWriter:
         sent_at: datetime,
         out: BatchOutcome,
     ) -> list[PlannedInput]:
-        """A create may have been written: read its keys back, keep what exists, resend only the rest."""
+        """A create may have been written: read its keys back, keep what exists, resend only the rest. Until
+        then its keys are in doubt (HubSpot may stay unreachable for the read too); without a key property
+        they stay in doubt and are not resent, since a resend could duplicate them."""
         out.retries += 1
+        out.in_doubt.extend(p.key for p in pending)
         if self.spec.key_property is None:
-            out.rejected.extend(self._unconfirmed_create(p.key, exc.message) for p in pending)
             return []
         delay = self.engine.backoff(round_no, exc.retry_after)
         log.warning("%s; reading back %d keys in %.1f s before resending", exc.message, len(pending), delay)

@@ -128,7 +128,7 @@ class HubSpotHook(BaseHook):
             response = session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
         except requests.exceptions.RequestException as exc:
             raise HubSpotConnectionError(
-                f"{method} {endpoint}: no answer from HubSpot ({type(exc).__name__}: {str(exc)[:200]}); "
+                f"{method} {endpoint}: no answer from HubSpot ({no_answer_cause(exc)}); "
                 "the request may or may not have been processed",
             ) from exc
         return ApiResponse(response.status_code, parse_body(response.text), response.headers)
@@ -284,6 +284,16 @@ class HubSpotHook(BaseHook):
         except HubSpotError as exc:
             return False, str(exc)
         return True, "Connection to HubSpot works"
+
+
+def no_answer_cause(exc: requests.exceptions.RequestException) -> str:
+    """Why a request got no answer, in full: the innermost reason urllib3 gives (``NewConnectionError: ...
+    [Errno 111] Connection refused``, ``ReadTimeoutError: ... Read timed out``), not requests' wrapper."""
+    cause: BaseException = exc
+    while cause.args and isinstance(cause.args[0], BaseException):
+        cause = cause.args[0]
+    cause = getattr(cause, "reason", None) or cause
+    return f"{type(cause).__name__}: {cause}"
 
 
 def key_property_definition(name: str, label: str | None = None, description: str = "") -> dict[str, Any]:

@@ -6,7 +6,6 @@ and returns a small XCom value. Retries, pacing and correlation live in the hook
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections import Counter
@@ -19,8 +18,9 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from hubspot_commerce.batch.records import BatchOutcome, Rejection, WriteRecord, WriteSpec
 from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS
-from hubspot_commerce.errors import HubSpotError, HubSpotRejectedRecords
+from hubspot_commerce.errors import HubSpotError, HubSpotRejectedRecords, HubSpotUncertainWrites
 from hubspot_commerce.hooks.hubspot import HubSpotHook
+from hubspot_commerce.operators.resume import Checkpoint
 from hubspot_commerce.storage import (
     Location,
     default_work_dir,
@@ -29,10 +29,10 @@ from hubspot_commerce.storage import (
     read_jsonl,
     storage_path,
     write_json,
+    write_jsonl,
 )
 
 log = logging.getLogger(__name__)
-CHECKPOINT_CHUNK = 1000  # ids per task_state_store value: well under its 64 KB soft limit
 
 
 def load_inputs(inputs: Location | Iterable[Any]) -> list[Any]:
@@ -58,42 +58,6 @@ def read_ids(xcom_value: Mapping[str, Any]) -> dict[str, str]:
     if isinstance(ids, str):
         ids = read_json(storage_path(ids))
     return {str(key): str(hubspot_id) for key, hubspot_id in ids.items()}
-
-
-class _Checkpoint:
-    """Finished batches' ``{key: id}`` in Airflow 3.3's ``task_state_store``, so a task retry skips them."""
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-        self.buffer: dict[str, str] = {}
-        self.chunks = 0
-
-    def load(self) -> dict[str, str]:
-        """The ``{key: id}`` of every batch an earlier try of this task finished."""
-        if self.store is None:
-            return {}
-        self.chunks = int(self.store.get("ids.chunks", 0) or 0)
-        done: dict[str, str] = {}
-        for n in range(self.chunks):
-            done.update(self.store.get(f"ids.{n}", {}) or {})
-        return done
-
-    def add(self, ids: Mapping[str, str]) -> None:
-        """Remember a finished batch's ids; store them every ``CHECKPOINT_CHUNK`` ids."""
-        if self.store is None:
-            return
-        self.buffer.update(ids)
-        if len(self.buffer) >= CHECKPOINT_CHUNK:
-            self.flush()
-
-    def flush(self) -> None:
-        """Store the ids not stored yet as one more chunk."""
-        if self.store is None or not self.buffer:
-            return
-        self.store.set(f"ids.{self.chunks}", self.buffer)
-        self.chunks += 1
-        self.store.set("ids.chunks", self.chunks)
-        self.buffer = {}
 
 
 class HubSpotBatchOperator(BaseOperator):
@@ -184,19 +148,37 @@ class HubSpotBatchOperator(BaseOperator):
             "rejected_path": rejected_path,
         }
         log.info(
-            "%s %s done: %d records, %d created, %d updated, %d existing, %d rejected; %d requests "
-            "(%d writes), %d retries, %d HTTP 429",
+            "%s %s done: %d records, %d created, %d updated, %d existing, %d resumed, %d rejected; "
+            "%d requests (%d writes), %d retries, %d HTTP 429",
             self.object_type, self.action, len(items), outcome.created, outcome.updated, outcome.existing,
-            len(outcome.rejected), outcome.requests, outcome.write_requests, outcome.retries,
+            resumed, len(outcome.rejected), outcome.requests, outcome.write_requests, outcome.retries,
             outcome.http_429,
         )  # fmt: skip
-        if items and len(outcome.rejected) / len(items) > self.max_rejected_fraction:
-            raise HubSpotRejectedRecords(
-                f"{len(outcome.rejected)} of {len(items)} {self.object_type} records were rejected "
-                f"(allowed fraction {self.max_rejected_fraction}); every other record landed. "
-                f"Reasons per record: {rejected_path}"
-            )
+        self._raise_for_failures(len(items), outcome, resumed, rejected_path, context)
         return result
+
+    def _raise_for_failures(
+        self, total: int, outcome: BatchOutcome, resumed: int, rejected_path: str | None, context: Any
+    ) -> None:
+        """After every good record landed: fail past the rejected threshold, or when creates are in doubt."""
+        landed = (
+            f"{len(outcome.ids)} landed ({outcome.created} created, {outcome.updated} updated, "
+            f"{outcome.existing} existing, {resumed} by an earlier try)"
+        )
+        if total and len(outcome.rejected) / total > self.max_rejected_fraction:
+            raise HubSpotRejectedRecords(
+                f"{len(outcome.rejected)} of {total} {self.object_type} records were rejected (allowed "
+                f"fraction {self.max_rejected_fraction}); {landed}. Reasons per record: {rejected_path}"
+            )
+        if outcome.in_doubt:
+            path = write_jsonl(
+                self._output_file(context, ".in_doubt.jsonl"), ({"key": key} for key in outcome.in_doubt)
+            )
+            raise HubSpotUncertainWrites(
+                f"{len(outcome.in_doubt)} of {total} {self.object_type} creates got no answer and cannot be "
+                f"checked without key_property: they may or may not exist, and were not resent so that "
+                f"none is duplicated; {landed}. Their keys: {path}"
+            )
 
     def _read(self, items: list[Any]) -> BatchOutcome:
         lookup: dict[str, str] = {}
@@ -209,7 +191,8 @@ class HubSpotBatchOperator(BaseOperator):
         return BatchOutcome(ids={lookup[value]: record["id"] for value, record in found.items()})
 
     def _write(self, items: list[Any], context: Any) -> tuple[BatchOutcome, int]:
-        """Write the records; skip those an earlier try of this task finished. Returns (outcome, skipped)."""
+        """Write the records; skip those an earlier try of this task finished, after confirming the creates
+        it left in doubt. Returns (outcome, records an earlier try wrote)."""
         refused: list[Rejection] = []
 
         def records() -> Iterator[WriteRecord]:  # lazy: sending starts while later inputs are converted
@@ -220,26 +203,41 @@ class HubSpotBatchOperator(BaseOperator):
                     key = str(item.get("key")) if isinstance(item, Mapping) and item.get("key") else f"#{n}"
                     refused.append(Rejection(key, "INVALID_INPUT", "MALFORMED_INPUT", str(exc)))
 
-        checkpoint = _Checkpoint(context.get("task_state_store") if isinstance(context, Mapping) else None)
+        checkpoint = Checkpoint(context.get("task_state_store") if isinstance(context, Mapping) else None)
         done = checkpoint.load()
-        if done:
-            log.info(
-                "Resuming: %d records were written by an earlier try of this task; not resending", len(done)
-            )
+        in_doubt = self._confirm_in_doubt(checkpoint, done)
         try:
             spec = WriteSpec(self.object_type, self.action, self.id_property, self.key_property)
-            outcome = self.hook.batch_write(
-                spec, records(), skip_keys=set(done), on_batch_done=checkpoint.add
-            )
-        except HubSpotError as exc:  # stopped early (daily quota, auth): still report what HubSpot refused
+            skip = set(done) | set(in_doubt)
+            outcome = self.hook.batch_write(spec, records(), skip_keys=skip, on_batch_done=checkpoint.add)
+        except HubSpotError as exc:  # stopped early (outage, daily quota, auth): keep and report what we know
             partial = exc.partial_outcome
+            checkpoint.keep_in_doubt([*in_doubt, *(partial.in_doubt if partial else [])])
             self._write_rejections(refused + (partial.rejected if partial else []), context)
             raise
         finally:  # whatever stopped the call (HubSpot, a task timeout), keep what landed for the retry
             checkpoint.flush()
         outcome.ids = {**done, **outcome.ids}
         outcome.rejected[:0] = refused
+        outcome.in_doubt[:0] = in_doubt
         return outcome, len(done)
+
+    def _confirm_in_doubt(self, checkpoint: Checkpoint, done: dict[str, str]) -> list[str]:
+        """Log what an earlier try wrote; read back by the key property the creates it left in doubt and add
+        the ones HubSpot has to ``done``. Returns the keys that stay in doubt: those of creates without a
+        key property, which cannot be looked up and are not resent (a resend could duplicate them)."""
+        doubted = [key for key in checkpoint.in_doubt() if key not in done]
+        if doubted and self.key_property:
+            found = self.hook.batch_read(self.object_type, doubted, id_property=self.key_property)
+            done.update({key: record["id"] for key, record in found.items()})
+            log.info(
+                "%d creates an earlier try left in doubt: %d found in HubSpot, %d are sent again",
+                len(doubted), len(found), len(doubted) - len(found),
+            )  # fmt: skip
+            doubted = []
+        if done:
+            log.info("Resuming: %d records were written by an earlier try; they are not resent", len(done))
+        return doubted
 
     def _output_file(self, context: Any, suffix: str) -> ObjectStoragePath:
         """``<output_dir>/<task_id>[_<map_index>]<suffix>``: one file per task instance."""
@@ -257,14 +255,10 @@ class HubSpotBatchOperator(BaseOperator):
         """Write every rejection (key, category, code, message) as JSON lines; log a summary."""
         if not rejected:
             return None
-        path = self._output_file(context, ".rejected.jsonl")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8") as handle:
-            for r in rejected:
-                handle.write(
-                    json.dumps({"key": r.key, "category": r.category, "code": r.code, "message": r.message})
-                )
-                handle.write("\n")
+        path = write_jsonl(
+            self._output_file(context, ".rejected.jsonl"),
+            ({"key": r.key, "category": r.category, "code": r.code, "message": r.message} for r in rejected),
+        )
         by_code = Counter(f"{r.category}/{r.code}" for r in rejected)
         log.warning(
             "%d %s records rejected (%s); every record with its reason: %s",
