@@ -1,6 +1,7 @@
-"""HubSpot's associations v4 API: batch create / associate default / read, a record's associations, labels.
+"""HubSpot's associations API (v4 and date-versioned): batch create / associate default / read, a record's
+associations, labels.
 
-Only HUBSPOT_DEFINED types between the served objects exist (see ``schema.ASSOCIATION_TYPES``). The v4 batch
+Only HUBSPOT_DEFINED types between the served objects exist (see ``schema.ASSOCIATION_TYPES``). The batch
 endpoints take up to 1,000 (read) or 2,000 (create) inputs, answer 207 for the inputs they refuse, and are
 exempt from the ten-secondly limit, as HubSpot documents.
 """
@@ -9,12 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from hubspot_commerce.sandbox.api_versions import Dialect
 from hubspot_commerce.sandbox.errors import ApiError, iso_now, malformed, validation_error
 from hubspot_commerce.sandbox.schema import ASSOCIATION_TYPES, AssociationType, ObjectType
 from hubspot_commerce.sandbox.store import Store
 
 MAX_CREATE = 2000
 MAX_READ = 1000
+NUMBERED = Dialect("v4")
 
 
 class AssociationsApi:
@@ -23,8 +26,11 @@ class AssociationsApi:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def batch_create(self, from_obj: ObjectType, to_obj: ObjectType, body: Any) -> tuple[int, dict]:
-        """``POST /crm/v4/associations/{from}/{to}/batch/create``: 201, or 207 listing refused inputs."""
+    def batch_create(
+        self, from_obj: ObjectType, to_obj: ObjectType, body: Any, dialect: Dialect = NUMBERED
+    ) -> tuple[int, dict]:
+        """``POST .../associations/{from}/{to}/batch/create``: 201 (200 from 2026-09 on, as its spec says),
+        or 207 listing refused inputs."""
         inputs = _inputs(body, MAX_CREATE, ("from", "to", "types"))
         results, errors = [], []
         with self.store.lock:
@@ -34,7 +40,9 @@ class AssociationsApi:
                     raise malformed('"types" must be a non-empty array')
                 try:
                     from_id, to_id = self._ends(from_obj, to_obj, item)
-                    definitions = [self._definition(from_obj, to_obj, spec) for spec in types]
+                    definitions = [self._definition(from_obj, to_obj, dialect, spec) for spec in types]
+                    if dialect.rules is not None:
+                        dialect.rules.on_association(from_obj.name, to_obj.name)
                 except ApiError as error:
                     errors.append(error.batch_item(None))
                     continue
@@ -51,12 +59,12 @@ class AssociationsApi:
                         "labels": [d.label for d in definitions if d.label],
                     }
                 )
-        return _batch_response(201, results, errors)
+        return _batch_response(200 if dialect.at_least("2026-09") else 201, results, errors)
 
     def batch_associate_default(
-        self, from_obj: ObjectType, to_obj: ObjectType, body: Any
+        self, from_obj: ObjectType, to_obj: ObjectType, body: Any, dialect: Dialect = NUMBERED
     ) -> tuple[int, dict]:
-        """``POST /crm/v4/associations/{from}/{to}/batch/associate/default``: the pair's unlabeled type."""
+        """``POST .../associations/{from}/{to}/batch/associate/default``: the pair's unlabeled type."""
         inputs = _inputs(body, MAX_CREATE, ("from", "to"))
         default = next(
             (
@@ -75,6 +83,8 @@ class AssociationsApi:
             for item in inputs:
                 try:
                     from_id, to_id = self._ends(from_obj, to_obj, item)
+                    if dialect.rules is not None:
+                        dialect.rules.on_association(from_obj.name, to_obj.name)
                 except ApiError as error:
                     errors.append(error.batch_item(None))
                     continue
@@ -94,7 +104,7 @@ class AssociationsApi:
         return _batch_response(200, results, errors)
 
     def batch_read(self, from_obj: ObjectType, to_obj: ObjectType, body: Any) -> tuple[int, dict]:
-        """``POST /crm/v4/associations/{from}/{to}/batch/read``: associations per record; 207 if unknown."""
+        """``POST .../associations/{from}/{to}/batch/read``: associations per record; 207 if unknown."""
         inputs = _inputs(body, MAX_READ, ("id",))
         results, missing = [], []
         with self.store.lock:
@@ -134,10 +144,9 @@ class AssociationsApi:
         return ends[0], ends[1]
 
     @staticmethod
-    def _definition(from_obj: ObjectType, to_obj: ObjectType, spec: Any) -> AssociationType:
-        if not isinstance(spec, dict) or not isinstance(spec.get("associationTypeId"), int):
-            raise malformed("associationCategory and associationTypeId are required")
-        category, type_id = spec.get("associationCategory"), spec["associationTypeId"]
+    def _definition(from_obj: ObjectType, to_obj: ObjectType, dialect: Dialect, spec: Any) -> AssociationType:
+        """The association type an input names; it must lead from ``from_obj`` to ``to_obj``."""
+        category, type_id = dialect.association_spec(spec)
         definition = ASSOCIATION_TYPES.get(type_id) if category == "HUBSPOT_DEFINED" else None
         if definition is None or (definition.from_type, definition.to_type) != (from_obj.name, to_obj.name):
             label = f"{category}={type_id}"
@@ -152,7 +161,7 @@ class AssociationsApi:
         return definition
 
     def of_record(self, from_obj: ObjectType, record_id: str, to_obj: ObjectType) -> tuple[int, dict]:
-        """``GET /crm/v4/objects/{from}/{id}/associations/{to}``."""
+        """``GET .../objects/{from}/{id}/associations/{to}``."""
         with self.store.lock:
             if self.store.get(from_obj.name, record_id) is None:
                 raise ApiError(404, "OBJECT_NOT_FOUND", "resource not found")
@@ -162,7 +171,7 @@ class AssociationsApi:
 
     @staticmethod
     def labels(from_obj: ObjectType, to_obj: ObjectType) -> tuple[int, dict]:
-        """``GET /crm/v4/associations/{from}/{to}/labels``: the type ids usable in that direction."""
+        """``GET .../associations/{from}/{to}/labels``: the type ids usable in that direction."""
         results = [
             {"category": "HUBSPOT_DEFINED", "typeId": definition.type_id, "label": definition.label}
             for definition in ASSOCIATION_TYPES.values()
@@ -186,6 +195,7 @@ def _associated(links: dict[str, set[int]]) -> list[dict]:
 
 
 def _inputs(body: Any, limit: int, fields: tuple[str, ...]) -> list[dict]:
+    """The inputs of an association batch after its whole-request checks (shape, count)."""
     if not isinstance(body, dict) or set(body) != {"inputs"} or not isinstance(body["inputs"], list):
         raise malformed('the body must be {"inputs": [...]}')
     inputs = body["inputs"]
@@ -200,6 +210,7 @@ def _inputs(body: Any, limit: int, fields: tuple[str, ...]) -> list[dict]:
 
 
 def _batch_response(status: int, results: list[dict], errors: list[dict]) -> tuple[int, dict]:
+    """An association batch response: the success status, or 207 when some inputs were refused."""
     now = iso_now()
     body: dict[str, Any] = {"status": "COMPLETE", "results": results}
     if errors:

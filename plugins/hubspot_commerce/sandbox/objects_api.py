@@ -1,4 +1,4 @@
-"""HubSpot's CRM v3 object API: batch create/upsert/read/update/archive, list and get-by-id.
+"""HubSpot's CRM object API (v3 and date-versioned): batch create/upsert/read/update/archive, list, get-by-id.
 
 Batch semantics (HubSpot's, see the README's sandbox section): without a unique ``objectWriteTraceId`` on
 every input the first bad input refuses the whole batch and nothing is written; with them the good inputs are
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from hubspot_commerce.sandbox.api_versions import Dialect
 from hubspot_commerce.sandbox.errors import (
     ApiError,
     invalid_properties,
@@ -45,7 +46,7 @@ INPUT_FIELDS: dict[str, tuple[set[str], set[str]]] = {  # action -> (required, o
     "archive": ({"id"}, set()),
 }
 READ_FIELDS = {"inputs", "idProperty", "properties", "propertiesWithHistory"}
-CATEGORIES = {"HUBSPOT_DEFINED", "USER_DEFINED", "INTEGRATOR_DEFINED", "WORK"}
+NUMBERED = Dialect()
 # Properties a line item takes from its product when the input does not set them.
 INHERITED_FROM_PRODUCT = (
     "name",
@@ -85,8 +86,10 @@ class ObjectsApi:
 
     # Batch endpoints
 
-    def batch(self, obj: ObjectType, action: str, body: Any) -> tuple[int, dict | None]:
-        """Run ``POST /crm/v3/objects/{obj}/batch/{action}``; returns (status, body)."""
+    def batch(
+        self, obj: ObjectType, action: str, body: Any, dialect: Dialect = NUMBERED
+    ) -> tuple[int, dict | None]:
+        """Run ``POST .../objects/{obj}/batch/{action}``; returns (status, body)."""
         inputs = self._inputs(action, body)
         started = iso_now()
         if action == "read":
@@ -107,9 +110,11 @@ class ObjectsApi:
                 trace_id = item.get("objectWriteTraceId")
                 try:
                     if action == "create":
-                        plan = self._plan_create(obj, item["properties"], item.get("associations"), claims)
+                        plan = self._plan_create(
+                            obj, item["properties"], item.get("associations"), claims, dialect
+                        )
                     else:
-                        plan = self._plan_write(obj, action, keys[index], item["properties"], claims)
+                        plan = self._plan_write(obj, action, keys[index], item["properties"], claims, dialect)
                 except ApiError as error:
                     if trace_ids is None:
                         raise
@@ -196,6 +201,7 @@ class ObjectsApi:
 
     @staticmethod
     def _normal_key(definitions: dict[str, PropertyDef], id_property: str | None, raw: str | int) -> str:
+        """An input's id as stored: the normalised value of its idProperty, or the record id."""
         text = _text_id(raw)
         if id_property is None:
             return text
@@ -205,16 +211,26 @@ class ObjectsApi:
             return text
 
     def _plan_create(
-        self, obj: ObjectType, properties: dict, associations: list | None, claims: dict[tuple[str, str], str]
+        self,
+        obj: ObjectType,
+        properties: dict,
+        associations: list | None,
+        claims: dict[tuple[str, str], str],
+        dialect: Dialect,
     ) -> Plan:
-        """A new record: valid values, required properties, existing product, associations, unique values."""
+        """A new record: valid values, required properties, existing product, associations, the portal's
+        rules (2026-09 on), unique values."""
         definitions = self.store.definitions(obj)
         changes = self._changes(definitions, properties)
         values = {**CREATE_DEFAULTS.get(obj.name, {}), **{k: v for k, v in changes.items() if v}}
         if obj.name == "line_items":
             self._product_reference(values, changes, inherit=True)
         self._required(obj, values)
-        links = self._links(obj, associations or [])
+        links = self._links(obj, associations or [], dialect)
+        if dialect.rules is not None:
+            dialect.rules.on_create(obj, values, {to_type for to_type, *_ in links})
+            for to_type, *_ in links:
+                dialect.rules.on_association(obj.name, to_type)
         record_id = self.store.next_id()
         self._claim(obj, definitions, values, record_id, claims, creating=True)
         return Plan(record_id, values, None, None, links)
@@ -226,6 +242,7 @@ class ObjectsApi:
         key: tuple[str | None, str],
         properties: dict,
         claims: dict[tuple[str, str], str],
+        dialect: Dialect,
     ) -> Plan | None:
         """Update, or upsert (update if the key exists, else create); None when an update finds nothing."""
         id_property, record_key = key
@@ -239,13 +256,15 @@ class ObjectsApi:
                 return None
             if id_property not in properties:
                 properties = {**properties, id_property: record_key}
-            return self._plan_create(obj, properties, None, claims)
+            return self._plan_create(obj, properties, None, claims, dialect)
         definitions = self.store.definitions(obj)
         changes = self._changes(definitions, properties)
         values = {k: v for k, v in {**record.properties, **changes}.items() if v}
         if obj.name == "line_items" and "hs_product_id" in changes:
             self._product_reference(values, changes, inherit=False)
         self._required(obj, values)
+        if dialect.rules is not None:
+            dialect.rules.on_update(obj, values)
         changed = {k: v for k, v in changes.items() if v and record.properties.get(k) != v}
         self._claim(obj, definitions, changed, record.id, claims, creating=False)
         return Plan(record.id, values, record, None)
@@ -273,6 +292,7 @@ class ObjectsApi:
 
     @staticmethod
     def _required(obj: ObjectType, values: dict[str, str]) -> None:
+        """400 REQUIRED_PROPERTY for the object type's required properties that have no value."""
         problems = [
             property_error(name, "REQUIRED_PROPERTY", f'Property "{name}" is required')
             for name in obj.required
@@ -328,7 +348,9 @@ class ObjectsApi:
         for name, value in wanted:
             claims[(name, value)] = record_id
 
-    def _links(self, obj: ObjectType, associations: list) -> list[tuple[str, str, int, int]]:
+    def _links(
+        self, obj: ObjectType, associations: list, dialect: Dialect
+    ) -> list[tuple[str, str, int, int]]:
         """Checked associations of a create input: type id valid for this direction, target exists."""
         links = []
         for association in associations:
@@ -339,18 +361,11 @@ class ObjectsApi:
             if not isinstance(to_id, str | int) or isinstance(to_id, bool) or not isinstance(types, list):
                 raise malformed('each association needs "to": {"id": ...} and "types"')
             for spec in types:
-                if (
-                    not isinstance(spec, dict)
-                    or spec.get("associationCategory") not in CATEGORIES
-                    or not isinstance(spec.get("associationTypeId"), int)
-                ):
-                    raise malformed("associationCategory and associationTypeId are required")
-                links.append(
-                    self._link(obj, _text_id(to_id), spec["associationCategory"], spec["associationTypeId"])
-                )
+                links.append(self._link(obj, _text_id(to_id), *dialect.association_spec(spec)))
         return links
 
     def _link(self, obj: ObjectType, to_id: str, category: str, type_id: int) -> tuple[str, str, int, int]:
+        """One checked association of a create input: (to type, to id, type id, reverse type id)."""
         definition = ASSOCIATION_TYPES.get(type_id) if category == "HUBSPOT_DEFINED" else None
         if definition is None:
             spec = f"{category}={type_id}"
@@ -375,6 +390,7 @@ class ObjectsApi:
         return definition.to_type, to_id, definition.type_id, definition.reverse_id
 
     def _write(self, obj: ObjectType, plan: Plan, now: str, *, upsert: bool) -> dict:
+        """Store a planned record and its associations; its result entry."""
         values = plan.properties
         if obj.name == "line_items":
             _line_item_totals(values)
@@ -406,6 +422,7 @@ class ObjectsApi:
     # Reads
 
     def _read(self, obj: ObjectType, body: dict, inputs: list[dict], started: str) -> tuple[int, dict]:
+        """Run batch/read: records by id or unique property, 207 for the missing ones."""
         id_property = body.get("idProperty")
         wanted = body.get("properties")
         if wanted is not None and (
@@ -457,8 +474,10 @@ class ObjectsApi:
         names = (*wanted, obj.create_date, obj.modified_date, "hs_object_id") if wanted else obj.default_read
         return {name: record.properties.get(name) for name in names if name in definitions}
 
-    def list(self, obj: ObjectType, query: dict[str, list[str]]) -> tuple[int, dict]:
-        """``GET /crm/v3/objects/{obj}``: pages of records in id order, ``after`` is the last id seen."""
+    def list(
+        self, obj: ObjectType, query: dict[str, list[str]], base: str = "/crm/v3/objects"
+    ) -> tuple[int, dict]:
+        """``GET .../objects/{obj}``: pages of records in id order, ``after`` is the last id seen."""
         limit = _int_param(query, "limit", 10)
         if not 1 <= limit <= MAX_PAGE:
             raise validation_error(f"limit must be between 1 and {MAX_PAGE}")
@@ -483,40 +502,45 @@ class ObjectsApi:
         body: dict[str, Any] = {"results": results}
         if more:
             body["paging"] = {
-                "next": {"after": page[-1].id, "link": f"/crm/v3/objects/{obj.name}?after={page[-1].id}"}
+                "next": {"after": page[-1].id, "link": f"{base}/{obj.name}?after={page[-1].id}"}
             }
         return 200, body
 
     # Single-record writes: the batch rules applied to one input, answered with the record itself
 
-    def create_one(self, obj: ObjectType, body: Any) -> tuple[int, dict]:
-        """``POST /crm/v3/objects/{obj}``: 201 with the new record."""
+    def create_one(self, obj: ObjectType, body: Any, dialect: Dialect = NUMBERED) -> tuple[int, dict]:
+        """``POST .../objects/{obj}``: 201 with the new record."""
         if not isinstance(body, dict):
             raise malformed("the body must be a JSON object")
-        _, out = self.batch(obj, "create", {"inputs": [body]})
+        _, out = self.batch(obj, "create", {"inputs": [body]}, dialect)
         return 201, out["results"][0]  # type: ignore[index]
 
     def update_one(
-        self, obj: ObjectType, record_id: str, body: Any, query: dict[str, list[str]]
+        self,
+        obj: ObjectType,
+        record_id: str,
+        body: Any,
+        query: dict[str, list[str]],
+        dialect: Dialect = NUMBERED,
     ) -> tuple[int, dict]:
-        """``PATCH /crm/v3/objects/{obj}/{id}`` (``idProperty`` allowed): 200 with the record, else 404."""
+        """``PATCH .../objects/{obj}/{id}`` (``idProperty`` allowed): 200 with the record, else 404."""
         if not isinstance(body, dict):
             raise malformed("the body must be a JSON object")
         item = {"id": record_id, **body}
         id_property = (query.get("idProperty") or [None])[0]
         if id_property:
             item["idProperty"] = id_property
-        status, out = self.batch(obj, "update", {"inputs": [item]})
+        status, out = self.batch(obj, "update", {"inputs": [item]}, dialect)
         if status == 207:
             raise ApiError(404, "OBJECT_NOT_FOUND", "resource not found")
         return 200, out["results"][0]  # type: ignore[index]
 
     def archive_one(self, obj: ObjectType, record_id: str) -> tuple[int, None]:
-        """``DELETE /crm/v3/objects/{obj}/{id}``: 204 whether or not the record existed."""
+        """``DELETE .../objects/{obj}/{id}``: 204 whether or not the record existed."""
         return self.batch(obj, "archive", {"inputs": [{"id": record_id}]})  # type: ignore[return-value]
 
     def get(self, obj: ObjectType, record_id: str, query: dict[str, list[str]]) -> tuple[int, dict]:
-        """``GET /crm/v3/objects/{obj}/{id}`` (``idProperty`` allowed); 404 when missing."""
+        """``GET .../objects/{obj}/{id}`` (``idProperty`` allowed); 404 when missing."""
         id_property = (query.get("idProperty") or [None])[0]
         with self.store.lock:
             if id_property and id_property != "hs_object_id":
@@ -542,6 +566,7 @@ class ObjectsApi:
     def _full_view(
         self, obj: ObjectType, record: Record, wanted: list[str], with_types: list[ObjectType]
     ) -> dict:
+        """A record with its requested properties and associations (list and get-by-id)."""
         view = _view(record, self._selected(obj, record, wanted or None))
         associations = {}
         for other in with_types:
@@ -569,6 +594,7 @@ class ObjectsApi:
 
 
 def _view(record: Record, properties: dict) -> dict:
+    """A record as the object API returns it, with the given properties."""
     return {
         "id": record.id,
         "properties": properties,
@@ -588,6 +614,7 @@ def _history(record: Record, names: list[str]) -> dict[str, list[dict]]:
 
 
 def _not_found(obj: ObjectType, ids: list[str]) -> dict:
+    """The 207 error entry naming records that do not exist."""
     # The object name in the message is verified for CONTACT only; the others follow the same pattern.
     return {
         "status": "error",
@@ -625,10 +652,12 @@ def _trace_ids(inputs: list[dict]) -> list[str] | None:
 
 
 def _text_id(raw: str | int) -> str:
+    """A record id or key as a string (HubSpot accepts JSON numbers)."""
     return raw if isinstance(raw, str) else str(raw)
 
 
 def _singular(name: str) -> str:
+    """An object type's singular name, for association type labels."""
     return name[:-1] if name.endswith("s") else name
 
 
@@ -657,12 +686,14 @@ def _home_currency(values: dict[str, str]) -> None:
 
 
 def _money(value: Decimal) -> str:
+    """A money amount with at most two decimals."""
     if value.as_tuple().exponent < -2:  # type: ignore[operator]
         value = value.quantize(CENT)
     return format(value, "f")
 
 
 def _int_param(query: dict[str, list[str]], name: str, default: int) -> int:
+    """An integer query parameter (400 if not an integer)."""
     values = query.get(name)
     if not values or values[0] == "":
         return default
@@ -673,4 +704,5 @@ def _int_param(query: dict[str, list[str]], name: str, default: int) -> int:
 
 
 def _list_param(query: dict[str, list[str]], name: str) -> list[str]:
+    """A comma-separated or repeated query parameter as a list."""
     return [part for value in query.get(name, []) for part in value.split(",") if part]

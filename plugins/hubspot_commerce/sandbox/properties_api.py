@@ -1,10 +1,12 @@
-"""HubSpot's properties API (``/crm/v3/properties/{objectType}``): definitions and custom properties."""
+"""HubSpot's properties API (``/crm/v3/properties/{objectType}`` and its date-versioned twins): definitions
+and custom properties."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from hubspot_commerce.sandbox.api_versions import Dialect
 from hubspot_commerce.sandbox.errors import ApiError, iso_now, malformed, validation_error
 from hubspot_commerce.sandbox.schema import BOOL_OPTIONS, VALID_FIELD_TYPES, ObjectType, PropertyDef
 from hubspot_commerce.sandbox.store import Store
@@ -27,6 +29,9 @@ OPTIONAL_FIELDS = {
     "numberDisplayHint",
 }
 MAX_UNIQUE = 10  # "You can have up to ten unique ID properties per object"
+# Fields the 2026-09 PropertyCreate schema no longer has (HubSpot's 2026-09 properties spec).
+DROPPED_IN_2026_09 = {"currencyPropertyName", "showCurrencySymbol", "numberDisplayHint"}
+NUMBERED = Dialect()
 
 
 class PropertiesApi:
@@ -36,9 +41,11 @@ class PropertiesApi:
         self.store = store
 
     def list(self, obj: ObjectType) -> tuple[int, dict]:
+        """Every property of an object type."""
         return 200, {"results": [d.to_json() for d in self.store.definitions(obj).values()]}
 
     def get(self, obj: ObjectType, name: str) -> tuple[int, dict]:
+        """One property, or 404."""
         definition = self.store.definitions(obj).get(name)
         if definition is None:
             raise ApiError(
@@ -46,9 +53,10 @@ class PropertiesApi:
             )
         return 200, definition.to_json()
 
-    def create(self, obj: ObjectType, body: Any) -> tuple[int, dict]:
-        """``POST /crm/v3/properties/{obj}``: 201 with the new definition."""
-        definition = self._definition(obj, body)
+    def create(self, obj: ObjectType, body: Any, dialect: Dialect = NUMBERED) -> tuple[int, dict]:
+        """``POST .../properties/{obj}``: 201 with the new definition."""
+        allowed = OPTIONAL_FIELDS - DROPPED_IN_2026_09 if dialect.at_least("2026-09") else OPTIONAL_FIELDS
+        definition = self._definition(obj, body, allowed)
         with self.store.lock:
             if definition.name in self.store.definitions(obj):
                 raise ApiError(
@@ -64,11 +72,12 @@ class PropertiesApi:
         return 201, definition.to_json()
 
     @staticmethod
-    def _definition(obj: ObjectType, body: Any) -> PropertyDef:
+    def _definition(obj: ObjectType, body: Any, allowed: set[str]) -> PropertyDef:
+        """A custom property definition from a create body (whole-request 400s for what HubSpot refuses)."""
         if not isinstance(body, dict):
             raise malformed("the body must be a JSON object")
         for key in body:
-            if key not in REQUIRED_FIELDS and key not in OPTIONAL_FIELDS:
+            if key not in REQUIRED_FIELDS and key not in allowed:
                 raise malformed(f'Unrecognized field "{key}"')
         absent = [key for key in REQUIRED_FIELDS if not isinstance(body.get(key), str) or not body[key]]
         if absent:
@@ -111,6 +120,7 @@ class PropertiesApi:
 
     @staticmethod
     def _options(type_: str, raw: Any) -> tuple[tuple[str, str], ...]:
+        """The options of a new property: required for enumerations, Yes/No for bools, none otherwise."""
         if type_ == "bool":
             return BOOL_OPTIONS
         if type_ != "enumeration":
