@@ -8,16 +8,48 @@ from typing import Any
 import requests
 
 TOKEN = "test-token"
+# HubSpot's path families: the numbered paths and the two date versions.
+FAMILIES = ("v3", "2026-03", "2026-09")
 
 
 class Api:
-    """Calls HubSpot paths on a sandbox with a bearer token, returning raw ``requests`` responses."""
+    """Calls HubSpot paths of one family on a sandbox with a bearer token, returning raw responses."""
 
-    def __init__(self, url: str, token: str | None = TOKEN) -> None:
+    def __init__(self, url: str, token: str | None = TOKEN, family: str = "v3") -> None:
         self.url = url
+        self.family = family
         self.session = requests.Session()
         if token is not None:
             self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def _crm(self, api: str, numbered: str) -> str:
+        """``/crm/{numbered}/{api}`` in the numbered family, ``/crm/{api}/{date}`` in a dated one."""
+        return f"/crm/{numbered}/{api}" if self.family == "v3" else f"/crm/{api}/{self.family}"
+
+    def objects(self, object_type: str) -> str:
+        """The object API path of a type: ``/crm/v3/objects/orders`` or ``/crm/objects/2026-09/orders``."""
+        return f"{self._crm('objects', 'v3')}/{object_type}"
+
+    def record_associations(self, object_type: str, record_id: str, to_type: str) -> str:
+        """A record's associations: ``/crm/v4/objects/...`` or ``/crm/objects/{date}/...``."""
+        return f"{self._crm('objects', 'v4')}/{object_type}/{record_id}/associations/{to_type}"
+
+    def associations(self, from_type: str, to_type: str) -> str:
+        """A pair's association API path: ``/crm/v4/associations/...`` or ``/crm/associations/{date}/...``."""
+        return f"{self._crm('associations', 'v4')}/{from_type}/{to_type}"
+
+    def properties(self, object_type: str) -> str:
+        """The properties API path of a type."""
+        return f"{self._crm('properties', 'v3')}/{object_type}"
+
+    @property
+    def association_created(self) -> int:
+        """Status of a fully successful association batch/create: 200 from 2026-09 on (its spec), else 201."""
+        return 200 if self.family == "2026-09" else 201
+
+    def pipelines(self, object_type: str) -> str:
+        """The pipelines API path of a type."""
+        return f"{self._crm('pipelines', 'v3')}/{object_type}"
 
     def post(self, path: str, body: Any) -> requests.Response:
         return self.session.post(self.url + path, json=body, timeout=30)
@@ -26,7 +58,7 @@ class Api:
         return self.session.get(self.url + path, params=params, timeout=30)
 
     def batch(self, object_type: str, action: str, inputs: list[dict], **extra: Any) -> requests.Response:
-        return self.post(f"/crm/v3/objects/{object_type}/batch/{action}", {"inputs": inputs, **extra})
+        return self.post(f"{self.objects(object_type)}/batch/{action}", {"inputs": inputs, **extra})
 
     def create(self, object_type: str, *properties: dict, **extra: Any) -> list[dict]:
         """Create records (must succeed) and return the results in input order (matched by trace id)."""

@@ -10,8 +10,8 @@ def test_create_with_associations_links_both_directions(api, sandbox):
     (created,) = api.create("orders", order(), associations=[assoc(contact["id"], 507)])
     (line,) = api.create("line_items", {"name": "li"}, associations=[assoc(created["id"], 514)])
 
-    from_order = api.get(f"/crm/v4/objects/orders/{created['id']}/associations/line_items")
-    from_contact = api.get(f"/crm/v4/objects/0-1/{contact['id']}/associations/orders")
+    from_order = api.get(api.record_associations("orders", created["id"], "line_items"))
+    from_contact = api.get(api.record_associations("0-1", contact["id"], "orders"))
 
     assert from_order.status_code == 200
     assert from_order.json()["results"] == [
@@ -98,10 +98,10 @@ def test_bad_association_with_trace_ids_is_a_207_item(api, sandbox):
 
 
 def test_labels_in_both_directions(api):
-    forward = api.get("/crm/v4/associations/orders/line_items/labels")
-    reverse = api.get("/crm/v4/associations/0-8/0-123/labels")
-    payments = api.get("/crm/v4/associations/commerce_payments/orders/labels")
-    none = api.get("/crm/v4/associations/products/orders/labels")
+    forward = api.get(f"{api.associations('orders', 'line_items')}/labels")
+    reverse = api.get(f"{api.associations('0-8', '0-123')}/labels")
+    payments = api.get(f"{api.associations('commerce_payments', 'orders')}/labels")
+    none = api.get(f"{api.associations('products', 'orders')}/labels")
 
     assert forward.json()["results"] == [{"category": "HUBSPOT_DEFINED", "typeId": 513, "label": None}]
     assert [r["typeId"] for r in reverse.json()["results"]] == [514]
@@ -112,10 +112,10 @@ def test_labels_in_both_directions(api):
 def test_list_pages_with_after_and_selects_properties(api):
     created = api.create("products", *[product(f"S{i}", description=f"d{i}") for i in range(5)])
 
-    first = api.get("/crm/v3/objects/products", limit=2, properties="hs_sku,description")
-    second = api.get("/crm/v3/objects/products", limit=2, after=first.json()["paging"]["next"]["after"])
+    first = api.get(api.objects("products"), limit=2, properties="hs_sku,description")
+    second = api.get(api.objects("products"), limit=2, after=first.json()["paging"]["next"]["after"])
     seen = [r["id"] for r in first.json()["results"] + second.json()["results"]]
-    last = api.get("/crm/v3/objects/products", limit=2, after=second.json()["paging"]["next"]["after"])
+    last = api.get(api.objects("products"), limit=2, after=second.json()["paging"]["next"]["after"])
 
     assert seen == [r["id"] for r in created[:4]]
     assert first.json()["results"][0]["properties"]["description"] == "d0"
@@ -123,15 +123,15 @@ def test_list_pages_with_after_and_selects_properties(api):
     assert second.json()["results"][0]["properties"]["name"] == "Product S2"
     assert [r["id"] for r in last.json()["results"]] == [created[4]["id"]]
     assert "paging" not in last.json()
-    assert api.get("/crm/v3/objects/products", limit=101).status_code == 400
+    assert api.get(api.objects("products"), limit=101).status_code == 400
 
 
 def test_get_by_id_with_associations_and_404(api):
     (created,) = api.create("orders", order("o"))
     (line,) = api.create("line_items", {"name": "li"}, associations=[assoc(created["id"], 514)])
 
-    found = api.get(f"/crm/v3/objects/orders/{created['id']}", associations="line_items")
-    missing = api.get("/crm/v3/objects/orders/999")
+    found = api.get(f"{api.objects('orders')}/{created['id']}", associations="line_items")
+    missing = api.get(f"{api.objects('orders')}/999")
 
     assert found.status_code == 200
     assert found.json()["properties"]["hs_order_name"] == "o"
@@ -157,7 +157,8 @@ def test_v4_batch_create_associates_existing_records(api, sandbox):
     missing = {**good, "to": {"id": "404"}}
 
     response = api.post(
-        "/crm/v4/associations/commerce_payments/orders/batch/create", {"inputs": [good, wrong_type, missing]}
+        f"{api.associations('commerce_payments', 'orders')}/batch/create",
+        {"inputs": [good, wrong_type, missing]},
     )
 
     assert response.status_code == 207
@@ -183,11 +184,11 @@ def test_v4_batch_associate_default_and_read(api, sandbox):
     lines = api.create("line_items", {"name": "a"}, {"name": "b"})
 
     associated = api.post(
-        "/crm/v4/associations/carts/line_items/batch/associate/default",
+        f"{api.associations('carts', 'line_items')}/batch/associate/default",
         {"inputs": [{"from": {"id": cart["id"]}, "to": {"id": line["id"]}} for line in lines]},
     )
     read = api.post(
-        "/crm/v4/associations/line_items/carts/batch/read",
+        f"{api.associations('line_items', 'carts')}/batch/read",
         {"inputs": [{"id": lines[0]["id"]}, {"id": "404"}]},
     )
 
@@ -211,20 +212,20 @@ def test_v4_batch_endpoints_are_exempt_from_the_ten_secondly_limit(api, sandbox)
     (created,) = api.create("orders", order())
 
     reads = [
-        api.post("/crm/v4/associations/orders/contacts/batch/read", {"inputs": [{"id": created["id"]}]})
+        api.post(f"{api.associations('orders', 'contacts')}/batch/read", {"inputs": [{"id": created["id"]}]})
         for _ in range(4)
     ]
-    listed = [api.get("/crm/v3/objects/orders").status_code for _ in range(2)]
+    listed = [api.get(api.objects("orders")).status_code for _ in range(2)]
 
     assert [r.status_code for r in reads] == [200, 200, 200, 200]
     assert listed == [200, 429]
 
 
 def test_association_types_to_objects_the_sandbox_does_not_hold(api, sandbox):
-    labels = api.get("/crm/v4/associations/orders/companies/labels")
-    reverse = api.get("/crm/v4/associations/0-2/orders/labels")
+    labels = api.get(f"{api.associations('orders', 'companies')}/labels")
+    reverse = api.get(f"{api.associations('0-2', 'orders')}/labels")
     to_company = api.batch("orders", "create", [{"properties": order(), "associations": [assoc("77", 509)]}])
-    companies = api.get("/crm/v3/objects/companies")
+    companies = api.get(api.objects("companies"))
 
     assert labels.json()["results"] == [
         {"category": "HUBSPOT_DEFINED", "typeId": 934, "label": None},

@@ -45,7 +45,7 @@ def test_token_without_the_scope_is_403_naming_it():
 def test_rate_limit_headers_on_every_response(api, sandbox):
     sandbox.set_limits(rate_limit=50, daily_limit=1000)
 
-    first = api.get("/crm/v3/objects/products")
+    first = api.get(api.objects("products"))
     second = api.batch("products", "create", [{"properties": {"nope": "1"}}])
 
     headers = first.headers
@@ -62,7 +62,7 @@ def test_rate_limit_headers_on_every_response(api, sandbox):
 def test_ten_secondly_rolling_429():
     with SandboxProcess(tokens=["t"], rate_limit=3) as sb:
         api = Api(sb.url, "t")
-        statuses = [api.get("/crm/v3/objects/orders").status_code for _ in range(4)]
+        statuses = [api.get(api.objects("orders")).status_code for _ in range(4)]
         limited = api.batch("orders", "create", [{"properties": order()}])
         assert sb.dump("orders") == []
         assert sb.stats()["peak_requests_per_10s"] == 5
@@ -80,8 +80,8 @@ def test_ten_secondly_rolling_429():
 def test_daily_429():
     with SandboxProcess(tokens=["t"], daily_limit=2) as sb:
         api = Api(sb.url, "t")
-        statuses = [api.get("/crm/v3/objects/orders").status_code for _ in range(3)]
-        last = api.get("/crm/v3/objects/orders")
+        statuses = [api.get(api.objects("orders")).status_code for _ in range(3)]
+        last = api.get(api.objects("orders"))
 
     assert statuses == [200, 200, 429]
     assert last.json()["policyName"] == "DAILY"
@@ -91,11 +91,11 @@ def test_daily_429():
 
 def test_limits_can_be_changed_at_runtime_and_reset_restores_them(api, sandbox):
     sandbox.set_limits(rate_limit=1)
-    assert [api.get("/crm/v3/objects/orders").status_code for _ in range(2)] == [200, 429]
+    assert [api.get(api.objects("orders")).status_code for _ in range(2)] == [200, 429]
 
     sandbox.reset()
 
-    assert api.get("/crm/v3/objects/orders").status_code == 200
+    assert api.get(api.objects("orders")).status_code == 200
     assert sandbox.stats()["rate_limit"] == 1_000_000
 
 

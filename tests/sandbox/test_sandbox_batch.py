@@ -160,12 +160,12 @@ def test_malformed_bodies_are_refused_whole(api, sandbox):
     unknown_field = api.batch("products", "create", [{"properties": {"name": "a"}, "bogus": 1}])
     no_properties = api.batch("products", "create", [{"objectWriteTraceId": "x"}])
     not_json = api.session.post(
-        f"{api.url}/crm/v3/objects/products/batch/create",
+        f"{api.url}{api.objects('products')}/batch/create",
         data=b"{nope",
         headers={"Content-Type": "application/json"},
     )
     wrong_type = api.session.post(
-        f"{api.url}/crm/v3/objects/products/batch/create", data=b"{}", headers={"Content-Type": "text/plain"}
+        f"{api.url}{api.objects('products')}/batch/create", data=b"{}", headers={"Content-Type": "text/plain"}
     )
 
     assert unknown_field.status_code == 400 and "bogus" in unknown_field.json()["message"]

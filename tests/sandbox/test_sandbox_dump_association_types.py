@@ -7,7 +7,7 @@ from sandbox_helpers import assoc, order
 
 def _v4_types(api, from_type: str, record_id: str, to_type: str) -> dict[str, list[int]]:
     """{to id: [type ids]} from ``GET /crm/v4/objects/{from}/{id}/associations/{to}``."""
-    response = api.get(f"/crm/v4/objects/{from_type}/{record_id}/associations/{to_type}")
+    response = api.get(api.record_associations(from_type, record_id, to_type))
     assert response.status_code == 200
     return {
         str(result["toObjectId"]): [t["typeId"] for t in result["associationTypes"]]
@@ -23,7 +23,7 @@ def test_dump_reports_each_links_type_id_in_both_directions(api, sandbox):
         "commerce_payments", {"hs_initial_amount": "5", "hs_initiated_date": "2026-01-01T00:00:00Z"}
     )
     linked = api.post(
-        "/crm/v4/associations/commerce_payments/orders/batch/create",
+        f"{api.associations('commerce_payments', 'orders')}/batch/create",
         {
             "inputs": [
                 {
@@ -34,7 +34,7 @@ def test_dump_reports_each_links_type_id_in_both_directions(api, sandbox):
             ]
         },
     )
-    assert linked.status_code == 201
+    assert linked.status_code == api.association_created
 
     (stored_order,) = sandbox.dump("orders")
     (stored_contact,) = sandbox.dump("contacts")

@@ -13,7 +13,7 @@ from sandbox_helpers import order
 def test_status_faults_answer_once_then_recover(api, sandbox, status):
     sandbox.fault(status=status, count=1, path="batch/create")
 
-    other_path = api.get("/crm/v3/objects/orders")
+    other_path = api.get(api.objects("orders"))
     faulted = api.batch("orders", "create", [{"properties": order()}])
     recovered = api.batch("orders", "create", [{"properties": order()}])
 
@@ -30,7 +30,7 @@ def test_status_faults_answer_once_then_recover(api, sandbox, status):
 def test_477_carries_retry_after_seconds(api, sandbox):
     sandbox.fault(status=477, retry_after=7)
 
-    response = api.get("/crm/v3/objects/orders")
+    response = api.get(api.objects("orders"))
 
     assert response.status_code == 477
     assert response.headers["Retry-After"] == "7"
@@ -40,7 +40,7 @@ def test_477_carries_retry_after_seconds(api, sandbox):
 def test_429_fault_with_policy(api, sandbox, policy):
     sandbox.fault(status=429, count=2, policy=policy)
 
-    responses = [api.get("/crm/v3/objects/orders") for _ in range(3)]
+    responses = [api.get(api.objects("orders")) for _ in range(3)]
 
     assert [r.status_code for r in responses] == [429, 429, 200]
     assert responses[0].json()["policyName"] == policy
@@ -49,7 +49,7 @@ def test_429_fault_with_policy(api, sandbox, policy):
 
 
 def test_drop_after_commit_writes_but_the_client_sees_a_connection_error(api, sandbox):
-    assert api.get("/crm/v3/objects/orders").status_code == 200  # the drop happens on a kept-alive connection
+    assert api.get(api.objects("orders")).status_code == 200  # the drop happens on a kept-alive connection
     sandbox.fault(kind="drop_after_commit", count=1, path="orders/batch/create")
 
     with pytest.raises(requests.ConnectionError):
@@ -66,10 +66,10 @@ def test_delay_fault(api, sandbox):
     sandbox.fault(kind="delay", delay_ms=400, count=1)
 
     started = time.monotonic()
-    slow = api.get("/crm/v3/objects/orders")
+    slow = api.get(api.objects("orders"))
     slow_seconds = time.monotonic() - started
     started = time.monotonic()
-    api.get("/crm/v3/objects/orders")
+    api.get(api.objects("orders"))
     fast_seconds = time.monotonic() - started
 
     assert slow.status_code == 200
@@ -85,14 +85,14 @@ def test_invalid_fault_is_refused(sandbox):
 def test_stats_count_requests_statuses_and_paths(api, sandbox):
     api.batch("orders", "create", [{"properties": order()}, {"properties": order()}])
     api.batch("orders", "create", [{"properties": {"nope": "1"}}])
-    api.post("/crm/v3/objects/orders/batch/read", {"inputs": [{"id": "1"}]})
-    api.get("/crm/v3/properties/orders")
+    api.post(f"{api.objects('orders')}/batch/read", {"inputs": [{"id": "1"}]})
+    api.get(api.properties("orders"))
 
     stats = sandbox.stats()
 
     assert stats["requests"] == 4
     assert stats["by_status"] == {"201": 1, "400": 1, "207": 1, "200": 1}
-    assert stats["by_path"]["POST /crm/v3/objects/orders/batch/create"] == 2
+    assert stats["by_path"][f"POST {api.objects('orders')}/batch/create"] == 2
     assert stats["write_requests"] == 2
     assert stats["inputs"] == 4
     assert stats["peak_requests_per_10s"] == 4

@@ -77,7 +77,7 @@ REFERENCE_PROPERTIES = {
 
 @pytest.mark.parametrize("object_type", sorted(REFERENCE_PROPERTIES))
 def test_default_property_sets(api, object_type):
-    response = api.get(f"/crm/v3/properties/{object_type}")
+    response = api.get(api.properties(object_type))
 
     assert response.status_code == 200
     by_name = {p["name"]: p for p in response.json()["results"]}
@@ -91,7 +91,7 @@ def test_default_property_sets(api, object_type):
 
 def test_flags_and_options_that_matter(api):
     def prop(object_type: str, name: str) -> dict:
-        response = api.get(f"/crm/v3/properties/{object_type}/{name}")
+        response = api.get(f"{api.properties(object_type)}/{name}")
         assert response.status_code == 200
         return response.json()
 
@@ -113,7 +113,7 @@ def test_flags_and_options_that_matter(api):
         "service",
     }
     assert "USD" in {o["value"] for o in prop("orders", "hs_currency_code")["options"]}
-    missing = api.get("/crm/v3/properties/products/nope")
+    missing = api.get(f"{api.properties('products')}/nope")
     assert missing.status_code == 404 and missing.json()["category"] == "OBJECT_NOT_FOUND"
 
 
@@ -127,8 +127,8 @@ def test_create_custom_property_and_use_it(api, sandbox):
         "options": [{"label": "Gold", "value": "gold"}, {"label": "Silver", "value": "silver"}],
     }
 
-    created = api.post("/crm/v3/properties/contacts", definition)
-    again = api.post("/crm/v3/properties/contacts", definition)
+    created = api.post(api.properties("contacts"), definition)
+    again = api.post(api.properties("contacts"), definition)
     good = api.batch(
         "contacts", "create", [{"properties": {"email": "a@example.com", "loyalty_tier": "gold"}}]
     )
@@ -138,33 +138,30 @@ def test_create_custom_property_and_use_it(api, sandbox):
 
     assert created.status_code == 201
     assert created.json()["name"] == "loyalty_tier" and created.json()["hubspotDefined"] is False
-    assert api.get("/crm/v3/properties/contacts/loyalty_tier").json()["options"][0]["value"] == "gold"
+    assert api.get(f"{api.properties('contacts')}/loyalty_tier").json()["options"][0]["value"] == "gold"
     assert again.status_code == 409
     assert good.status_code == 201 and bad.status_code == 400
     sandbox.reset()
-    assert api.get("/crm/v3/properties/contacts/loyalty_tier").status_code == 404
+    assert api.get(f"{api.properties('contacts')}/loyalty_tier").status_code == 404
 
 
 def test_invalid_property_definitions(api):
     base = {"name": "x_id", "label": "X", "type": "string", "fieldType": "text", "groupName": "g"}
 
-    assert api.post("/crm/v3/properties/orders", {**base, "name": "Bad Name"}).status_code == 400
-    assert api.post("/crm/v3/properties/orders", {**base, "fieldType": "select"}).status_code == 400
+    assert api.post(api.properties("orders"), {**base, "name": "Bad Name"}).status_code == 400
+    assert api.post(api.properties("orders"), {**base, "fieldType": "select"}).status_code == 400
     assert (
-        api.post(
-            "/crm/v3/properties/orders", {**base, "type": "enumeration", "fieldType": "select"}
-        ).status_code
+        api.post(api.properties("orders"), {**base, "type": "enumeration", "fieldType": "select"}).status_code
         == 400
     )
     assert (
-        api.post("/crm/v3/properties/orders", {k: v for k, v in base.items() if k != "label"}).status_code
-        == 400
+        api.post(api.properties("orders"), {k: v for k, v in base.items() if k != "label"}).status_code == 400
     )
     assert (
         api.post(
-            "/crm/v3/properties/orders",
+            api.properties("orders"),
             {**base, "type": "bool", "fieldType": "booleancheckbox", "hasUniqueValue": True},
         ).status_code
         == 400
     )
-    assert api.post("/crm/v3/properties/orders", base).status_code == 201
+    assert api.post(api.properties("orders"), base).status_code == 201

@@ -158,7 +158,7 @@ def test_batch_read_by_id_property_reports_missing_keys(api):
     api.create("products", product("SKU-1", description="d"))
 
     response = api.post(
-        "/crm/v3/objects/products/batch/read",
+        f"{api.objects('products')}/batch/read",
         {
             "idProperty": "hs_sku",
             "inputs": [{"id": "SKU-1"}, {"id": "SKU-9"}, {"id": "SKU-8"}],
@@ -183,12 +183,12 @@ def test_batch_read_by_id_property_reports_missing_keys(api):
 def test_batch_read_by_record_id_answers_200(api):
     a, b = api.create("orders", order("a"), order("b"))
 
-    response = api.post("/crm/v3/objects/orders/batch/read", {"inputs": [{"id": a["id"]}, {"id": b["id"]}]})
+    response = api.post(f"{api.objects('orders')}/batch/read", {"inputs": [{"id": a["id"]}, {"id": b["id"]}]})
 
     assert response.status_code == 200
     assert sorted(r["properties"]["hs_order_name"] for r in response.json()["results"]) == ["a", "b"]
     non_unique = api.post(
-        "/crm/v3/objects/orders/batch/read", {"idProperty": "hs_order_name", "inputs": [{"id": "a"}]}
+        f"{api.objects('orders')}/batch/read", {"idProperty": "hs_order_name", "inputs": [{"id": "a"}]}
     )
     assert non_unique.status_code == 400
 
@@ -202,7 +202,7 @@ def test_custom_unique_property_for_exactly_once_creates(api, sandbox):
         "groupName": "orderinformation",
         "hasUniqueValue": True,
     }
-    assert api.post("/crm/v3/properties/orders", definition).status_code == 201
+    assert api.post(api.properties("orders"), definition).status_code == 201
 
     first = api.batch("orders", "create", [{"properties": order(shop_order_id="1001")}])
     again = api.batch("orders", "create", [{"properties": order(shop_order_id="1001")}])
@@ -223,7 +223,7 @@ def test_batch_read_with_properties_with_history(api):
     (created,) = api.create("products", product("SKU-1"))
 
     response = api.post(
-        "/crm/v3/objects/products/batch/read",
+        f"{api.objects('products')}/batch/read",
         {"inputs": [{"id": created["id"]}], "properties": [], "propertiesWithHistory": ["price"]},
     )
 
@@ -267,17 +267,17 @@ def test_upsert_and_update_without_trace_ids_are_atomic(api, sandbox):
 
 
 def test_single_record_create_update_get_delete(api, sandbox):
-    created = api.post("/crm/v3/objects/orders", {"properties": {"hs_order_name": "one"}})
+    created = api.post(api.objects("orders"), {"properties": {"hs_order_name": "one"}})
     record_id = created.json()["id"]
     patched = api.session.patch(
-        f"{api.url}/crm/v3/objects/orders/{record_id}", json={"properties": {"hs_order_name": "two"}}
+        f"{api.url}{api.objects('orders')}/{record_id}", json={"properties": {"hs_order_name": "two"}}
     )
     missing = api.session.patch(
-        f"{api.url}/crm/v3/objects/orders/1", json={"properties": {"hs_order_name": "x"}}
+        f"{api.url}{api.objects('orders')}/1", json={"properties": {"hs_order_name": "x"}}
     )
-    invalid = api.post("/crm/v3/objects/orders", {"properties": {"hs_order_name": "x", "nope": "1"}})
-    fetched = api.get(f"/crm/v3/objects/orders/{record_id}")
-    deleted = api.session.delete(f"{api.url}/crm/v3/objects/orders/{record_id}")
+    invalid = api.post(api.objects("orders"), {"properties": {"hs_order_name": "x", "nope": "1"}})
+    fetched = api.get(f"{api.objects('orders')}/{record_id}")
+    deleted = api.session.delete(f"{api.url}{api.objects('orders')}/{record_id}")
 
     assert created.status_code == 201 and created.json()["properties"]["hs_order_name"] == "one"
     assert patched.status_code == 200 and patched.json()["properties"]["hs_order_name"] == "two"

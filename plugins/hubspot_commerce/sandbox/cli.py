@@ -10,12 +10,15 @@ from hubspot_commerce.sandbox.app import SandboxApp, Settings
 from hubspot_commerce.sandbox.server import SandboxServer
 
 DESCRIPTION = """\
-A local HubSpot: serves HubSpot's CRM v3 batch object APIs (products, orders, line_items, commerce_payments,
-carts, contacts), the properties API, associations v4 reads and the OAuth token endpoint, with HubSpot's
-validation, status codes, error bodies and rate limits. State lives in memory.
+A local HubSpot: serves HubSpot's CRM object APIs (products, orders, line_items, commerce_payments, carts,
+contacts: batch and single-record), properties, associations, pipelines, the OAuth token endpoint and token
+introspection, on the numbered paths (/crm/v3/objects, /crm/v4/associations) and the date-versioned ones
+(/crm/objects/2026-03, /crm/objects/2026-09), with HubSpot's validation, status codes, error bodies and rate
+limits. From 2026-09 on, writes also meet the portal's validation rules. State lives in memory.
 
 Control API (no token, not rate limited): POST /_sandbox/reset, GET /_sandbox/stats,
-GET /_sandbox/dump/{objectType}, POST /_sandbox/faults, DELETE /_sandbox/faults, POST /_sandbox/limits.
+GET /_sandbox/dump/{objectType}, POST|DELETE /_sandbox/faults, POST /_sandbox/limits,
+GET|DELETE /_sandbox/rules, PUT /_sandbox/rules/{objectType}.
 """
 
 EPILOG = """\

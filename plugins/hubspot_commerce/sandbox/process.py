@@ -153,3 +153,33 @@ class SandboxProcess:
             if value is not None
         }
         self._call("POST", "limits", payload)
+
+    def set_rules(
+        self,
+        object_type: str,
+        *,
+        required_properties: Iterable[str] = (),
+        conditional_required: Iterable[dict[str, str]] = (),
+        required_associations: Iterable[str] = (),
+        denied_associations: Iterable[str] = (),
+    ) -> dict:
+        """Replace an object type's write validation rules, enforced on writes through 2026-09 paths.
+
+        ``conditional_required`` entries are ``{"when": property, "equals": value, "require": property}``;
+        ``denied_associations`` (object types) bind user-level OAuth tokens only, as in HubSpot.
+        """
+        rules = {
+            "required_properties": list(required_properties),
+            "conditional_required": list(conditional_required),
+            "required_associations": list(required_associations),
+            "denied_associations": list(denied_associations),
+        }
+        return self._call("PUT", f"rules/{object_type}", rules)
+
+    def rules(self) -> dict:
+        """The write validation rules per object type."""
+        return self._call("GET", "rules")
+
+    def clear_rules(self) -> None:
+        """Drop every write validation rule (``reset()`` does too)."""
+        self._call("DELETE", "rules")
