@@ -2,6 +2,8 @@
 
 ``client_side_validation=True`` makes the generated models refuse responses that lack a field HubSpot's
 schemas mark required, so these tests check the sandbox's response shapes against HubSpot's own models.
+The installed client (hubspot-api-client 12) has numbered-path clients only (``/crm/v3``, ``/crm/v4``,
+``/oauth/v1``), so the date-versioned paths are covered by the other sandbox tests, not here.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from hubspot.crm.products import (
 from hubspot.crm.properties import PropertyCreate
 
 from hubspot_commerce.sandbox.process import SandboxProcess
+from hubspot_commerce.sandbox.schema import ORDER_PIPELINE_ID, ORDER_STAGES, PORTAL_ID
 
 
 @pytest.fixture
@@ -246,3 +249,27 @@ def test_oauth_refresh_with_the_official_client():
 
         assert tokens.token_type == "bearer" and tokens.expires_in == 1800
         assert [r["id"] for r in sb.dump("products")] == [created]
+
+
+def test_order_pipeline_with_the_official_client(client):
+    pipelines = client.crm.pipelines.pipelines_api
+
+    listed = pipelines.get_all("orders").results
+    one = pipelines.get_by_id("orders", ORDER_PIPELINE_ID)
+
+    assert [p.id for p in listed] == [ORDER_PIPELINE_ID]
+    assert [(s.id, s.label) for s in one.stages] == list(ORDER_STAGES.items())
+    assert {s.write_permissions for s in one.stages} == {"CRM_PERMISSIONS_ENFORCEMENT"}
+
+
+def test_oauth_access_token_metadata_with_the_official_client():
+    with SandboxProcess(oauth_clients=["app:secret:refresh-1:crm.objects.orders.write"]) as sb:
+        hubspot = HubSpot(host=sb.url, client_side_validation=True)
+        tokens = hubspot.oauth.tokens_api.create(
+            grant_type="refresh_token", client_id="app", client_secret="secret", refresh_token="refresh-1"
+        )
+        info = hubspot.oauth.access_tokens_api.get(tokens.access_token)
+
+    assert info.scopes == ["crm.objects.orders.write"]
+    assert info.hub_id == PORTAL_ID
+    assert 0 < info.expires_in <= 1800
