@@ -32,6 +32,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line: host, port, tokens, OAuth apps, limits, latency, verbosity."""
     parser = argparse.ArgumentParser(
         prog="hubspot-sandbox",
         description=DESCRIPTION,
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Start the sandbox and serve until SIGTERM or Ctrl-C."""
     args = build_parser().parse_args(argv)
     settings = Settings(
         tokens=tuple(args.token or ["test-token"]),

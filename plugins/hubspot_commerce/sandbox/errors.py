@@ -42,6 +42,7 @@ class ApiError(Exception):
         self.extra = extra or {}
 
     def body(self, correlation_id: str) -> dict:
+        """HubSpot's Error body for this error."""
         body: dict[str, Any] = {"status": "error", "message": self.message, "correlationId": correlation_id}
         if self.errors is not None:
             body["errors"] = self.errors
@@ -68,6 +69,7 @@ class ApiError(Exception):
 
 
 def validation_error(message: str, **kwargs: Any) -> ApiError:
+    """A 400 VALIDATION_ERROR with HubSpot's Error body."""
     return ApiError(400, "VALIDATION_ERROR", message, **kwargs)
 
 

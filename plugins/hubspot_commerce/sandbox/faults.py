@@ -65,14 +65,17 @@ class Faults:
         self._pending: list[Fault] = []
 
     def schedule(self, fault: Fault) -> None:
+        """Queue a fault."""
         with self._lock:
             self._pending.append(fault)
 
     def clear(self) -> None:
+        """Cancel every scheduled fault."""
         with self._lock:
             self._pending.clear()
 
     def pending(self) -> list[dict]:
+        """The scheduled faults as the control API shows them."""
         with self._lock:
             return [asdict(fault) for fault in self._pending]
 

@@ -58,6 +58,7 @@ class SandboxProcess:
         return self.tokens[0].split(":", 1)[0]
 
     def start(self) -> SandboxProcess:
+        """Start the process and wait for its ready line (RuntimeError if it never comes)."""
         command = [sys.executable, "-m", "hubspot_commerce.sandbox", *self.args]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self._process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
@@ -73,6 +74,7 @@ class SandboxProcess:
         return self
 
     def stop(self) -> None:
+        """Terminate the process (kill it after 5 s) and close the control session."""
         if self._process is None:
             return
         self._process.terminate()
@@ -97,6 +99,7 @@ class SandboxProcess:
     # Control API
 
     def _call(self, method: str, path: str, payload: Any = None) -> Any:
+        """One control API call; its JSON answer (HTTPError on failure)."""
         response = self._control.request(method, f"{self.url}/_sandbox/{path}", json=payload, timeout=30)
         response.raise_for_status()
         return response.json()
@@ -143,6 +146,7 @@ class SandboxProcess:
         self._call("POST", "faults", spec)
 
     def clear_faults(self) -> None:
+        """Cancel scheduled faults."""
         self._call("DELETE", "faults")
 
     def set_limits(self, rate_limit: int | None = None, daily_limit: int | None = None) -> None:

@@ -128,22 +128,27 @@ class ObjectType:
 
     @property
     def read_scope(self) -> str:
+        """The scope reading records needs."""
         return f"crm.objects.{self.scope}.read"
 
     @property
     def write_scope(self) -> str:
+        """The scope writing records needs."""
         return f"crm.objects.{self.scope}.write"
 
     @property
     def schema_read_scope(self) -> str:
+        """The scope reading property definitions needs (besides the read scope)."""
         return f"crm.schemas.{self.scope}.read"
 
     @property
     def schema_write_scope(self) -> str:
+        """The scope creating properties needs."""
         return f"crm.schemas.{self.scope}.write"
 
 
 def _options(*values: str) -> tuple[tuple[str, str], ...]:
+    """Enumeration options whose labels are the values, capitalised."""
     return tuple((value, value.replace("_", " ").capitalize()) for value in values)
 
 
@@ -164,6 +169,7 @@ def _props(group: str, *specs: tuple) -> dict[str, PropertyDef]:
 
 
 def _system(create_date: str, modified_date: str) -> dict[str, PropertyDef]:
+    """The read-only system properties every record has."""
     ro = {"read_only": True}
     return _props(
         "system",
@@ -183,6 +189,7 @@ def _system(create_date: str, modified_date: str) -> dict[str, PropertyDef]:
 
 
 def _address(prefix: str, *parts: str) -> list[tuple]:
+    """String properties for the parts of an address, e.g. hs_shipping_address_city."""
     return [(f"{prefix}_{part}", "string") for part in parts]
 
 
@@ -438,6 +445,7 @@ def _object(
     default_read: tuple[str, ...],
     modified_date: str = "hs_lastmodifieddate",
 ) -> ObjectType:
+    """An object type with its system properties and default read set."""
     properties = {**_system(create_date, modified_date), **props}
     return ObjectType(
         name,

@@ -33,11 +33,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
     server: SandboxServer
 
     def do_GET(self) -> None:
+        """Every method is served the same way."""
         self._serve()
 
     do_POST = do_PATCH = do_PUT = do_DELETE = do_GET
 
     def _serve(self) -> None:
+        """Read the body, let the app answer, write the response (or drop the connection)."""
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         try:
@@ -60,6 +62,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.log_request(response.status)
 
     def _encode(self, response: Response) -> bytes:
+        """Status line, headers and body as the bytes of one write."""
         if response.body is None:
             payload = b""
         elif isinstance(response.body, bytes):
@@ -83,5 +86,6 @@ class SandboxHandler(BaseHTTPRequestHandler):
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
 
     def log_message(self, format: str, *args: object) -> None:
+        """Log only with --verbose."""
         if self.server.verbose:
             super().log_message(format, *args)

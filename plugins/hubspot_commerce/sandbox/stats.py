@@ -14,6 +14,7 @@ class Stats:
         self.reset()
 
     def reset(self) -> None:
+        """Forget every counter."""
         with self._lock:
             self.requests = 0
             self.write_requests = 0
@@ -23,6 +24,7 @@ class Stats:
             self.by_path: Counter[str] = Counter()
 
     def record(self, route: str, status: int, *, write: bool, inputs: int, dropped: bool) -> None:
+        """Count one answered request."""
         with self._lock:
             self.requests += 1
             self.by_status[str(status)] += 1
@@ -32,6 +34,7 @@ class Stats:
             self.dropped += dropped
 
     def snapshot(self) -> dict:
+        """The counters as the control API shows them."""
         with self._lock:
             return {
                 "requests": self.requests,

@@ -33,6 +33,7 @@ class Store:
         self.reset()
 
     def reset(self) -> None:
+        """Forget every record, custom property, association and id."""
         with self.lock:
             self._next_id = FIRST_ID
             self.records: dict[str, dict[str, Record]] = {obj.name: {} for obj in OBJECT_TYPES}
@@ -51,6 +52,7 @@ class Store:
             self._links: dict[tuple[str, str], dict[str, dict[str, set[int]]]] = {}
 
     def next_id(self) -> str:
+        """A new record id (ids rise across object types)."""
         with self.lock:
             record_id = str(self._next_id)
             self._next_id += 1
@@ -63,6 +65,7 @@ class Store:
         return self._definitions[obj.name]
 
     def add_property(self, obj: ObjectType, definition: PropertyDef) -> None:
+        """Add a custom property definition (and its unique index)."""
         with self.lock:
             self.custom[obj.name][definition.name] = definition
             self._definitions[obj.name] = {**self._definitions[obj.name], definition.name: definition}
@@ -98,6 +101,7 @@ class Store:
         self.records[obj_name][record.id] = record
 
     def archive(self, obj_name: str, record_id: str) -> None:
+        """Delete a record with its unique values and associations (no recycle bin)."""
         record = self.records[obj_name].pop(record_id, None)
         if record is None:
             return
@@ -113,6 +117,7 @@ class Store:
     def associate(
         self, from_type: str, from_id: str, to_type: str, to_id: str, type_id: int, reverse_id: int
     ) -> None:
+        """Link two records with a type id and its reverse."""
         self._links.setdefault((from_type, from_id), {}).setdefault(to_type, {}).setdefault(to_id, set()).add(
             type_id
         )

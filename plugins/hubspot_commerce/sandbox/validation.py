@@ -64,6 +64,7 @@ def normalize(definition: PropertyDef, raw: object) -> str:
 
 
 def _text(raw: object) -> str:
+    """A JSON scalar as HubSpot writes it as a string."""
     if isinstance(raw, bool):
         return "true" if raw else "false"
     if isinstance(raw, float) and raw.is_integer():
@@ -72,6 +73,7 @@ def _text(raw: object) -> str:
 
 
 def _string(definition: PropertyDef, raw: object) -> str:
+    """A string value; emails are lower-cased and checked."""
     value = raw if raw.__class__ is str else _text(raw)
     if definition.name == "email":
         value = value.strip().lower()  # HubSpot lower-cases emails
@@ -81,6 +83,7 @@ def _string(definition: PropertyDef, raw: object) -> str:
 
 
 def _number(definition: PropertyDef, raw: object) -> str:
+    """A number value as the string sent (INVALID_INTEGER otherwise)."""
     if isinstance(raw, bool):
         raise PropertyProblem(definition.name, "INVALID_INTEGER", f"{_text(raw)} was not a valid number")
     if isinstance(raw, int | float):
@@ -100,6 +103,7 @@ def _number(definition: PropertyDef, raw: object) -> str:
 
 
 def _epoch_ms(raw: object) -> int | None:
+    """Epoch milliseconds from an int or digit string, else None."""
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
     if isinstance(raw, str) and EPOCH_MS.match(raw):
@@ -108,6 +112,7 @@ def _epoch_ms(raw: object) -> int | None:
 
 
 def _date(definition: PropertyDef, raw: object) -> str:
+    """A date as YYYY-MM-DD (epoch ms at midnight UTC or YYYY-MM-DD in)."""
     epoch = _epoch_ms(raw)
     if epoch is not None:
         if epoch % DAY_MS:
@@ -132,6 +137,7 @@ def _date(definition: PropertyDef, raw: object) -> str:
 
 
 def _datetime(definition: PropertyDef, raw: object) -> str:
+    """A datetime as ISO-8601 UTC with milliseconds (epoch ms or ISO-8601 in)."""
     epoch = _epoch_ms(raw)
     if epoch is not None:
         return iso_from_ms(epoch)
@@ -153,6 +159,7 @@ def _datetime(definition: PropertyDef, raw: object) -> str:
 
 
 def _option(definition: PropertyDef, raw: object) -> str:
+    """An enumeration or bool value that must be among the options (checkbox: each part)."""
     allowed = definition.option_values
     if raw in allowed:
         return raw  # type: ignore[return-value]
