@@ -75,8 +75,8 @@ class Dialect:
         return self.version in DATED_VERSIONS and self.version >= version
 
     def association_spec(self, spec: Any) -> tuple[str, int]:
-        """(category, type id) of an association type input. The date-versioned reference marks only
-        ``associationTypeId`` required; the numbered spec requires ``associationCategory`` too."""
+        """(category, type id) of an association type input. The date-versioned reference pages send
+        ``associationTypeId`` alone; the numbered spec requires ``associationCategory`` too."""
         if not isinstance(spec, dict) or not isinstance(spec.get("associationTypeId"), int):
             raise malformed("associationCategory and associationTypeId are required")
         category = spec.get("associationCategory")
