@@ -1,4 +1,5 @@
-"""Typed HubSpot errors, and the one function that turns an HTTP answer into one of them.
+"""Typed HubSpot errors, the one function that turns an HTTP answer into one of them, and the sync's
+configuration error (what no retry can fix on the warehouse side).
 
 Messages are built from the status and the response body only, never from request headers, so the
 access token cannot leak into an exception, a log line or a task's failure reason.
@@ -196,3 +197,14 @@ def error_for_response(
             f"{what}: HubSpot answered {status}: {message}", retry_after=retry_after, **common
         )
     return HubSpotValidationError(f"{what}: HubSpot answered {status}: {message}", **common)
+
+
+class SyncConfigurationError(ValueError):
+    """The sync cannot run as configured (a Param, a SQL file, the mapping, a query the source refuses):
+    no retry can fix it, so the task fails at once with a message naming what to change."""
+
+
+class SourceRowsRejected(ValueError):
+    """More of a stream's rows were rejected before sending (validation, unresolved references) than its
+    threshold allows: nothing of that stream was written. Fix the rows (their file is named) or raise
+    the threshold; a retry as is cannot pass."""

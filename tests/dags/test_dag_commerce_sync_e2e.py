@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,8 @@ ASSOCIATION_TYPE_IDS = {
 LAST_STATES: dict[str, str] = {}  # task id -> state in the last run() (write tasks are skipped when gated)
 
 
-def run(dag: Any, conf: dict[str, Any], **kwargs: Any) -> RunStorage:
-    """One DAG run; it must succeed. Returns the run's files (report, rejected rows).
+def run(dag: Any, conf: dict[str, Any], *, expect: str = "success", **kwargs: Any) -> RunStorage:
+    """One DAG run, which must end ``expect``. Returns the run's files (report, rejected rows).
 
     Every Param is passed: ``dag.test`` on one DAG object carries an earlier run's conf into later runs.
     """
@@ -53,9 +54,10 @@ def run(dag: Any, conf: dict[str, Any], **kwargs: Any) -> RunStorage:
         "window_start": None,
         "window_end": None,
         "objects": list(dag.params.dump()["objects"]),
+        "max_rejected_fraction": dag.params.dump()["max_rejected_fraction"],
     }
     dag_run = dag.test(run_conf={**defaults, **conf}, **kwargs)
-    assert dag_run.state == "success", f"DAG run {dag_run.run_id} ended {dag_run.state}"
+    assert dag_run.state == expect, f"DAG run {dag_run.run_id} ended {dag_run.state}"
     LAST_STATES.clear()
     LAST_STATES.update({ti.task_id: ti.state for ti in dag_run.get_task_instances()})
     return RunStorage.for_run(default_work_dir(), dag.dag_id, dag_run.run_id)
@@ -270,7 +272,7 @@ def test_bad_rows_are_rejected_and_the_rest_lands(sync_dag, store, sandbox) -> N
     ).fetchone()[0]
     db.execute("UPDATE customers SET email = NULL WHERE customer_id = ?", (customer,))
     db.commit()
-    files = run(sync_dag, {"full_refresh": True})
+    files = run(sync_dag, {"full_refresh": True, "max_rejected_fraction": 0.2})
     rejected = {
         (row["stream"], row["key"]): row["reason"]
         for row in map(json.loads, files.all_rejected.read_text().splitlines())
@@ -304,3 +306,48 @@ def test_bad_rows_are_rejected_and_the_rest_lands(sync_dag, store, sandbox) -> N
     assert not carts_of_customer, "the chosen customer has no cart (the store is deterministic)"
     assert_hubspot_matches_store(sandbox, store, excluded)
     assert str(files.all_rejected) in files.report.read_text()
+
+
+def test_a_stream_with_too_many_rejected_rows_is_not_written_and_the_report_says_so(
+    sync_dag, store, sandbox
+) -> None:
+    """One contact of 40 without an email is 2.5% of the stream, above the default 1%: contacts fail before
+    any is written, the streams that need them do not run, the report still comes, and the run fails."""
+    db = sqlite3.connect(store)
+    db.execute(
+        "UPDATE customers SET email = NULL WHERE customer_id = (SELECT MIN(customer_id) FROM customers)"
+    )
+    db.commit()
+    files = run(sync_dag, {"full_refresh": True}, expect="failed")
+    assert LAST_STATES["prepare_contacts"] == "failed" and LAST_STATES["report"] == "failed"
+    assert LAST_STATES["upsert_products"] == "success", "streams that do not need contacts land"
+    assert sandbox.dump("contacts") == [] and sandbox.dump("orders") == []
+    assert len(sandbox.dump("products")) == 30
+    report = files.report.read_text()
+    assert (
+        "(FAILED: prepare_contacts)" in report and "THE RUN IS INCOMPLETE: prepare_contacts failed" in report
+    )
+    assert "(not run: an earlier task failed)" in next(
+        line for line in report.splitlines() if line.startswith("orders ")
+    )
+    rejected = [json.loads(line) for line in files.all_rejected.read_text().splitlines()]
+    assert [row["reason"] for row in rejected if row["stream"] == "contacts"] == [
+        "required property email is missing"
+    ]
+
+
+def test_a_missing_source_connection_fails_at_once_naming_it(
+    sync_dag, store, sandbox, monkeypatch, capfd
+) -> None:
+    """Retries are on (3, two minutes apart), but a connection that does not exist fails the first try."""
+    monkeypatch.delenv("AIRFLOW_CONN_COMMERCE_SOURCE")
+    monkeypatch.setattr(sync_dag.get_task("extract"), "retries", 3)
+    started = time.monotonic()
+    files = run(sync_dag, {"full_refresh": True}, expect="failed")
+    assert time.monotonic() - started < 30
+    assert LAST_STATES["extract"] == "failed" and LAST_STATES["validate"] == "upstream_failed"
+    assert "conn_id `commerce_source` isn't defined" in capfd.readouterr().out
+    assert "THE RUN IS INCOMPLETE: extract failed" in files.report.read_text()
+    assert not [path for path in sandbox.stats()["by_path"] if "/objects/" in path], (
+        "no record was read or written"
+    )

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
 from airflow.sdk import CronDataIntervalTimetable
+from airflow.sdk.exceptions import AirflowNotFoundException
+
+from hubspot_commerce.errors import (
+    HubSpotMissingScopes,
+    HubSpotRateLimited,
+    HubSpotRejectedRecords,
+    HubSpotUnavailable,
+    HubSpotUncertainWrites,
+    SyncConfigurationError,
+)
 
 HUBSPOT_TASKS = {"setup"}  # validate reads the definitions setup kept; it sends nothing
 
@@ -86,7 +97,7 @@ def test_hubspot_tasks_share_the_pool_and_retry_policy(sync_dag) -> None:
         assert (task.pool == "hubspot_api") == calls_hubspot, task.task_id
         assert task.retry_policy is not None, task.task_id
     rules = sync_dag.get_task("create_orders").retry_policy.rules
-    assert [rule.action.value for rule in rules] == ["retry", "retry", "fail"]
+    assert [rule.action.value for rule in rules] == ["retry", "retry", "fail", "fail"]
 
 
 def test_one_asset_per_hubspot_object_type(sync_dag) -> None:
@@ -109,3 +120,21 @@ def test_creates_are_exactly_once_by_the_source_key_property(sync_dag) -> None:
         else:
             assert task.key_property is None, task_id
     assert {t.id_property for i, t in writers.items() if i.startswith("upsert_")} == {"hs_sku", "email"}
+
+
+@pytest.mark.parametrize(
+    ("error", "action"),
+    [
+        pytest.param(HubSpotUnavailable("HubSpot did not answer"), "retry", id="outage"),
+        pytest.param(HubSpotRateLimited("429", policy=None, retry_after=None), "retry", id="rate-limit"),
+        pytest.param(AirflowNotFoundException("conn_id `shop` is not defined"), "fail", id="no-connection"),
+        pytest.param(SyncConfigurationError("window_start and window_end ..."), "fail", id="params"),
+        pytest.param(HubSpotMissingScopes("403", scopes=["crm.objects.carts.write"]), "fail", id="scopes"),
+        pytest.param(HubSpotUncertainWrites("in doubt"), "fail", id="in-doubt"),
+        pytest.param(HubSpotRejectedRecords("rejected"), "fail", id="rejected"),
+    ],
+)
+def test_the_retry_policy_retries_outages_and_fails_at_once_on_what_cannot_pass(sync_dag, error, action):
+    """Judged by the policy of the DAG as Airflow loads it (serialized rules, resolved classes)."""
+    policy = sync_dag.get_task("create_orders").retry_policy
+    assert policy.evaluate(error, try_number=1, max_tries=4).action.value == action

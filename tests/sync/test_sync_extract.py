@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hubspot_commerce.sync.extract import Window, extract_streams, render_query, resolve_window
+from hubspot_commerce.sync.resources import include_path
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 T1 = datetime(2025, 3, 2, tzinfo=UTC)
@@ -48,9 +49,9 @@ def test_bad_window_params_are_refused(params: dict) -> None:
 
 
 def test_sql_is_rendered_with_the_window() -> None:
-    sql = render_query("orders", Window(T0, T1))
+    sql = render_query("orders", Window(T0, T1), include_path("sql"))
     assert "updated_at >= '2025-03-01 00:00:00' AND updated_at < '2025-03-02 00:00:00'" in sql
-    assert "1 = 1" in render_query("orders", Window(None, None, full_refresh=True))
+    assert "1 = 1" in render_query("orders", Window(None, None, full_refresh=True), include_path("sql"))
 
 
 def test_full_refresh_extracts_every_row(source, store: Path, mapping) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from hubspot_commerce.errors import SyncConfigurationError
 from hubspot_commerce.sync.mapping import (
     PropertyRule,
     StreamMapping,
@@ -85,7 +86,7 @@ def test_templates_and_missing_fields() -> None:
         "order:1002:2",
         pd.NA,
     ]
-    with pytest.raises(KeyError, match="nope"):
+    with pytest.raises(SyncConfigurationError, match="names column 'nope', which the query does not return"):
         format_template(frame, "{nope}")
 
 
@@ -164,9 +165,10 @@ STREAM = "streams:\n  a: {object_type: orders, sql: o, key: '{x}', "
             "upsert_by 'p' is not one of its properties",
         ),
         (
-            "streams:\n  c: {object_type: contacts, sql: c, key: '{x}', properties: {email: {column: e}}}\n"
-            "  a: {object_type: products, sql: p, key: '{x}', upsert_by: p, properties: {p: {column: x}}, "
-            "references: {c: {stream: c, key: '{y}', association: 1}}}",
+            "streams:\n  c: {object_type: contacts, sql: customers, key: '{x}',"
+            " properties: {email: {column: e}}}\n"
+            "  a: {object_type: products, sql: products, key: '{x}', upsert_by: p,"
+            " properties: {p: {column: x}}, references: {c: {stream: c, key: '{y}', association: 1}}}",
             "cannot have association references",
         ),
         (
@@ -177,8 +179,12 @@ STREAM = "streams:\n  a: {object_type: orders, sql: o, key: '{x}', "
             STREAM + "references: {c: {stream: b, key: '{y}', assoc: 1}}}",
             "stream a: reference c: unknown key assoc; allowed: association, key, optional, property, stream",
         ),
-        (STREAM + "upsert: p}", "stream a: unknown key upsert; allowed: key, object_type, properties"),
+        (
+            STREAM + "upsert: p}",
+            "stream a: unknown key upsert; allowed: key, max_rejected_fraction, object_type, properties",
+        ),
         (STREAM + "properties: {p: x}}", "stream a: property p: expected a mapping of column"),
+        (STREAM + "properties: {p: {column: x}}}", r"stream a: SQL file .*/include/sql/o.sql does not exist"),
     ],
 )
 def test_mapping_mistakes_are_named(tmp_path: Path, yaml_text: str, message: str) -> None:

@@ -71,7 +71,7 @@ class HubSpotBatchOperator(BaseOperator):
     :param id_property: upsert/read: the unique property whose value is each record's ``id``.
     :param key_property: create: the unique custom property that stores the source key (exactly-once).
     :param max_rejected_fraction: fail (after every good record landed) when more records than this
-        fraction are rejected; default 0.0 = any rejection fails the task.
+        fraction are rejected; default 0.0 = any rejection fails the task. (templated)
     :param output_dir: where the rejected-records file and large id maps go: an object-storage URL
         (``s3://<conn_id>@bucket/prefix``, ``file:///...``) or a local path (default
         ``<[hubspot_commerce] work_dir>/<dag_id>/<run_id>``).
@@ -90,6 +90,7 @@ class HubSpotBatchOperator(BaseOperator):
         "key_property",
         "hubspot_conn_id",
         "output_dir",
+        "max_rejected_fraction",
     )
     ui_color = "#ff7a59"
 
@@ -102,7 +103,7 @@ class HubSpotBatchOperator(BaseOperator):
         id_property: str | None = None,
         key_property: str | None = None,
         hubspot_conn_id: str = HubSpotHook.default_conn_name,
-        max_rejected_fraction: float = 0.0,
+        max_rejected_fraction: float | str = 0.0,
         output_dir: str | None = None,
         max_inline_ids: int = 10_000,
         max_workers: int = DEFAULT_MAX_WORKERS,
@@ -165,10 +166,11 @@ class HubSpotBatchOperator(BaseOperator):
             f"{len(outcome.ids)} landed ({outcome.created} created, {outcome.updated} updated, "
             f"{outcome.existing} existing, {resumed} by an earlier try)"
         )
-        if total and len(outcome.rejected) / total > self.max_rejected_fraction:
+        allowed = float(self.max_rejected_fraction)
+        if total and len(outcome.rejected) / total > allowed:
             raise HubSpotRejectedRecords(
                 f"{len(outcome.rejected)} of {total} {self.object_type} records were rejected (allowed "
-                f"fraction {self.max_rejected_fraction}); {landed}. Reasons per record: {rejected_path}"
+                f"fraction {allowed}); {landed}. Reasons per record: {rejected_path}"
             )
         if outcome.in_doubt:
             path = write_jsonl(

@@ -30,6 +30,7 @@ from airflow.sdk import (
     get_current_context,
     task,
 )
+from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
 from hubspot_commerce.errors import (
     HubSpotAuthError,
@@ -37,7 +38,10 @@ from hubspot_commerce.errors import (
     HubSpotRateLimited,
     HubSpotRejectedRecords,
     HubSpotServerError,
+    HubSpotUncertainWrites,
     HubSpotValidationError,
+    SourceRowsRejected,
+    SyncConfigurationError,
 )
 from hubspot_commerce.hooks.hubspot import HubSpotHook
 from hubspot_commerce.operators.batch import HubSpotBatchOperator
@@ -64,16 +68,24 @@ HUBSPOT_RETRY_POLICY = ExceptionRetryPolicy(
                 HubSpotValidationError,
                 HubSpotDailyLimitReached,
                 HubSpotRejectedRecords,
+                HubSpotUncertainWrites,
+                SourceRowsRejected,
             ],
             action=RetryAction.FAIL,
             reason="HubSpot refused the request: a retry cannot succeed",
+        ),
+        RetryRule(
+            exception=[SyncConfigurationError, AirflowNotFoundException],
+            action=RetryAction.FAIL,
+            reason="fix the configuration first (a connection, a Param, a SQL file, the mapping)",
         ),
     ]
 )
 
 
-def sync_params(stream_names: list[str]) -> dict[str, Param]:
-    """The trigger form: dry run, full refresh, the streams to write, an explicit window."""
+def sync_params(stream_names: list[str], max_rejected_fraction: float) -> dict[str, Param]:
+    """The trigger form: dry run, full refresh, the streams to write, an explicit window, the share of a
+    stream's rows that may be rejected."""
     return {
         "dry_run": Param(
             False,
@@ -102,6 +114,15 @@ def sync_params(stream_names: list[str]) -> dict[str, Param]:
             description="With window_end: sync rows updated in [start, end) (UTC).",
         ),
         "window_end": Param(None, type=["null", "string"], format="date-time", title="Window end"),
+        "max_rejected_fraction": Param(
+            max_rejected_fraction,
+            type="number",
+            minimum=0,
+            maximum=1,
+            title="Rejected rows allowed",
+            description="Share of a stream's rows that may be rejected (before sending, or by HubSpot); "
+            "above it the stream fails, and before sending nothing of it is written.",
+        ),
     }
 
 
@@ -116,7 +137,6 @@ class SyncConfig:
     source_conn_id: str
     hubspot_conn_id: str
     pool: str
-    max_rejected_fraction: float
 
     def storage(self, run_id: str | None = None) -> RunStorage:
         """The run's storage (the current task's run unless ``run_id`` is given)."""
@@ -150,7 +170,11 @@ def write_tasks(config: SyncConfig, stream: StreamMapping) -> list[HubSpotBatchO
             id_property=stream.upsert_by,
             key_property=config.mapping.key_property.name if action == "create" else None,
             hubspot_conn_id=config.hubspot_conn_id,
-            max_rejected_fraction=config.max_rejected_fraction,
+            max_rejected_fraction=(
+                stream.max_rejected_fraction
+                if stream.max_rejected_fraction is not None
+                else "{{ params.max_rejected_fraction }}"
+            ),
             output_dir=f"{{{{ sync_stream_dir(run_id, '{stream.name}') }}}}",
             max_inline_ids=10**9,  # large id maps go to the XCom backend's object storage instead
             skip_if_empty=True,  # a dry run, a stream not selected, nothing changed: no Asset event
@@ -208,10 +232,15 @@ def stream_tasks(config: SyncConfig, stream: StreamMapping, upstream: Mapping[st
     def prepare(upstream: Mapping[str, list[Any]]) -> dict[str, dict[str, str]]:
         """Plan the stream against HubSpot; return the ids of its records that exist already."""
         params = _params()
-        selected, dry_run = stream.name in params["objects"], bool(params["dry_run"])
+        allowed = stream.max_rejected_fraction
+        choices = steps.StreamChoices(
+            selected=stream.name in params["objects"],
+            dry_run=bool(params["dry_run"]),
+            max_rejected_fraction=float(params["max_rejected_fraction"] if allowed is None else allowed),
+        )
         ids = steps.referenced_ids(upstream)
         hubspot, storage = config.hubspot(), config.storage()
-        return steps.prepare_step(hubspot, config.mapping, stream.name, storage, ids, selected, dry_run)
+        return steps.prepare_step(hubspot, config.mapping, stream.name, storage, ids, choices)
 
     planned = prepare(upstream)
     writers = write_tasks(config, stream)
@@ -219,19 +248,29 @@ def stream_tasks(config: SyncConfig, stream: StreamMapping, upstream: Mapping[st
     return [planned, *(writer.output for writer in writers)]
 
 
-def report_task(
-    config: SyncConfig, validated: XComArg, extracted: XComArg, writes: dict[str, Any]
-) -> XComArg:
-    """The report, once every stream is done (or skipped)."""
+def report_task(config: SyncConfig, results: dict[str, Any]) -> XComArg:
+    """The report, once every other task has finished, whatever happened; it fails when any task failed,
+    so a failed run stays failed."""
 
-    @task(task_id="report", multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED)
-    def report(validation: Mapping[str, str], extracted: Mapping[str, str], writes: Mapping[str, Any]) -> str:
-        """Print per stream: extracted, created, updated, unchanged, rejected; where rejected rows are."""
+    @task(task_id="report", multiple_outputs=False, trigger_rule=TriggerRule.ALL_DONE)
+    def report(results: Mapping[str, Any]) -> str:
+        """Print per stream: extracted, created, updated, unchanged, rejected; where rejected rows are;
+        for a failed run, what did not finish and what to clear."""
         files = config.storage()
-        print(steps.report_step(config.mapping, files, _params(), validation, extracted, writes))
+        states = task_states(get_current_context())
+        text, failed = steps.report_step(config.mapping, files, _params(), results, states)
+        print(text)
+        if failed:
+            raise AirflowFailException(f"the run is incomplete: {', '.join(failed)} failed (see the report)")
         return str(files.report)
 
-    return report(validated, extracted, writes)
+    return report(results)
+
+
+def task_states(context: Mapping[str, Any]) -> dict[str, str | None]:
+    """Every task's state in the current run, as the API server knows it."""
+    ti = context["ti"]
+    return dict(ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {}))
 
 
 def build_dag(
@@ -240,6 +279,7 @@ def build_dag(
     source_conn_id: str = "commerce_source",
     hubspot_conn_id: str = "hubspot_default",
     mapping_path: str | Path | None = None,
+    sql_dir: str | Path | None = None,
     work_dir: str | None = None,
     pool: str = "hubspot_api",
     cron: str = "0 3 * * *",
@@ -252,17 +292,17 @@ def build_dag(
 
     :param source_conn_id: a connection whose hook is a common-sql ``DbApiHook`` (any SQL database).
     :param mapping_path: the mapping YAML (default: the package's ``include/mappings/commerce.yaml``).
+    :param sql_dir: the folder of the queries the mapping names (default: the package's ``include/sql``).
     :param work_dir: where runs keep what their tasks hand each other: an object-storage URL
         (``s3://<aws_conn_id>@bucket/prefix``, ``gs://...``, ``file:///...``) every worker can reach;
         default ``[hubspot_commerce] work_dir``, else ``$AIRFLOW_HOME/hubspot_commerce``.
-    :param max_rejected_fraction: a write task fails (after every good record landed) when HubSpot rejects
-        more than this fraction of its records; rows rejected by validation never reach HubSpot.
+    :param max_rejected_fraction: the default of the Param of that name: a stream fails when more than
+        this share of its rows is rejected, before sending (then nothing of it is written) or by HubSpot
+        (then after every good record landed). A stream's ``max_rejected_fraction`` in the mapping wins.
     """
-    mapping = load_mapping(mapping_path)
+    mapping = load_mapping(mapping_path, sql_dir)
     work_root = storage_path(work_dir) if work_dir else default_work_dir()
-    config = SyncConfig(
-        dag_id, mapping, work_root, source_conn_id, hubspot_conn_id, pool, max_rejected_fraction
-    )
+    config = SyncConfig(dag_id, mapping, work_root, source_conn_id, hubspot_conn_id, pool)
     with DAG(
         dag_id=dag_id,
         description="Sync products, contacts, orders with line items, payments and carts into HubSpot",
@@ -274,7 +314,7 @@ def build_dag(
         tags=["hubspot", "commerce"],
         default_args={"retries": retries, "retry_delay": retry_delay, "retry_policy": HUBSPOT_RETRY_POLICY},
         user_defined_macros=config.macros(),
-        params=sync_params(list(mapping.streams)),
+        params=sync_params(list(mapping.streams), max_rejected_fraction),
     ) as dag:
         extracted, validated = start_tasks(config)
         outputs: dict[str, list[Any]] = {}
@@ -284,7 +324,7 @@ def build_dag(
             )
             validated >> outputs[name][0]
         writes = {f"{name}.{o.operator.action}": o for name in outputs for o in outputs[name][1:]}
-        report_task(config, validated, extracted, writes)
+        report_task(config, {"extract": extracted, "validate": validated, **writes})
     return dag
 
 

@@ -16,13 +16,14 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from hubspot_commerce.errors import SyncConfigurationError
 from hubspot_commerce.hooks.hubspot import key_property_definition
 from hubspot_commerce.sync.resources import include_path
 
 KEY = "key"
 REF_PREFIX = "ref:"
 PROPERTY_TYPES = ("string", "number", "date", "datetime", "bool")
-STREAM_KEYS = {"object_type", "sql", "key", "properties", "references", "upsert_by"}
+STREAM_KEYS = {"object_type", "sql", "key", "properties", "references", "upsert_by", "max_rejected_fraction"}
 TRUE_TEXT = {"true", "t", "yes", "y", "1", "1.0"}
 FALSE_TEXT = {"false", "f", "no", "n", "0", "0.0"}
 
@@ -64,6 +65,7 @@ class StreamMapping:
     properties: tuple[PropertyRule, ...]
     references: tuple[Reference, ...] = ()
     upsert_by: str | None = None
+    max_rejected_fraction: float | None = None  # None: the run's ``max_rejected_fraction`` Param
 
     @property
     def property_names(self) -> list[str]:
@@ -88,19 +90,22 @@ class KeyProperty:
 
 @dataclass(frozen=True)
 class SyncMapping:
-    """The whole mapping: the key property and the streams in sync order."""
+    """The whole mapping: the key property, the streams in sync order, and the folder of their SQL files."""
 
     key_property: KeyProperty
     streams: dict[str, StreamMapping] = field(default_factory=dict)
+    sql_dir: Path = field(default_factory=lambda: include_path("sql"))
 
 
 def default_mapping_path() -> Path:
     return include_path("mappings", "commerce.yaml")
 
 
-def load_mapping(path: str | Path | None = None) -> SyncMapping:
-    """Read and check a mapping file; a mistake raises ``ValueError`` naming the stream and property."""
+def load_mapping(path: str | Path | None = None, sql_dir: str | Path | None = None) -> SyncMapping:
+    """Read and check a mapping file and the SQL files it names (``sql_dir``, default ``include/sql``); a
+    mistake raises ``SyncConfigurationError`` naming the stream, property or file."""
     raw = yaml.safe_load(Path(path or default_mapping_path()).read_text())
+    sql_folder = Path(sql_dir) if sql_dir else include_path("sql")
     key_property = KeyProperty(**raw["key_property"])
     streams: dict[str, StreamMapping] = {}
     for name, spec in raw["streams"].items():
@@ -114,20 +119,26 @@ def load_mapping(path: str | Path | None = None) -> SyncMapping:
         )
         for ref in references:
             if ref.stream not in streams:
-                raise ValueError(
+                raise SyncConfigurationError(
                     f"stream {name}: reference {ref.name} names {ref.stream!r}, not an earlier stream"
                 )
             if (ref.association is None) == (ref.property is None):
-                raise ValueError(
+                raise SyncConfigurationError(
                     f"stream {name}: reference {ref.name} needs exactly one of association, property"
                 )
         upsert_by = spec.get("upsert_by")
         if upsert_by and upsert_by not in {rule.name for rule in properties}:
-            raise ValueError(f"stream {name}: upsert_by {upsert_by!r} is not one of its properties")
+            raise SyncConfigurationError(
+                f"stream {name}: upsert_by {upsert_by!r} is not one of its properties"
+            )
         if upsert_by and any(ref.association is not None for ref in references):
-            raise ValueError(
+            raise SyncConfigurationError(
                 f"stream {name}: an upsert_by stream cannot have association references "
                 "(HubSpot's batch/upsert takes no associations)"
+            )
+        if not (sql_folder / f"{spec['sql']}.sql").is_file():
+            raise SyncConfigurationError(
+                f"stream {name}: SQL file {sql_folder / spec['sql']}.sql does not exist"
             )
         streams[name] = StreamMapping(
             name=name,
@@ -137,8 +148,9 @@ def load_mapping(path: str | Path | None = None) -> SyncMapping:
             properties=properties,
             references=references,
             upsert_by=upsert_by,
+            max_rejected_fraction=spec.get("max_rejected_fraction"),
         )
-    return SyncMapping(key_property=key_property, streams=streams)
+    return SyncMapping(key_property=key_property, streams=streams, sql_dir=sql_folder)
 
 
 def _fields(cls: type) -> set[str]:
@@ -150,10 +162,14 @@ def _check_keys(where: str, entry: Any, allowed: set[str]) -> dict[str, Any]:
     """The entry itself, if it is a mapping of allowed keys only; else a ``ValueError`` naming the place, the
     unknown keys and the allowed ones (a typo would otherwise be a bare ``TypeError``)."""
     if not isinstance(entry, dict):
-        raise ValueError(f"{where}: expected a mapping of {', '.join(sorted(allowed))}, got {entry!r}")
+        raise SyncConfigurationError(
+            f"{where}: expected a mapping of {', '.join(sorted(allowed))}, got {entry!r}"
+        )
     unknown = sorted(set(entry) - allowed)
     if unknown:
-        raise ValueError(f"{where}: unknown key {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+        raise SyncConfigurationError(
+            f"{where}: unknown key {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+        )
     return entry
 
 
@@ -161,9 +177,11 @@ def _property_rule(stream: str, name: str, rule: dict[str, Any]) -> PropertyRule
     _check_keys(f"stream {stream}: property {name}", rule, _fields(PropertyRule))
     sources = [source for source in ("column", "value", "template") if source in rule]
     if len(sources) != 1:
-        raise ValueError(f"stream {stream}: property {name} needs exactly one of column, value, template")
+        raise SyncConfigurationError(
+            f"stream {stream}: property {name} needs exactly one of column, value, template"
+        )
     if rule.get("type", "string") not in PROPERTY_TYPES:
-        raise ValueError(
+        raise SyncConfigurationError(
             f"stream {stream}: property {name} has type {rule['type']!r}; use one of {PROPERTY_TYPES}"
         )
     values = rule.get("values")
@@ -196,7 +214,7 @@ def format_template(frame: pd.DataFrame, template: str) -> pd.Series:
         result = result + literal
         if column is not None:
             if column not in frame.columns:
-                raise KeyError(
+                raise SyncConfigurationError(
                     f"template {template!r} names column {column!r}, which the query does not return"
                 )
             text = as_text(frame[column]).str.strip()
@@ -262,7 +280,7 @@ def convert_property(frame: pd.DataFrame, rule: PropertyRule) -> pd.Series:
         raw = format_template(frame, rule.template)
     else:
         if rule.column not in frame.columns:
-            raise KeyError(
+            raise SyncConfigurationError(
                 f"property {rule.name} maps column {rule.column!r}, which the query does not return"
             )
         raw = frame[rule.column]

@@ -1,4 +1,5 @@
-"""The run's report: per stream how many rows were extracted, created, updated, unchanged and rejected."""
+"""The run's report: per stream how many rows were extracted, created, updated, unchanged and rejected, and,
+when tasks failed, which streams did not finish, why, and what to clear."""
 
 from __future__ import annotations
 
@@ -66,6 +67,42 @@ def stream_counts(
     return rows
 
 
+def tasks_of_stream(stream: str) -> tuple[str, ...]:
+    """The DAG's tasks of one stream, in the order they run."""
+    return (f"prepare_{stream}", f"upsert_{stream}", f"create_{stream}", f"update_{stream}")
+
+
+def stream_status(mapping: SyncMapping, states: Mapping[str, str | None]) -> dict[str, str]:
+    """Per stream, why it did not finish (``FAILED: create_orders``, ``not run: an earlier task failed``),
+    or nothing when it did."""
+    status: dict[str, str] = {}
+    for name in mapping.streams:
+        tasks = [task for task in tasks_of_stream(name) if task in states]
+        failed = [task for task in tasks if states[task] == "failed"]
+        if failed:
+            status[name] = "FAILED: " + ", ".join(failed)
+        elif any(states[task] == "upstream_failed" for task in tasks):
+            status[name] = "not run: an earlier task failed"
+    return status
+
+
+def failed_tasks(states: Mapping[str, str | None]) -> list[str]:
+    """The run's failed tasks, the first to clear first (extract and validate before the streams)."""
+    return sorted(task for task, state in states.items() if state == "failed")
+
+
+def failure_lines(failed: list[str]) -> list[str]:
+    """What a user does about a failed run."""
+    if not failed:
+        return []
+    return [
+        "",
+        f"THE RUN IS INCOMPLETE: {', '.join(failed)} failed; each task's log says why.",
+        "Fix the cause, then clear the failed tasks with their downstream tasks (Clear, with 'Downstream'):",
+        "records that landed are not written again, and the report is written anew.",
+    ]
+
+
 def format_report(
     rows: list[StreamCounts],
     window: str,
@@ -73,8 +110,11 @@ def format_report(
     selected: list[str],
     rejected_file: str,
     hubspot_rejected_files: list[str],
+    status: Mapping[str, str] | None = None,
+    failed: list[str] | None = None,
 ) -> str:
-    """The report as a fixed-width table, then where the rejected rows are (source key and reason each)."""
+    """The report as a fixed-width table, then where the rejected rows are (source key and reason each),
+    then, for a failed run, which tasks failed and what to clear."""
     title = "HubSpot commerce sync" + (
         " (DRY RUN: nothing written; created/updated = would be)" if dry_run else ""
     )
@@ -82,15 +122,17 @@ def format_report(
     header = f"{'stream':<18}{'object':<19}" + "".join(f"{column:>11}" for column in COLUMNS)
     lines += [header, "-" * len(header)]
     for row in rows:
-        marker = "" if row.stream in selected else "   (not selected: nothing written)"
+        note = (status or {}).get(row.stream) or (
+            "" if row.stream in selected else "not selected: nothing written"
+        )
         lines.append(
             f"{row.stream:<18}{row.object_type:<19}"
             + "".join(f"{getattr(row, column):>11}" for column in COLUMNS)
-            + marker
+            + (f"   ({note})" if note else "")
         )
     lines.append("-" * len(header))
     lines.append(f"{'total':<37}" + "".join(f"{sum(getattr(r, c) for r in rows):>11}" for c in COLUMNS))
     lines.append("")
     lines.append(f"rejected rows (source key and reason, JSON lines): {rejected_file}")
     lines += [f"rejected by HubSpot: {path}" for path in hubspot_rejected_files]
-    return "\n".join(lines)
+    return "\n".join(lines + failure_lines(failed or []))

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pandas as pd
 
 from hubspot_commerce.batch.records import Link
+from hubspot_commerce.errors import SourceRowsRejected
 from hubspot_commerce.operators.batch import read_ids
 from hubspot_commerce.storage import read_json, read_jsonl, read_table, write_json, write_jsonl, write_table
 from hubspot_commerce.sync.diff import (
@@ -25,7 +27,7 @@ from hubspot_commerce.sync.diff import (
 )
 from hubspot_commerce.sync.extract import DataFrameSource, Window, extract_streams
 from hubspot_commerce.sync.mapping import SyncMapping, map_stream
-from hubspot_commerce.sync.report import format_report, stream_counts
+from hubspot_commerce.sync.report import failed_tasks, format_report, stream_counts, stream_status
 from hubspot_commerce.sync.run_storage import RunStorage
 from hubspot_commerce.sync.validate import RejectedRow, definitions_by_name, validate_streams
 
@@ -127,59 +129,98 @@ def referenced_ids(upstream: Mapping[str, Iterable[Mapping[str, Any]]]) -> dict[
     }
 
 
+@dataclass(frozen=True)
+class StreamChoices:
+    """What a run's Params decide for one stream: whether it is written, and how many of its rows may be
+    rejected before sending (validation and references) before the stream is not written at all."""
+
+    selected: bool
+    dry_run: bool
+    max_rejected_fraction: float
+
+    @property
+    def writes(self) -> bool:
+        return self.selected and not self.dry_run
+
+    def describe(self) -> str:
+        if self.dry_run:
+            return "dry run: nothing is written"
+        return "writing" if self.selected else "not selected: nothing is written"
+
+
 def prepare_step(
     hubspot: HubSpotApi,
     mapping: SyncMapping,
     stream_name: str,
     files: RunStorage,
     ids: Mapping[str, Mapping[str, str]],
-    selected: bool,
-    dry_run: bool,
+    choices: StreamChoices,
 ) -> dict[str, dict[str, str]]:
     """Plan one stream: resolve references to HubSpot ids, read the existing records, write the create and
     update inputs for the operators (empty on a dry run or when the stream is not selected), and add the
-    associations existing records lack.
+    associations existing records lack. A stream that would be written with more rows rejected than
+    ``choices.max_rejected_fraction`` fails here, before any of it is written.
 
     Returns ``{"ids": {source key: HubSpot id}}`` of the stream's records that already exist in HubSpot
     (the write tasks' XCom shape, so ``read_ids`` reads both).
     """
     stream = mapping.streams[stream_name]
-    frame = read_table(files.accepted(stream_name))
-    frame, rejected = resolve_references(stream, frame, ids, strict=selected and not dry_run)
+    accepted = read_table(files.accepted(stream_name))
+    frame, rejected = resolve_references(stream, accepted, ids, strict=choices.writes)
+    if choices.writes:
+        check_rejected_share(files, stream_name, len(accepted), rejected, choices.max_rejected_fraction)
     definitions = read_json(files.definitions(stream.object_type))
-    id_property = stream.upsert_by or mapping.key_property.name
-    existing: dict[str, dict] = {}
-    if frame.empty:
-        log.info("%s: no rows to sync", stream_name)
-    elif id_property in definitions_by_name(definitions):
-        existing = hubspot.batch_read(
-            stream.object_type,
-            list(lookup_value(stream, frame).dropna().unique()),
-            id_property=id_property,
-            properties=stream.property_names,
-        )
-    else:
-        log.info("%s has no property %s yet: every record is new", stream.object_type, id_property)
+    existing = _read_existing(hubspot, mapping, stream_name, frame, definitions)
     plan = plan_stream(stream, frame, existing, definitions, mapping.key_property.name)
     plan.rejected = rejected
-    writes = selected and not dry_run
-    _link_existing(hubspot, mapping, stream_name, frame, plan, write=writes)
-    _write_plan(files, stream_name, plan, writes=writes, upsert=bool(stream.upsert_by))
+    _link_existing(hubspot, mapping, stream_name, frame, plan, write=choices.writes)
+    _write_plan(files, stream_name, plan, writes=choices.writes, upsert=bool(stream.upsert_by))
     counts = plan.counts()
     log.info(
         "%s: %d to create, %d to update, %d unchanged, %d rejected (%s)",
-        stream_name,
-        counts["create"],
-        counts["update"],
-        counts["unchanged"],
-        counts["rejected"],
-        "dry run: nothing is written"
-        if dry_run
-        else ("not selected: nothing is written" if not selected else "writing"),
-    )
+        stream_name, counts["create"], counts["update"], counts["unchanged"], counts["rejected"],
+        choices.describe(),
+    )  # fmt: skip
     for row in rejected[:5]:
         log.warning("%s %s rejected: %s", stream_name, row.key, row.reason)
     return {"ids": plan.existing_ids}
+
+
+def check_rejected_share(
+    files: RunStorage, stream_name: str, accepted: int, unresolved: list[RejectedRow], allowed: float
+) -> None:
+    """Fail before writing a stream when more of its rows were rejected before sending (by validation,
+    or for a referenced record HubSpot does not have) than ``allowed``: a run must not succeed quietly
+    with most of a stream missing. The rows rejected here are written to the stream's file first."""
+    validation = len(read_jsonl(files.rejected(stream_name, "validate")))
+    total, rejected = accepted + validation, validation + len(unresolved)
+    if total and rejected / total > allowed:
+        write_jsonl(files.rejected(stream_name, "plan"), (row.to_json() for row in unresolved))
+        raise SourceRowsRejected(
+            f"{stream_name}: {rejected} of {total} rows were rejected before sending (allowed fraction "
+            f"{allowed}), so none of {stream_name} is written. Reasons per row: "
+            f"{files.rejected(stream_name, 'validate')} and {files.rejected(stream_name, 'plan')}"
+        )
+
+
+def _read_existing(
+    hubspot: HubSpotApi, mapping: SyncMapping, stream_name: str, frame: pd.DataFrame, definitions: Any
+) -> dict[str, dict]:
+    """The stream's records HubSpot already has, by lookup value (none before the key property exists)."""
+    stream = mapping.streams[stream_name]
+    id_property = stream.upsert_by or mapping.key_property.name
+    if frame.empty:
+        log.info("%s: no rows to sync", stream_name)
+        return {}
+    if id_property not in definitions_by_name(definitions):
+        log.info("%s has no property %s yet: every record is new", stream.object_type, id_property)
+        return {}
+    return hubspot.batch_read(
+        stream.object_type,
+        list(lookup_value(stream, frame).dropna().unique()),
+        id_property=id_property,
+        properties=stream.property_names,
+    )
 
 
 def _link_existing(
@@ -246,26 +287,35 @@ def report_step(
     mapping: SyncMapping,
     files: RunStorage,
     params: Mapping[str, Any],
-    validation: Mapping[str, str],
-    extracted: Mapping[str, str],
-    writes: Mapping[str, Mapping[str, Any] | None],
-) -> str:
-    """Write the run's report (per stream: extracted, created, updated, unchanged, rejected; where the
-    rejected rows are), drop the run's copies of rows, and return the report's text."""
+    results: Mapping[str, Mapping[str, Any] | None],
+    states: Mapping[str, str | None],
+) -> tuple[str, list[str]]:
+    """Write the run's report, whatever happened: per stream extracted, created, updated, unchanged and
+    rejected; where the rejected rows are; which streams did not finish and what to clear.
+
+    ``results`` holds the XCom values of ``extract``, ``validate`` and the write tasks (``<stream>.<action>``;
+    None for a task that did not run); ``states`` every task's state. The run's copies of rows are removed
+    only when nothing failed, since clearing a failed task needs them. Returns the text and the failed tasks.
+    """
     dry_run = bool(params["dry_run"])
-    plans = {name: read_json(files.plan(name)) for name in mapping.streams}
+    plans = {name: read_json(files.plan(name)) for name in mapping.streams if files.plan(name).exists()}
     collect_rejected(files, mapping.streams)
+    writes = {name: value for name, value in results.items() if "." in name}
     hubspot_rejected = sorted(
         str(result["rejected_path"]) for result in writes.values() if result and result.get("rejected_path")
     )
+    failed = failed_tasks(states)
     text = format_report(
-        stream_counts(mapping, validation, plans, writes, dry_run),
-        extracted.get("window", ""),
+        stream_counts(mapping, results.get("validate") or {}, plans, writes, dry_run),
+        (results.get("extract") or {}).get("window", "(not extracted)"),
         dry_run,
         list(params["objects"]),
         str(files.all_rejected),
         hubspot_rejected,
+        stream_status(mapping, states),
+        failed,
     )
     files.report.write_text(text + "\n")
-    files.remove_row_copies()
-    return text
+    if not failed:
+        files.remove_row_copies()
+    return text, failed

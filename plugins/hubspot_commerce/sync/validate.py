@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from hubspot_commerce.errors import SyncConfigurationError
 from hubspot_commerce.sync.mapping import KEY, REF_PREFIX, StreamMapping, SyncMapping
 
 NUMBER_PATTERN = r"^-?\d+(\.\d+)?$"
@@ -168,7 +169,7 @@ def _uniqueness_checks(stream: StreamMapping, frame: pd.DataFrame) -> list[pd.Se
     ]
     if stream.upsert_by:
         if stream.upsert_by not in frame.columns:
-            raise ValueError(
+            raise SyncConfigurationError(
                 f"stream {stream.name}: upsert_by {stream.upsert_by!r} is not one of its properties"
             )
         values = frame[stream.upsert_by]
