@@ -18,6 +18,7 @@ import pytest
 
 from hubspot_commerce.distributed.graph_check import STAGES, check_graph, same_amount
 from hubspot_commerce.distributed.hubspot_reader import HubSpotReader
+from hubspot_commerce.sandbox.process import SandboxProcess
 from hubspot_commerce.storage import default_work_dir
 from hubspot_commerce.sync.run_storage import RunStorage
 
@@ -351,3 +352,26 @@ def test_a_missing_source_connection_fails_at_once_naming_it(
     assert not [path for path in sandbox.stats()["by_path"] if "/objects/" in path], (
         "no record was read or written"
     )
+
+
+def test_a_token_missing_scopes_fails_setup_before_any_write_naming_them_all(
+    sync_dag, store, monkeypatch, capfd
+) -> None:
+    """The token may write products and contacts only: setup names every missing scope in one message, and
+    nothing is written (the key property is not created either)."""
+    granted = ",".join(
+        f"crm.objects.{name}.{access}" for name in ("products", "contacts") for access in ("read", "write")
+    )
+    with SandboxProcess(tokens=[f"narrow-token:{granted}"]) as narrow:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_HUBSPOT_DEFAULT",
+            json.dumps({"conn_type": "hubspot", "host": narrow.url, "password": "narrow-token"}),
+        )
+        files = run(sync_dag, {"full_refresh": True}, expect="failed")
+        paths = narrow.stats()["by_path"]
+    assert LAST_STATES["setup"] == "failed" and LAST_STATES["upsert_products"] == "upstream_failed"
+    assert not [path for path in paths if path.startswith("POST /crm")], "no record, no property written"
+    out = capfd.readouterr().out
+    for scope in ("crm.objects.orders.write", "crm.objects.line_items.write", "crm.objects.carts.read"):
+        assert scope in out
+    assert "THE RUN IS INCOMPLETE: setup failed" in files.report.read_text()

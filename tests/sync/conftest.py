@@ -111,7 +111,11 @@ def definitions() -> dict[str, list[dict]]:
             prop("hs_initial_amount", "number"),
             prop("hs_currency_code", "enumeration", CURRENCIES),
             prop("hs_initiated_date", "datetime"),
-            prop("hs_payment_method_type", "enumeration", ("card", "other", "wire_transfer", "cash")),
+            prop(
+                "hs_payment_method_type",
+                "enumeration",
+                ("card", "ach", "cash", "check", "wire_transfer", "other", "sepa", "bacs", "pads"),
+            ),
             prop("hs_latest_status", "enumeration", ("processing", "succeeded", "failed", "refunded")),
             prop("hs_reference_number"),
             prop("airflow_source_key"),

@@ -7,7 +7,9 @@ import json
 import pandas as pd
 import pytest
 
+from hubspot_commerce.errors import HubSpotMissingScopes
 from hubspot_commerce.hooks.hubspot import HubSpotHook
+from hubspot_commerce.sandbox.process import SandboxProcess
 from hubspot_commerce.storage import read_json, read_jsonl, storage_path, write_json, write_jsonl, write_table
 from hubspot_commerce.sync import steps
 from hubspot_commerce.sync.extract import sql_source
@@ -29,7 +31,7 @@ def _property_requests(sandbox) -> dict[str, int]:
 def test_setup_reads_every_definition_once_and_creates_the_key_property(
     sandbox, hubspot_conn, mapping, files
 ):
-    status = steps.setup_step(HubSpotHook(hubspot_conn), mapping, files, dry_run=False)
+    status = steps.setup_step(HubSpotHook(hubspot_conn), mapping, files, list(mapping.streams))
     assert status == dict.fromkeys(sorted(KEYED), "created")
     requests = _property_requests(sandbox)
     assert {p for p in requests if p.startswith("GET")} == {
@@ -41,16 +43,35 @@ def test_setup_reads_every_definition_once_and_creates_the_key_property(
         assert ("airflow_source_key" in names) == (object_type in KEYED), object_type
 
     before = _property_requests(sandbox)
-    again = steps.setup_step(HubSpotHook(hubspot_conn), mapping, files, dry_run=False)
+    again = steps.setup_step(HubSpotHook(hubspot_conn), mapping, files, list(mapping.streams))
     assert again == dict.fromkeys(sorted(KEYED), "present")
     added = {p: n - before.get(p, 0) for p, n in _property_requests(sandbox).items()}
     assert {p: n for p, n in added.items() if n} == {f"GET /crm/v3/properties/{t}": 1 for t in OBJECT_TYPES}
 
 
 def test_a_dry_run_setup_creates_nothing(sandbox, hubspot_conn, mapping, files):
-    status = steps.setup_step(HubSpotHook(hubspot_conn), mapping, files, dry_run=True)
-    assert set(status.values()) == {"missing (dry run: not created)"}
-    assert not any(path.startswith("POST") for path in sandbox.stats()["by_path"])
+    status = steps.setup_step(HubSpotHook(hubspot_conn), mapping, files, written_streams=[])
+    assert set(status.values()) == {"missing (not created: nothing of it is written)"}
+    assert not any(path.startswith("POST /crm") for path in sandbox.stats()["by_path"])
+
+
+def test_missing_scopes_are_all_named_before_anything_is_written(mapping, files, monkeypatch):
+    """A token that may write products and contacts only: one message names every scope a full run needs
+    and lacks; no property is created."""
+    granted = "crm.objects.products.read,crm.objects.products.write,crm.objects.contacts.read"
+    with SandboxProcess(tokens=[f"narrow-token:{granted}"]) as narrow:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_HUBSPOT_NARROW",
+            json.dumps({"conn_type": "hubspot", "host": narrow.url, "password": "narrow-token"}),
+        )
+        with pytest.raises(HubSpotMissingScopes) as caught:
+            steps.setup_step(HubSpotHook("hubspot_narrow"), mapping, files, list(mapping.streams))
+        assert not any(path.startswith("POST /crm") for path in narrow.stats()["by_path"])
+    expected = ["crm.objects.contacts.write", "crm.objects.orders.write", "crm.schemas.orders.write"]
+    assert set(expected) <= set(caught.value.scopes)
+    assert "crm.objects.products.write" not in caught.value.scopes
+    assert "crm.objects.carts.read" in caught.value.scopes and "crm.objects.carts.read" in str(caught.value)
+    assert "nothing was written" in str(caught.value)
 
 
 def test_a_connection_that_is_not_sql_is_refused_by_name(monkeypatch, tmp_path):

@@ -7,9 +7,10 @@ import dataclasses
 import pandas as pd
 import pytest
 
+from hubspot_commerce.errors import SyncConfigurationError
 from hubspot_commerce.sync.extract import Window, extract_streams
 from hubspot_commerce.sync.mapping import map_stream
-from hubspot_commerce.sync.validate import check_value_types, validate_streams
+from hubspot_commerce.sync.validate import check_value_types, mapping_problems, validate_streams
 
 
 def _run(source, mapping, definitions, damage=None):
@@ -95,7 +96,9 @@ def test_guest_orders_are_valid_without_a_contact(source, mapping, definitions) 
     assert guests and guests <= set(result.accepted["orders"]["key"])
 
 
-def test_unknown_and_read_only_properties_and_duplicate_emails(source, mapping, definitions) -> None:
+def test_a_mapping_the_portal_cannot_take_fails_naming_every_problem(source, mapping, definitions) -> None:
+    """Missing and read-only properties, and values targets that are not options, are found before any row
+    is looked at, and named together (each would otherwise reject every row that has a value)."""
     defs = {
         **definitions,
         "carts": [d for d in definitions["carts"] if d["name"] != "hs_cart_url"],
@@ -103,16 +106,29 @@ def test_unknown_and_read_only_properties_and_duplicate_emails(source, mapping, 
             d if d["name"] != "description" else {**d, "modificationMetadata": {"readOnlyValue": True}}
             for d in definitions["products"]
         ],
+        "commerce_payments": [
+            {**d, "options": [o for o in d["options"] if o["value"] != "ach"]}
+            if d["name"] == "hs_payment_method_type"
+            else d
+            for d in definitions["commerce_payments"]
+        ],
     }
+    problems = mapping_problems(mapping, defs)
+    assert problems == [
+        "stream products: products property description is read-only in HubSpot",
+        "stream payments: commerce_payments property hs_payment_method_type: values ach are not options "
+        "(allowed: bacs, card, cash, check, other, pads, sepa, wire_transfer)",
+        "stream carts: carts has no property hs_cart_url in HubSpot",
+    ]
+    with pytest.raises(SyncConfigurationError, match=r"does not fit the portal \(3 problems\)"):
+        _run(source, mapping, defs)
 
+
+def test_duplicate_emails_are_rejected_naming_the_first_owner(source, mapping, definitions) -> None:
     def damage(frames):
         frames["contacts"].loc[1, "email"] = frames["contacts"].loc[0, "email"].upper()
 
-    frames, result = _run(source, mapping, defs, damage)
-    assert set(_reasons(result, "carts").values()) == {
-        "property hs_cart_url does not exist on carts in HubSpot"
-    }
-    assert set(_reasons(result, "products").values()) == {"property description is read-only in HubSpot"}
+    frames, result = _run(source, mapping, definitions, damage)
     first, second = (str(i) for i in frames["contacts"]["customer_id"][:2])
     email = frames["contacts"].loc[0, "email"].lower()
     assert _reasons(result, "contacts")[second] == f"email '{email}' is also used by source key {first}"

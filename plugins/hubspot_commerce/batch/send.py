@@ -129,9 +129,9 @@ class BatchEngine:
 
     # -- one request -------------------------------------------------------------------------------
     def _attempt(
-        self, method: str, endpoint: str, payload: Any, stats: BatchOutcome, write: bool
+        self, method: str, endpoint: str, payload: Any, stats: BatchOutcome, write: bool, label: str
     ) -> ApiResponse:
-        """Send once, through the limiter; translate a non-2xx answer into a typed error."""
+        """Send once, through the limiter; translate a non-2xx answer into a typed error named ``label``."""
         sent_at = self.limiter.acquire(self._stop)
         if sent_at is None:
             raise _Stopped
@@ -146,9 +146,7 @@ class BatchEngine:
         if 200 <= response.status < 300:
             return response
         stats.http_429 += response.status == 429
-        raise error_for_response(
-            response.status, response.body, response.headers, what=f"{method} {endpoint}"
-        )
+        raise error_for_response(response.status, response.body, response.headers, what=label)
 
     def backoff(self, attempt: int, retry_after: float | None) -> float:
         """Jittered exponential delay for retry number ``attempt`` (1-based), at least ``retry_after``."""
@@ -164,25 +162,28 @@ class BatchEngine:
         *,
         write: bool = False,
         idempotent: bool = True,
+        label: str | None = None,
     ) -> ApiResponse:
         """One logical request with retries: burst 429s through the limiter, transient errors with backoff.
 
         A non-idempotent request (a create) is not resent after an uncertain failure (5xx, no answer):
-        the error goes to the caller, which knows how to check what was written.
+        the error goes to the caller, which knows how to check what was written. ``label`` names the
+        request in errors and logs (default ``<method> <endpoint>``; a path holding a secret needs one).
         """
+        label = label or f"{method} {endpoint}"
         transient = 0
         limited = 0
         started = time.monotonic()
         while True:
             try:
-                return self._attempt(method, endpoint, payload, stats, write)
+                return self._attempt(method, endpoint, payload, stats, write, label)
             except HubSpotRateLimited as exc:
                 limited += 1
                 if limited > self.max_rate_limited:
                     raise
                 self.limiter.throttled(exc.retry_after)
                 stats.retries += 1
-                log.info("HubSpot rate limit (%s); retrying %s %s", exc.policy, method, endpoint)
+                log.info("HubSpot rate limit (%s); retrying %s", exc.policy, label)
             except HubSpotServerError as exc:
                 if exc.write_uncertain and not idempotent:
                     raise

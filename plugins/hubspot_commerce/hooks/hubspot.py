@@ -127,15 +127,19 @@ class HubSpotHook(BaseHook):
         try:
             response = session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
         except requests.exceptions.RequestException as exc:
-            raise HubSpotConnectionError(
+            message = (
                 f"{method} {endpoint}: no answer from HubSpot ({no_answer_cause(exc)}); "
-                "the request may or may not have been processed",
-            ) from exc
+                "the request may or may not have been processed"
+            )  # a path may hold the token (token introspection): never in a message
+            raise HubSpotConnectionError(message.replace(self.connection.password or "\0", "***")) from exc
         return ApiResponse(response.status_code, parse_body(response.text), response.headers)
 
-    def request(self, method: str, endpoint: str, payload: Mapping[str, Any] | None = None) -> dict:
-        """One paced, retried call (reads and idempotent writes); typed error on failure; the JSON body."""
-        response = self.engine.call(method, endpoint, payload, BatchOutcome())
+    def request(
+        self, method: str, endpoint: str, payload: Mapping[str, Any] | None = None, label: str | None = None
+    ) -> dict:
+        """One paced, retried call (reads and idempotent writes); typed error on failure; the JSON body.
+        ``label`` names the call in errors instead of its path (for a path that holds the token)."""
+        response = self.engine.call(method, endpoint, payload, BatchOutcome(), label=label)
         return dict(response.body)
 
     # -- batch API -------------------------------------------------------------------------------
@@ -277,6 +281,22 @@ class HubSpotHook(BaseHook):
         reason = "; ".join(str(error.get("message")) for error in body.get("errors") or []) or "no result"
         refused.extend((link, reason) for link in chunk if (link.from_id, link.to_id) not in made)
 
+    # -- token introspection ------------------------------------------------------------------------
+    def token_scopes(self) -> set[str] | None:
+        """The scopes HubSpot granted the connection's token: asked as a private app token or service key,
+        else as an OAuth access token; None when HubSpot knows it as neither (nothing to check against)."""
+        token = self.connection.password
+        try:
+            body = self.request("POST", "oauth/v2/private-apps/get/access-token-info", {"tokenKey": token})
+        except HubSpotValidationError:
+            try:
+                body = self.request(
+                    "GET", f"oauth/v1/access-tokens/{token}", label="GET oauth/v1/access-tokens/<token>"
+                )
+            except HubSpotValidationError:
+                return None
+        return {str(scope) for scope in body.get("scopes") or []}
+
     def test_connection(self) -> tuple[bool, str]:
         """Check the token by listing product properties (the Airflow UI's Test button)."""
         try:
@@ -284,6 +304,39 @@ class HubSpotHook(BaseHook):
         except HubSpotError as exc:
             return False, str(exc)
         return True, "Connection to HubSpot works"
+
+
+# HubSpot's scope name for each object type's records (``crm.objects.<name>.read|write``) and properties
+# (``crm.schemas.<name>.write``); products and line items also accept the legacy ``e-commerce`` scope.
+OBJECT_SCOPES = {
+    "products": "products",
+    "line_items": "line_items",
+    "orders": "orders",
+    "carts": "carts",
+    "commerce_payments": "commercepayments",
+    "contacts": "contacts",
+}
+LEGACY_ECOMMERCE = {"products", "line_items"}
+
+
+def missing_scopes(
+    granted: set[str], read: Iterable[str], write: Iterable[str], new_properties: Iterable[str]
+) -> list[str]:
+    """The scopes a run needs and the token lacks: read of every object type it reads, write of every
+    one it writes, schema write where it creates a property (``e-commerce`` covers products and line
+    items)."""
+    needed = [
+        *((object_type, "objects", "read") for object_type in sorted(set(read))),
+        *((object_type, "objects", "write") for object_type in sorted(set(write))),
+        *((object_type, "schemas", "write") for object_type in sorted(set(new_properties))),
+    ]
+    missing: list[str] = []
+    for object_type, kind, access in needed:
+        scope = f"crm.{kind}.{OBJECT_SCOPES.get(object_type, object_type)}.{access}"
+        legacy = kind == "objects" and object_type in LEGACY_ECOMMERCE and "e-commerce" in granted
+        if scope not in granted and not legacy and scope not in missing:
+            missing.append(scope)
+    return missing
 
 
 def no_answer_cause(exc: requests.exceptions.RequestException) -> str:

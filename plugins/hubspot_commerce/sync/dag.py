@@ -191,9 +191,11 @@ def start_tasks(config: SyncConfig) -> tuple[XComArg, XComArg]:
 
     @task(task_id="setup", pool=config.pool, multiple_outputs=False)
     def setup() -> dict[str, str]:
-        """Read the portal's property definitions; ensure the unique source-key property exists."""
-        dry_run = bool(_params()["dry_run"])
-        return steps.setup_step(config.hubspot(), config.mapping, config.storage(), dry_run)
+        """Read the portal's property definitions; check the token's scopes; ensure the unique source-key
+        property exists where the run creates records."""
+        params = _params()
+        written = [] if params["dry_run"] else list(params["objects"])
+        return steps.setup_step(config.hubspot(), config.mapping, config.storage(), written)
 
     @task(task_id="extract", multiple_outputs=False)
     def extract() -> dict[str, str]:

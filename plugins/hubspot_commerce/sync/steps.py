@@ -7,14 +7,15 @@ Kept free of Airflow's task context so each step can be called directly in a tes
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pandas as pd
 
 from hubspot_commerce.batch.records import Link
-from hubspot_commerce.errors import SourceRowsRejected
+from hubspot_commerce.errors import HubSpotMissingScopes, SourceRowsRejected
+from hubspot_commerce.hooks.hubspot import missing_scopes
 from hubspot_commerce.operators.batch import read_ids
 from hubspot_commerce.storage import read_json, read_jsonl, read_table, write_json, write_jsonl, write_table
 from hubspot_commerce.sync.diff import (
@@ -41,6 +42,8 @@ class HubSpotApi(Protocol):
 
     def get_properties_by_type(self, object_types: Iterable[str]) -> dict[str, list[dict]]: ...
 
+    def token_scopes(self) -> set[str] | None: ...
+
     def ensure_properties(
         self, object_type: str, definitions: Any, existing_definitions: Any = None
     ) -> list[str]: ...
@@ -61,28 +64,63 @@ def keyed_object_types(mapping: SyncMapping) -> list[str]:
     return sorted({stream.object_type for stream in mapping.streams.values() if not stream.upsert_by})
 
 
-def setup_step(hubspot: HubSpotApi, mapping: SyncMapping, files: RunStorage, dry_run: bool) -> dict[str, str]:
-    """Fetch the property definitions of every object type the sync writes (concurrently) and keep them
-    for validation and planning; make sure every created object type has the unique source-key property
-    (a dry run only looks)."""
+def setup_step(
+    hubspot: HubSpotApi, mapping: SyncMapping, files: RunStorage, written_streams: Collection[str]
+) -> dict[str, str]:
+    """Check the token's scopes against what the run will read and write, before any write; fetch the
+    property definitions of every object type the sync touches (concurrently) and keep them for validation
+    and planning; make sure each object type the run creates records of has the unique source-key
+    property. ``written_streams`` is empty on a dry run, which only looks."""
     object_types = {stream.object_type for stream in mapping.streams.values()}
+    written = {mapping.streams[name].object_type for name in written_streams}
+    keyed = [t for t in keyed_object_types(mapping) if t in written]
+    granted = check_scopes(hubspot, object_types, written, keyed)
     definitions = hubspot.get_properties_by_type(object_types)
-    status: dict[str, str] = {}
     name = mapping.key_property.name
+    new_properties = [t for t in keyed if name not in definitions_by_name(definitions[t])]
+    if granted is not None and (missing := missing_scopes(granted, (), (), new_properties)):
+        raise _missing_scopes_error(missing, [])
+    status: dict[str, str] = {}
     for object_type in keyed_object_types(mapping):
-        if dry_run:
-            exists = name in definitions_by_name(definitions[object_type])
-            status[object_type] = "present" if exists else "missing (dry run: not created)"
-        else:
+        if object_type in new_properties:
             key_definition = [mapping.key_property.definition()]
-            created = hubspot.ensure_properties(object_type, key_definition, definitions[object_type])
-            if created:
-                definitions[object_type] = hubspot.get_properties(object_type)
-            status[object_type] = "created" if created else "present"
+            hubspot.ensure_properties(object_type, key_definition, definitions[object_type])
+            definitions[object_type] = hubspot.get_properties(object_type)
+            status[object_type] = "created"
+        else:
+            exists = name in definitions_by_name(definitions[object_type])
+            status[object_type] = "present" if exists else "missing (not created: nothing of it is written)"
         log.info("%s.%s: %s", object_type, name, status[object_type])
     for object_type, object_definitions in definitions.items():
         write_json(files.definitions(object_type), object_definitions)
     return status
+
+
+def check_scopes(
+    hubspot: HubSpotApi, read: Collection[str], written: Collection[str], keyed: Collection[str]
+) -> set[str] | None:
+    """Fail before any write when the token lacks a record scope the run needs, naming every missing one
+    (and the schema scopes it would need to create the key property). Returns the granted scopes; None for
+    a token HubSpot cannot introspect, which is not checked (its writes would still name a missing scope)."""
+    granted = hubspot.token_scopes()
+    if granted is None:
+        log.warning("HubSpot did not say which scopes the token has; they are not checked before writing")
+        return None
+    missing = missing_scopes(granted, read, written, ())
+    if missing:
+        raise _missing_scopes_error(missing, missing_scopes(granted, (), (), keyed))
+    log.info("the token has every record scope this run needs (%d scopes granted)", len(granted))
+    return granted
+
+
+def _missing_scopes_error(missing: list[str], for_new_properties: list[str]) -> HubSpotMissingScopes:
+    """One error naming every missing scope, and what creating the key property would need too."""
+    message = f"the token lacks {len(missing)} scope(s) this run needs: {', '.join(missing)}."
+    if for_new_properties:
+        needs = ", ".join(for_new_properties)
+        message += f" To create the key property where it does not exist yet, it also needs {needs}."
+    message += " Add them to the private app, service key or OAuth app in HubSpot and run again;"
+    return HubSpotMissingScopes(message + " nothing was written.", scopes=[*missing, *for_new_properties])
 
 
 def extract_step(

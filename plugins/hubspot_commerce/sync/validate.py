@@ -107,38 +107,49 @@ def check_value_types(name: str, values: pd.Series, definition: Mapping[str, Any
     return pd.Series(pd.NA, index=values.index, dtype="string")
 
 
+def mapping_problems(
+    mapping: SyncMapping, definitions: Mapping[str, Iterable[Mapping[str, Any]]]
+) -> list[str]:
+    """What in the mapping the portal cannot take, found before any row is looked at: a property the
+    object type does not have, a read-only or calculated one, a ``values`` target that is not one of an
+    enumeration's options. Each would reject every row that has a value, and the rows that refer to them."""
+    problems: list[str] = []
+    for name, stream in mapping.streams.items():
+        by_name = definitions_by_name(definitions[stream.object_type])
+        where = f"stream {name}: {stream.object_type}"
+        for prop in stream.property_names:
+            definition = by_name.get(prop)
+            if definition is None:
+                problems.append(f"{where} has no property {prop} in HubSpot")
+            elif not is_writable(definition):
+                problems.append(f"{where} property {prop} is read-only in HubSpot")
+        for rule in stream.properties:
+            definition = by_name.get(rule.name) or {}
+            if not rule.values or definition.get("type") != "enumeration":
+                continue
+            options = sorted(option["value"] for option in definition.get("options") or [])
+            unknown = sorted(set(rule.values.values()) - set(options))
+            if unknown:
+                shown = ", ".join(options[:20]) + (", ..." if len(options) > 20 else "")
+                problems.append(
+                    f"{where} property {rule.name}: values {', '.join(unknown)} are not options "
+                    f"(allowed: {shown})"
+                )
+    return problems
+
+
 def _property_checks(
     stream: StreamMapping, frame: pd.DataFrame, definitions: Mapping[str, Mapping[str, Any]]
 ) -> list[pd.Series]:
+    """Reasons per row from the values themselves (the mapping's properties exist: ``mapping_problems``)."""
     checks = []
     index = frame.index
     for rule in stream.properties:
         values = frame[rule.name]
-        definition = definitions.get(rule.name)
-        if definition is None:
-            checks.append(
-                _problem(
-                    values.notna(),
-                    f"property {rule.name} does not exist on {stream.object_type} in HubSpot",
-                    index,
-                )
-            )
-        elif not is_writable(definition):
-            checks.append(_problem(values.notna(), f"property {rule.name} is read-only in HubSpot", index))
-        else:
-            checks.append(check_value_types(rule.name, values, definition))
+        checks.append(check_value_types(rule.name, values, definitions[rule.name]))
         if rule.required:
             checks.append(_problem(values.isna(), f"required property {rule.name} is missing", index))
         checks += _hubspot_rules(stream.object_type, rule.name, values)
-    for ref in stream.references:
-        if ref.property and ref.property not in definitions:
-            checks.append(
-                _problem(
-                    pd.Series(True, index=index),
-                    f"property {ref.property} does not exist on {stream.object_type} in HubSpot",
-                    index,
-                )
-            )
     return checks
 
 
@@ -230,7 +241,13 @@ def validate_streams(
     mapped: Mapping[str, pd.DataFrame],
     definitions: Mapping[str, Iterable[Mapping[str, Any]]],
 ) -> ValidationResult:
-    """Validate every stream in sync order (frames from ``map_stream``; definitions per object type)."""
+    """Validate every stream in sync order (frames from ``map_stream``; definitions per object type).
+    A mapping the portal cannot take (``mapping_problems``) fails as ``SyncConfigurationError``."""
+    problems = mapping_problems(mapping, definitions)
+    if problems:
+        raise SyncConfigurationError(
+            f"the mapping does not fit the portal ({len(problems)} problems): " + "; ".join(problems)
+        )
     result = ValidationResult()
     extracted: dict[str, set[str]] = {}
     accepted: dict[str, set[str]] = {}
