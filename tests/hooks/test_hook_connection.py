@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import requests
 from airflow.models.connection import Connection as ConnectionModel
 from airflow.sdk.log import redact
 
-from hubspot_commerce.hooks.hubspot import HubSpotHook
+from hubspot_commerce.hooks.hubspot import HubSpotHook, missing_scopes
 
 SECRET = "pat-na1-0000-SECRET-TOKEN"
 
@@ -81,3 +82,46 @@ def test_the_connection_test_button_lists_properties(sandbox, monkeypatch):
     ok, message = bad.test_connection()
     assert not ok
     assert "HubSpot refused the access token" in message and SECRET not in message
+
+
+def test_a_dead_host_fails_the_test_button_in_seconds(monkeypatch):
+    """One attempt, no retries: nothing listens on port 9 of this machine."""
+    hook = _hook(monkeypatch, host="http://127.0.0.1:9", extra={"timeout": 2})
+    started = time.monotonic()
+    ok, message = hook.test_connection()
+    assert not ok and time.monotonic() - started < 5
+    assert "Connection refused" in message
+
+
+ALL_MISSING = [
+    "crm.objects.line_items.read",
+    "crm.objects.orders.read",
+    "crm.objects.products.read",
+    "crm.objects.line_items.write",
+    "crm.objects.orders.write",
+    "crm.objects.products.write",
+    "crm.schemas.orders.write",
+]
+
+
+@pytest.mark.parametrize(
+    ("granted", "missing"),
+    [
+        pytest.param(set(), ALL_MISSING, id="none"),
+        pytest.param(
+            {"e-commerce", "crm.objects.orders.read"},
+            ["crm.objects.orders.write", "crm.schemas.orders.write"],
+            id="legacy-e-commerce",
+        ),
+        pytest.param(
+            {"e-commerce", "crm.objects.orders.read", "crm.objects.orders.write", "crm.schemas.orders.write"},
+            [],
+            id="all",
+        ),
+    ],
+)
+def test_missing_scopes_of_a_run(granted, missing):
+    """Read and write of each object type, schema write where a property is created; the legacy
+    ``e-commerce`` scope covers products and line items, nothing else."""
+    object_types = ["products", "orders", "line_items"]
+    assert missing_scopes(granted, object_types, object_types, ["orders"]) == missing

@@ -28,6 +28,7 @@ from hubspot_commerce.errors import (
     HubSpotConnectionError,
     HubSpotError,
     HubSpotValidationError,
+    error_for_response,
     parse_body,
 )
 
@@ -298,9 +299,15 @@ class HubSpotHook(BaseHook):
         return {str(scope) for scope in body.get("scopes") or []}
 
     def test_connection(self) -> tuple[bool, str]:
-        """Check the token by listing product properties (the Airflow UI's Test button)."""
+        """Check the host and token by listing product properties, once and without retries, so that a
+        dead host answers the Airflow UI's Test button (and ``airflow connections test``) in seconds."""
+        endpoint = "crm/v3/properties/products"
         try:
-            self.get_properties("products")
+            response = self.send("GET", endpoint)
+            if not 200 <= response.status < 300:
+                raise error_for_response(
+                    response.status, response.body, response.headers, what=f"GET {endpoint}"
+                )
         except HubSpotError as exc:
             return False, str(exc)
         return True, "Connection to HubSpot works"
