@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,21 @@ os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 
 TEST_TOKEN = "test-token"
+
+
+def _airflow(*args: str) -> None:
+    command = [str(Path(sys.executable).with_name("airflow")), *args]
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=os.environ.copy())
+    assert result.returncode == 0, (
+        f"airflow {' '.join(args)} failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
+    )
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """``dag.test`` needs a migrated metadata DB; the DAG's tasks need their pool (tasks cannot create it)."""
+    _airflow("db", "migrate")
+    _airflow("pools", "set", "hubspot_api", "4", "HubSpot API")
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,21 +11,6 @@ from hubspot_commerce.sample_store import StoreSize, generate_store
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 SMALL = StoreSize(products=30, customers=40, orders=60, carts=20)
-
-
-def _airflow(*args: str) -> None:
-    command = [str(Path(sys.executable).with_name("airflow")), *args]
-    result = subprocess.run(command, capture_output=True, text=True, check=False, env=os.environ.copy())
-    assert result.returncode == 0, (
-        f"airflow {' '.join(args)} failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
-    )
-
-
-@pytest.fixture(scope="session")
-def airflow_db() -> None:
-    """``dag.test`` needs a migrated metadata DB; the DAG's tasks need their pool (tasks cannot create it)."""
-    _airflow("db", "migrate")
-    _airflow("pools", "set", "hubspot_api", "4", "HubSpot API")
 
 
 @pytest.fixture(scope="session")

@@ -96,6 +96,16 @@ class SyncMapping:
     streams: dict[str, StreamMapping] = field(default_factory=dict)
     sql_dir: Path = field(default_factory=lambda: include_path("sql"))
 
+    @property
+    def object_types(self) -> set[str]:
+        """Every object type the streams write."""
+        return {stream.object_type for stream in self.streams.values()}
+
+    @property
+    def keyed_object_types(self) -> list[str]:
+        """Object types the sync creates (not upserts): they need the unique source-key property."""
+        return sorted({stream.object_type for stream in self.streams.values() if not stream.upsert_by})
+
 
 def default_mapping_path() -> Path:
     return include_path("mappings", "commerce.yaml")

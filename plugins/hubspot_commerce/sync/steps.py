@@ -59,11 +59,6 @@ class HubSpotApi(Protocol):
     ) -> list[tuple[Link, str]]: ...
 
 
-def keyed_object_types(mapping: SyncMapping) -> list[str]:
-    """Object types the sync creates (not upserts): they need the unique source-key property."""
-    return sorted({stream.object_type for stream in mapping.streams.values() if not stream.upsert_by})
-
-
 def setup_step(
     hubspot: HubSpotApi, mapping: SyncMapping, files: RunStorage, written_streams: Collection[str]
 ) -> dict[str, str]:
@@ -71,9 +66,9 @@ def setup_step(
     property definitions of every object type the sync touches (concurrently) and keep them for validation
     and planning; make sure each object type the run creates records of has the unique source-key
     property. ``written_streams`` is empty on a dry run, which only looks."""
-    object_types = {stream.object_type for stream in mapping.streams.values()}
+    object_types = mapping.object_types
     written = {mapping.streams[name].object_type for name in written_streams}
-    keyed = [t for t in keyed_object_types(mapping) if t in written]
+    keyed = [t for t in mapping.keyed_object_types if t in written]
     granted = check_scopes(hubspot, object_types, written, keyed)
     definitions = hubspot.get_properties_by_type(object_types)
     name = mapping.key_property.name
@@ -81,7 +76,7 @@ def setup_step(
     if granted is not None and (missing := missing_scopes(granted, (), (), new_properties)):
         raise _missing_scopes_error(missing, [])
     status: dict[str, str] = {}
-    for object_type in keyed_object_types(mapping):
+    for object_type in mapping.keyed_object_types:
         if object_type in new_properties:
             key_definition = [mapping.key_property.definition()]
             hubspot.ensure_properties(object_type, key_definition, definitions[object_type])
@@ -139,7 +134,7 @@ def extract_step(
 def validate_step(mapping: SyncMapping, files: RunStorage) -> dict[str, str]:
     """Map and validate every stream against the portal's property definitions (kept by setup); keep the
     good rows, write the rejected ones (key and reason) per stream. Returns extracted and rejected counts."""
-    object_types = sorted({stream.object_type for stream in mapping.streams.values()})
+    object_types = sorted(mapping.object_types)
     definitions = {object_type: read_json(files.definitions(object_type)) for object_type in object_types}
     mapped = {
         name: map_stream(read_table(files.source(name)), stream) for name, stream in mapping.streams.items()
