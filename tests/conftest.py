@@ -55,14 +55,16 @@ def sandbox(sandbox_process):
 
 
 @pytest.fixture
-def hubspot_conn(sandbox, monkeypatch: pytest.MonkeyPatch) -> str:
-    """``hubspot_default`` pointed at the sandbox through an Airflow connection environment variable."""
+def hubspot_conn(sandbox, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> str:
+    """``hubspot_default`` pointed at the sandbox through an Airflow connection environment variable. With
+    indirect parametrization, the parameter is the connection's ``api_version`` extra (else none: the
+    hook's default)."""
     import json
 
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_HUBSPOT_DEFAULT",
-        json.dumps({"conn_type": "hubspot", "host": sandbox.url, "password": TEST_TOKEN}),
-    )
+    connection = {"conn_type": "hubspot", "host": sandbox.url, "password": TEST_TOKEN}
+    if getattr(request, "param", None) is not None:
+        connection["extra"] = {"api_version": request.param}
+    monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_DEFAULT", json.dumps(connection))
     return "hubspot_default"
 
 

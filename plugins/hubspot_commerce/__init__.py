@@ -11,6 +11,8 @@ __version__ = "0.1.0"
 
 def get_provider_info() -> dict:
     """Describe this package to Airflow's ProvidersManager: the ``hubspot`` connection type and its form."""
+    from hubspot_commerce.hooks.api_paths import API_VERSIONS, DEFAULT_API_VERSION, NUMBERED
+
     return {
         "package-name": "airflow-hubspot-commerce",
         "name": "HubSpot Commerce",
@@ -23,7 +25,7 @@ def get_provider_info() -> dict:
                 "hook-name": "HubSpot",
                 "ui-field-behaviour": {
                     "hidden-fields": ["login", "port", "schema"],
-                    "relabeling": {"password": "Private app access token"},
+                    "relabeling": {"password": "Access token (service key, private app or OAuth)"},
                     "placeholders": {"host": "https://api.hubapi.com", "password": "pat-..."},
                 },
                 "conn-fields": {
@@ -31,6 +33,15 @@ def get_provider_info() -> dict:
                         "label": "Request timeout (seconds)",
                         "description": "Seconds to wait for one HubSpot response (default 60).",
                         "schema": {"type": ["number", "null"]},
+                    },
+                    "api_version": {
+                        "label": "HubSpot API version",
+                        "description": (
+                            f"The API paths to call, one of {', '.join(API_VERSIONS)} "
+                            f"({DEFAULT_API_VERSION} when empty); {NUMBERED} is the numbered family "
+                            "HubSpot stops supporting in 2027."
+                        ),
+                        "schema": {"type": ["string", "null"], "enum": list(API_VERSIONS)},
                     },
                 },
             }

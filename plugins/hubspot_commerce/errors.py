@@ -74,6 +74,11 @@ class HubSpotValidationError(HubSpotError):
     """4xx caused by the request's content (400, 404, 409, 414, ...): fix the data, do not retry as is."""
 
 
+class HubSpotConfigurationError(HubSpotError):
+    """The connection cannot work as configured (an ``api_version`` HubSpot does not serve): fix the
+    connection; no retry can help."""
+
+
 class HubSpotServerError(HubSpotError):
     """5xx, 423 (locked) or 477 (migration): transient, retry after a pause (``.retry_after`` if sent)."""
 
@@ -138,6 +143,20 @@ def _scopes_from(body: Mapping[str, Any]) -> list[str]:
     return scopes
 
 
+def error_message(body: Mapping[str, Any]) -> str:
+    """HubSpot's message with the messages of its ``errors`` items it does not already hold, plainly or as
+    JSON (a write validation rule names itself only there: ``hs_order_note is required because of a
+    conditional property rule based on [hs_external_order_status]``)."""
+    message = str(body.get("message") or "")
+    details: list[str] = []
+    for item in body.get("errors") or []:
+        text = str(item.get("message") or "") if isinstance(item, Mapping) else ""
+        held = text in message or json.dumps(text)[1:-1] in message
+        if text and not held and text not in details:
+            details.append(text)
+    return ": ".join(part for part in (message, "; ".join(details)) if part)
+
+
 def parse_body(text: str) -> dict[str, Any]:
     """The JSON object HubSpot sent, or ``{"message": <text start>}`` when it is not JSON (edge 502s)."""
     try:
@@ -152,9 +171,9 @@ def error_for_response(
 ) -> HubSpotError:
     """Translate a non-2xx HubSpot answer into the typed error a caller can branch on.
 
-    ``what`` names the call (e.g. ``"POST crm/v3/objects/orders/batch/create"``) for the message.
+    ``what`` names the call (e.g. ``"POST <orders batch create path>"``) for the message.
     """
-    message = str(body.get("message") or f"HTTP {status}")
+    message = error_message(body) or f"HTTP {status}"
     common: dict[str, Any] = {
         "status": status,
         "category": body.get("category") or body.get("errorType"),
@@ -187,7 +206,7 @@ def error_for_response(
         scopes = _scopes_from(body)
         named = ", ".join(scopes) if scopes else "not named by HubSpot"
         return HubSpotMissingScopes(
-            f"{what}: the private app token lacks required scopes ({named}). Add them to the app in "
+            f"{what}: the access token lacks required scopes ({named}). Add them to the app or key in "
             f"HubSpot and update the connection. HubSpot said: {message}",
             scopes=scopes,
             **common,

@@ -311,7 +311,7 @@ def test_a_key_property_created_by_a_lost_answer_is_taken_not_an_error(sandbox, 
         found = real_get_properties(object_type)
         if not faulted:  # only the POST that follows this first listing loses its answer
             faulted.append(True)
-            sandbox.fault(kind="drop_after_commit", count=1, path="crm/v3/properties/carts")
+            sandbox.fault(kind="drop_after_commit", count=1, path=hook.paths.properties("carts"))
         return found
 
     monkeypatch.setattr(hook, "get_properties", get_properties_then_drop_the_next_create)

@@ -16,6 +16,7 @@ from hubspot_commerce.batch.rate_limit import RateLimiter
 from hubspot_commerce.batch.records import WriteRecord, WriteSpec
 from hubspot_commerce.batch.send import ApiResponse, BatchEngine
 from hubspot_commerce.errors import HubSpotConnectionError, HubSpotUnavailable, HubSpotValidationError
+from hubspot_commerce.hooks.api_paths import ApiPaths
 
 Answer = Callable[[str, Mapping[str, Any]], ApiResponse]
 
@@ -42,7 +43,9 @@ class ScriptedHubSpot:
 
 
 def _engine(transport: ScriptedHubSpot) -> BatchEngine:
-    return BatchEngine(transport, RateLimiter(), max_workers=2, max_attempts=3, sleep=lambda _: None)
+    return BatchEngine(
+        transport, RateLimiter(), ApiPaths(), max_workers=2, max_attempts=3, sleep=lambda _: None
+    )
 
 
 def _result(hubspot_id: str, trace_id: str | None, **properties: str) -> dict[str, Any]:

@@ -1,11 +1,12 @@
-"""The hook's v4 associations API: one link HubSpot refuses costs no other link.
+"""The hook's associations API: one link HubSpot refuses costs no other link.
 
-HubSpot's answer to a bad input in a v4 batch create is not documented (the sandbox lists it in a 207);
-here the stricter case, a whole-request 400, is played by a stand-in for the hook's ``request``.
+HubSpot's answer to a bad input in an association batch create is not documented (the sandbox lists it in a
+207); here the stricter case, a whole-request 400, is played by a stand-in for the hook's ``request``.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from hubspot_commerce.hooks.hubspot import HubSpotHook
 
 
 class WholeRequestRefusals:
-    """Answers a v4 batch create 400 when any input points at a record that does not exist."""
+    """Answers an association batch create 400 when any input points at a record that does not exist."""
 
     def __init__(self, missing: set[str], status: int = 400) -> None:
         self.missing = missing
@@ -37,6 +38,8 @@ class WholeRequestRefusals:
 
 
 def _hook(stand_in: WholeRequestRefusals, monkeypatch: pytest.MonkeyPatch) -> HubSpotHook:
+    connection = {"conn_type": "hubspot", "host": "http://127.0.0.1:9", "password": "unused"}
+    monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_DEFAULT", json.dumps(connection))
     hook = HubSpotHook()
     monkeypatch.setattr(hook, "request", stand_in.request)
     return hook

@@ -36,7 +36,7 @@ def test_connection_extras_are_settings_never_headers(monkeypatch):
     hook = _hook(monkeypatch, extra={"timeout": "7", "portal_id": "123", "X-Debug": "1"})
     session = hook.get_conn()
     assert hook.timeout == 7.0
-    request = requests.Request("POST", hook.url("crm/v3/objects/orders/batch/create"), json={"inputs": []})
+    request = requests.Request("POST", hook.url(hook.paths.batch("orders", "create")), json={"inputs": []})
     sent = session.prepare_request(request).headers
     assert {"portal_id", "X-Debug", "timeout"}.isdisjoint(sent)
     assert sent["Authorization"] == f"Bearer {SECRET}"
@@ -54,7 +54,8 @@ def test_connection_extras_are_settings_never_headers(monkeypatch):
 def test_base_url_from_the_host(monkeypatch, host, base_url):
     hook = _hook(monkeypatch, host=host)
     assert hook.base_url == base_url
-    assert hook.url("/crm/v3/properties/orders") == f"{base_url}/crm/v3/properties/orders"
+    endpoint = hook.paths.properties("orders")
+    assert hook.url(f"/{endpoint}") == hook.url(endpoint) == f"{base_url}/{endpoint}"
 
 
 def test_the_token_is_masked_once_the_session_exists(monkeypatch):
@@ -75,7 +76,7 @@ def test_the_connection_test_button_lists_properties(sandbox, monkeypatch):
     good = ConnectionModel(conn_id="hubspot_ui_test", password="test-token", **fields)
     monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_UI_TEST", good.as_json())
     assert good.test_connection() == (True, "Connection to HubSpot works")
-    assert sandbox.stats()["by_path"] == {"GET /crm/v3/properties/products": 1}
+    assert sandbox.stats()["by_path"] == {"GET /crm/properties/2026-09/products": 1}
 
     bad = ConnectionModel(conn_id="hubspot_ui_test", password=SECRET, **fields)
     monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_UI_TEST", bad.as_json())

@@ -15,11 +15,13 @@ from hubspot_commerce.errors import (
     HubSpotUnavailable,
     HubSpotUncertainWrites,
 )
+from hubspot_commerce.hooks.api_paths import ApiPaths
 from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition
 from hubspot_commerce.operators.batch import HubSpotBatchOperator, read_ids
 from hubspot_commerce.storage import read_jsonl, storage_path, write_jsonl
 
 KEY = "src_key"
+ORDERS_CREATE = f"POST /{ApiPaths().batch('orders', 'create')}"  # the sandbox's stats label, default version
 
 
 @pytest.fixture
@@ -190,7 +192,7 @@ def test_a_retried_task_resumes_without_resending_finished_batches(sandbox, orde
         op.execute(context={"task_state_store": store})
     landed = _state(sandbox)
     assert 0 < len(landed) < 2500
-    creates_before = sandbox.stats()["by_path"]["POST /crm/v3/objects/orders/batch/create"]
+    creates_before = sandbox.stats()["by_path"][ORDERS_CREATE]
 
     retry = HubSpotBatchOperator(
         task_id="create_orders", object_type="orders", action="create", inputs=_inputs(2500), key_property=KEY
@@ -200,7 +202,7 @@ def test_a_retried_task_resumes_without_resending_finished_batches(sandbox, orde
     assert result["created"] == 2500 - len(landed)
     assert result["ids"] == _state(sandbox)
     assert len(result["ids"]) == 2500
-    creates_after = sandbox.stats()["by_path"]["POST /crm/v3/objects/orders/batch/create"]
+    creates_after = sandbox.stats()["by_path"][ORDERS_CREATE]
     # only the batches that had not landed were sent again (landed ones are whole batches of 100)
     assert creates_after - creates_before == (2500 - len(landed)) // 100
 
@@ -308,11 +310,11 @@ def test_creates_in_doubt_are_read_back_by_the_next_try_before_anything_is_resen
     committed = _state(sandbox)
     assert set(in_doubt) <= set(committed), "the lost answers were for creates HubSpot did write"
     sandbox.clear_faults()
-    creates_before = sandbox.stats()["by_path"].get("POST /crm/v3/objects/orders/batch/create", 0)
+    creates_before = sandbox.stats()["by_path"].get(ORDERS_CREATE, 0)
     result = _create_op(_inputs(150), tmp_path).execute(context={"task_state_store": store})
     assert result["ids"] == _state(sandbox) and len(result["ids"]) == 150, "every order once"
     assert (result["rejected"], result["resumed"]) == (0, len(committed))
-    creates = sandbox.stats()["by_path"].get("POST /crm/v3/objects/orders/batch/create", 0) - creates_before
+    creates = sandbox.stats()["by_path"].get(ORDERS_CREATE, 0) - creates_before
     assert creates == -(-(150 - len(committed)) // 100), "only what HubSpot did not have was created"
 
 

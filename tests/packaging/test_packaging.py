@@ -33,10 +33,21 @@ def test_airflow_registers_the_hubspot_connection_form() -> None:
     manager = ProvidersManager()
     assert "airflow-hubspot-commerce" in manager.providers
     behaviour = manager.field_behaviours["hubspot"]
-    assert behaviour["relabeling"] == {"password": "Private app access token"}
+    assert behaviour["relabeling"] == {"password": "Access token (service key, private app or OAuth)"}
     assert behaviour["placeholders"]["host"] == "https://api.hubapi.com"
     assert {"login", "port", "schema"} <= set(behaviour["hidden_fields"])
     assert "extra__hubspot__timeout" in manager.connection_form_widgets
+
+
+def test_the_api_version_is_a_form_field_without_a_default() -> None:
+    """A choice of the versions the hook accepts; no default in the form, which would overwrite the extra of
+    a connection saved without the field (the hook's own default applies when it is empty)."""
+    from airflow.providers_manager import ProvidersManager
+
+    field = ProvidersManager().connection_form_widgets["extra__hubspot__api_version"].field
+    assert field["value"] is None and "default" not in field["schema"]
+    assert field["schema"]["enum"] == ["2026-09", "2026-03", "v3"]
+    assert field["schema"]["title"] == "HubSpot API version"
 
 
 def test_connection_type_resolves_to_the_hook() -> None:

@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from hubspot_commerce.batch.records import Rejection, WriteSpec
 from hubspot_commerce.batch.requests import PlannedInput
+from hubspot_commerce.errors import error_message
 
 _EMBEDDED_CODE = re.compile(r'"error"\s*:\s*"([A-Z_]+)"')
 
@@ -86,8 +87,9 @@ def _context(error: Mapping[str, Any]) -> dict[str, list]:
 
 
 def rejection(key: str, error: Mapping[str, Any]) -> Rejection:
-    """A Rejection carrying HubSpot's category, code and message (plus the context's details) for ``key``."""
-    message = str(error.get("message") or "no message")
+    """A Rejection carrying HubSpot's category, code and message (with its items' messages, which name a
+    write validation rule, and the context's details) for ``key``."""
+    message = error_message(error) or "no message"
     details = "; ".join(f"{name}: {', '.join(map(str, values))}" for name, values in _context(error).items())
     return Rejection(
         key=key,

@@ -69,6 +69,12 @@ class Transport(Protocol):
     def __call__(self, method: str, endpoint: str, payload: Mapping[str, Any] | None) -> ApiResponse: ...
 
 
+class BatchPaths(Protocol):
+    """Where the object batch endpoints are (the hook's ``ApiPaths``, built from the API version)."""
+
+    def batch(self, object_type: str, action: str) -> str: ...
+
+
 def split_refused(
     items: Sequence[T],
     exc: HubSpotValidationError,
@@ -101,12 +107,14 @@ class _Stopped(Exception):
 
 
 class BatchEngine:
-    """Writes and reads HubSpot objects in batches of 100 through ``transport``, paced by ``limiter``."""
+    """Writes and reads HubSpot objects in batches of 100 through ``transport``, paced by ``limiter``, at the
+    batch endpoints ``paths`` names."""
 
     def __init__(
         self,
         transport: Transport,
         limiter: RateLimiter,
+        paths: BatchPaths,
         *,
         max_workers: int = DEFAULT_MAX_WORKERS,
         max_attempts: int = 8,
@@ -118,6 +126,7 @@ class BatchEngine:
     ) -> None:
         self.transport = transport
         self.limiter = limiter
+        self.paths = paths
         self.max_workers = max_workers
         self.max_attempts = max_attempts
         self.max_rate_limited = max_rate_limited
@@ -214,7 +223,7 @@ class BatchEngine:
         payload: dict[str, Any] = {"inputs": [{"id": k} for k in keys], "properties": wanted}
         if id_property:
             payload["idProperty"] = id_property
-        response = self.call("POST", f"crm/v3/objects/{object_type}/batch/read", payload, stats)
+        response = self.call("POST", self.paths.batch(object_type, "read"), payload, stats)
         return fold_read(response.body, keys, id_property)
 
     def read(
@@ -377,7 +386,7 @@ class _BatchWriter:
     def __init__(self, engine: BatchEngine, spec: WriteSpec) -> None:
         self.engine = engine
         self.spec = spec
-        self.endpoint = f"crm/v3/objects/{spec.object_type}/batch/{spec.action}"
+        self.endpoint = engine.paths.batch(spec.object_type, spec.action)
 
     def _read_keys(self, keys: Sequence[str], out: BatchOutcome) -> dict[str, dict]:
         """The records holding these keys in the key property (one batch/read): ``{key: {"id", ...}}``."""

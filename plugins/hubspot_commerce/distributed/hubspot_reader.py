@@ -1,8 +1,10 @@
 """Read a HubSpot portal through its public API only (so the check works against HubSpot itself too).
 
-Objects are listed page by page (``GET /crm/v3/objects/{type}``); links are read in batches with
-``POST /crm/v4/associations/{from}/{to}/batch/read``. The reader paces itself under a request budget per
-rolling 10 s and retries 429s (``Retry-After`` honoured), 5xx answers and dropped connections.
+Objects are listed page by page (``GET /crm/objects/2026-09/{type}``); links are read in batches with
+``POST /crm/associations/2026-09/{from}/{to}/batch/read``: HubSpot's date-versioned paths, since the numbered
+ones (``/crm/v3``, ``/crm/v4``) retire in 2027. It shares no code with the package's client on purpose (a
+check of what the client wrote), so it names its own paths. The reader paces itself under a request budget
+per rolling 10 s and retries 429s (``Retry-After`` honoured), 5xx answers and dropped connections.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from typing import Any
 
 import requests
 
+API_VERSION = "2026-09"
 PAGE_SIZE = 100
-ASSOCIATION_BATCH = 1000  # HubSpot's limit for v4 batch/read inputs
+ASSOCIATION_BATCH = 1000  # HubSpot's limit for association batch/read inputs
 ATTEMPTS = 8
 BUDGET_SHARE = 0.8  # of HubSpot's ten-secondly limit: room for another app's requests meanwhile
-ASSOCIATION_THREADS = 4  # v4 association batches do not count against the ten-secondly limit
+ASSOCIATION_THREADS = 4  # association batches do not count against the ten-secondly limit
 
 Links = dict[str, dict[str, list[int]]]  # from id -> {to id: [association type ids]}
 
@@ -50,7 +53,7 @@ class Pacer:
 
 
 class HubSpotReader:
-    """Reads objects and associations of one portal with a private app token (or the sandbox's token).
+    """Reads objects and associations of one portal with an access token (or the sandbox's token).
 
     It sends at most ``budget`` requests per rolling 10 s, and at most ``BUDGET_SHARE`` of the limit HubSpot
     states in ``X-HubSpot-RateLimit-Max`` (kept in ``rate_limit_max``) once an answer told it.
@@ -105,7 +108,7 @@ class HubSpotReader:
             params = {"limit": str(PAGE_SIZE), "properties": ",".join(properties), "archived": "false"}
             if after is not None:
                 params["after"] = after
-            page = self.call("GET", f"/crm/v3/objects/{object_type}", params=params)
+            page = self.call("GET", f"/crm/objects/{API_VERSION}/{object_type}", params=params)
             records.extend(
                 {"id": str(r["id"]), "properties": r.get("properties") or {}} for r in page["results"]
             )
@@ -127,7 +130,7 @@ class HubSpotReader:
         """One ``batch/read`` of up to 1,000 ids."""
         answer = self.call(
             "POST",
-            f"/crm/v4/associations/{from_type}/{to_type}/batch/read",
+            f"/crm/associations/{API_VERSION}/{from_type}/{to_type}/batch/read",
             json={"inputs": [{"id": record_id} for record_id in ids]},
         )
         return {

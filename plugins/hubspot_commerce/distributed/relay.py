@@ -11,6 +11,7 @@ the answers, so the limit is HubSpot's, not an assumption.
 from __future__ import annotations
 
 import bisect
+import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -21,6 +22,8 @@ from typing import Any
 import requests
 
 WINDOW_SECONDS = 10.0
+# The association batch endpoints of both path families, which HubSpot exempts from the ten-secondly limit.
+ASSOCIATION_BATCH = re.compile(r"/crm/(v4/associations|associations/[^/]+)/[^/]+/[^/]+/batch/")
 # Hop-by-hop headers, and those requests rewrites (it decodes gzip bodies and sets lengths itself).
 SKIPPED_REQUEST_HEADERS = {"host", "connection", "content-length", "accept-encoding", "keep-alive"}
 # http.server writes its own Date and Server headers.
@@ -46,9 +49,9 @@ class Exchange:
 
     @property
     def limited(self) -> bool:
-        """Whether it counts against the ten-secondly limit: HubSpot exempts the v4 association batch
-        endpoints (and so does the sandbox)."""
-        return not (self.path.startswith("/crm/v4/associations/") and "/batch/" in self.path)
+        """Whether it counts against the ten-secondly limit: HubSpot exempts the association batch endpoints
+        of both path families (and so does the sandbox)."""
+        return not ASSOCIATION_BATCH.match(self.path)
 
 
 @dataclass(frozen=True)

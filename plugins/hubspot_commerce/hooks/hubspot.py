@@ -1,9 +1,10 @@
 """HubSpotHook: the HubSpot CRM API over one reused HTTP session, with batch writes and reads.
 
-The connection's password is the private app token, sent as ``Authorization: Bearer``; the host is the
-API base URL (default ``https://api.hubapi.com``); the optional extra ``timeout`` is seconds per request
-(default 60). The token never appears in logs or exception messages: it is registered with Airflow's
-secret masker and only ever placed in the session's headers.
+The connection's password is the access token (a service key, a private app token or an OAuth access token),
+sent as ``Authorization: Bearer``; the host is the API base URL (default ``https://api.hubapi.com``); the
+optional extras are ``timeout`` (seconds per request, default 60) and ``api_version`` (``2026-09`` by
+default, ``2026-03``, or ``v3`` for the numbered paths). The token never appears in logs or exception
+messages: it is registered with Airflow's secret masker and only ever placed in the session's headers.
 """
 
 from __future__ import annotations
@@ -25,19 +26,21 @@ from hubspot_commerce.batch.requests import chunked
 from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS, ApiResponse, BatchEngine, split_refused
 from hubspot_commerce.errors import (
     HubSpotAuthError,
+    HubSpotConfigurationError,
     HubSpotConnectionError,
     HubSpotError,
     HubSpotValidationError,
     error_for_response,
     parse_body,
 )
+from hubspot_commerce.hooks.api_paths import DEFAULT_API_VERSION, ApiPaths
 
 DEFAULT_TIMEOUT_S = 60.0
-V4_BATCH = 1000  # inputs per v4 associations batch request (HubSpot allows 1,000 reads, 2,000 creates)
+ASSOCIATION_BATCH = 1000  # inputs per association batch request (HubSpot allows 1,000 reads, 2,000 creates)
 
 
 class HubSpotHook(BaseHook):
-    """Talk to HubSpot's CRM API with a private app token; batch writes go through the batch engine.
+    """Talk to HubSpot's CRM API with an access token; batch writes go through the batch engine.
 
     The hook wraps its own HTTP session, as the Slack provider's hook wraps its client: every request goes
     through the rate limiter and comes back as a typed error, and nothing else is exposed.
@@ -74,6 +77,15 @@ class HubSpotHook(BaseHook):
         return float(value) if value not in (None, "") else DEFAULT_TIMEOUT_S
 
     @cached_property
+    def paths(self) -> ApiPaths:
+        """Every path this hook sends, in the connection's ``api_version`` (default ``2026-09``)."""
+        version = self.connection.extra_dejson.get("api_version")
+        try:
+            return ApiPaths(DEFAULT_API_VERSION if version in (None, "") else str(version).strip())
+        except ValueError as exc:
+            raise HubSpotConfigurationError(f"Connection {self.hubspot_conn_id!r}: {exc}") from exc
+
+    @cached_property
     def base_url(self) -> str:
         """The connection's host: a URL, or a host name served over HTTPS (default HubSpot's API)."""
         host = (self.connection.host or self.default_host).strip().rstrip("/")
@@ -88,7 +100,7 @@ class HubSpotHook(BaseHook):
         token = self.connection.password
         if not token:
             raise HubSpotAuthError(
-                f"Connection {self.hubspot_conn_id!r} has no password: put the private app token there"
+                f"Connection {self.hubspot_conn_id!r} has no password: put the access token there"
             )
         mask_secret(token)
         session = requests.Session()
@@ -113,8 +125,8 @@ class HubSpotHook(BaseHook):
 
     @cached_property
     def engine(self) -> BatchEngine:
-        """The batch engine, sending through :meth:`send`."""
-        return BatchEngine(self.send, self.limiter, max_workers=self.max_workers)
+        """The batch engine, sending through :meth:`send` to the batch endpoints of the API version."""
+        return BatchEngine(self.send, self.limiter, self.paths, max_workers=self.max_workers)
 
     def send(self, method: str, endpoint: str, payload: Mapping[str, Any] | None = None) -> ApiResponse:
         """Send one request and return the answer whatever its status; no answer -> HubSpotConnectionError."""
@@ -179,7 +191,7 @@ class HubSpotHook(BaseHook):
     # -- properties API --------------------------------------------------------------------------
     def get_properties(self, object_type: str) -> list[dict]:
         """The portal's property definitions for ``object_type`` (HubSpot's properties API)."""
-        return list(self.request("GET", f"crm/v3/properties/{object_type}").get("results") or [])
+        return list(self.request("GET", self.paths.properties(object_type)).get("results") or [])
 
     def get_properties_by_type(self, object_types: Iterable[str]) -> dict[str, list[dict]]:
         """The property definitions of several object types, fetched concurrently (one request each)."""
@@ -215,7 +227,7 @@ class HubSpotHook(BaseHook):
                 if not body.get("groupName") and groups:  # the object's own main group always exists
                     body["groupName"] = groups.most_common(1)[0][0]
                 try:
-                    self.request("POST", f"crm/v3/properties/{object_type}", body)
+                    self.request("POST", self.paths.properties(object_type), body)
                 except HubSpotValidationError as exc:
                     if exc.status != 409:
                         raise
@@ -230,14 +242,14 @@ class HubSpotHook(BaseHook):
                 )
         return created
 
-    # -- v4 associations API -----------------------------------------------------------------------
+    # -- associations API ----------------------------------------------------------------------------
     def read_associations(self, from_type: str, to_type: str, from_ids: Sequence[str]) -> dict[str, set[str]]:
-        """``{from id: {associated ids}}`` through the v4 batch read (up to 1,000 records a request)."""
+        """``{from id: {associated ids}}`` through the association batch read (1,000 records a request)."""
         current: dict[str, set[str]] = {}
-        for chunk in chunked(list(from_ids), V4_BATCH):
+        for chunk in chunked(list(from_ids), ASSOCIATION_BATCH):
             body = self.request(
                 "POST",
-                f"crm/v4/associations/{from_type}/{to_type}/batch/read",
+                self.paths.association_batch(from_type, to_type, "read"),
                 {"inputs": [{"id": record_id} for record_id in chunk]},
             )
             for result in body.get("results") or []:
@@ -247,16 +259,19 @@ class HubSpotHook(BaseHook):
     def create_associations(
         self, from_type: str, to_type: str, links: Sequence[Link]
     ) -> list[tuple[Link, str]]:
-        """Create associations through the v4 batch create; return the links HubSpot refused, with its
-        reason. A request refused whole (400) is split until the bad links stand alone."""
+        """Create associations through the association batch create (HubSpot answers 201, or 200 from
+        ``2026-09`` on); return the links HubSpot refused, with its reason. A request refused whole (400) is
+        split until the bad links stand alone."""
         refused: list[tuple[Link, str]] = []
-        for chunk in chunked(list(links), V4_BATCH):
+        for chunk in chunked(list(links), ASSOCIATION_BATCH):
             self._create_association_chunk(from_type, to_type, chunk, refused)
         return refused
 
     def _create_association_chunk(
         self, from_type: str, to_type: str, chunk: list[Link], refused: list[tuple[Link, str]]
     ) -> None:
+        """One association batch create of ``chunk``; refused links (with HubSpot's reason) go to ``refused``.
+        The category is sent on every version: the OpenAPI files of each still require it."""
         inputs = [
             {
                 "from": {"id": link.from_id},
@@ -267,7 +282,7 @@ class HubSpotHook(BaseHook):
         ]
         try:
             body = self.request(
-                "POST", f"crm/v4/associations/{from_type}/{to_type}/batch/create", {"inputs": inputs}
+                "POST", self.paths.association_batch(from_type, to_type, "create"), {"inputs": inputs}
             )
         except HubSpotValidationError as exc:
             reason = exc.message
@@ -286,13 +301,16 @@ class HubSpotHook(BaseHook):
     def token_scopes(self) -> set[str] | None:
         """The scopes HubSpot granted the connection's token: asked as a private app token or service key,
         else as an OAuth access token; None when HubSpot knows it as neither (nothing to check against)."""
-        token = self.connection.password
+        token = self.connection.password or ""
+        paths = self.paths
         try:
-            body = self.request("POST", "oauth/v2/private-apps/get/access-token-info", {"tokenKey": token})
+            body = self.request("POST", paths.private_app_token_info(), {"tokenKey": token})
         except HubSpotValidationError:
             try:
                 body = self.request(
-                    "GET", f"oauth/v1/access-tokens/{token}", label="GET oauth/v1/access-tokens/<token>"
+                    "GET",
+                    paths.oauth_token_metadata(token),
+                    label=f"GET {paths.oauth_token_metadata('<token>')}",
                 )
             except HubSpotValidationError:
                 return None
@@ -301,8 +319,8 @@ class HubSpotHook(BaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """Check the host and token by listing product properties, once and without retries, so that a
         dead host answers the Airflow UI's Test button (and ``airflow connections test``) in seconds."""
-        endpoint = "crm/v3/properties/products"
         try:
+            endpoint = self.paths.properties("products")
             response = self.send("GET", endpoint)
             if not 200 <= response.status < 300:
                 raise error_for_response(

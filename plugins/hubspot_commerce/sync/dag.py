@@ -34,6 +34,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundExceptio
 
 from hubspot_commerce.errors import (
     HubSpotAuthError,
+    HubSpotConfigurationError,
     HubSpotDailyLimitReached,
     HubSpotRateLimited,
     HubSpotRejectedRecords,
@@ -75,7 +76,7 @@ HUBSPOT_RETRY_POLICY = ExceptionRetryPolicy(
             reason="HubSpot refused the request: a retry cannot succeed",
         ),
         RetryRule(
-            exception=[SyncConfigurationError, AirflowNotFoundException],
+            exception=[SyncConfigurationError, HubSpotConfigurationError, AirflowNotFoundException],
             action=RetryAction.FAIL,
             reason="fix the configuration first (a connection, a Param, a SQL file, the mapping)",
         ),
