@@ -319,3 +319,74 @@ def test_a_key_property_created_by_a_lost_answer_is_taken_not_an_error(sandbox, 
     assert sandbox.stats()["dropped_connections"] == 1
     (made,) = [p for p in real_get_properties("carts") if p["name"] == KEY]
     assert made["hasUniqueValue"] is True
+
+
+RULE = {"when": "hs_currency_code", "equals": "USD", "require": "hs_total_price"}
+RULE_TEXT = "hs_total_price is required because of a conditional property rule based on [hs_currency_code]"
+
+
+def _priced_orders() -> list[WriteRecord]:
+    """Twelve orders, the odd ones in USD; those numbered a multiple of 3 have no total, so o-3 and o-9
+    break RULE and the others fit it."""
+    records = []
+    for i in range(12):
+        properties = {"hs_order_name": f"Order {i}", "hs_currency_code": "USD" if i % 2 else "EUR"}
+        if i % 3:
+            properties["hs_total_price"] = "10.00"
+        records.append(WriteRecord(f"o-{i}", properties))
+    return records
+
+
+def test_a_conditional_rule_refuses_exactly_the_rows_breaking_it_naming_the_rule(sandbox, hook):
+    """From 2026-09 on HubSpot enforces the portal's validation rules on API writes: each refused create
+    is a rejection naming the rule, the rest land, and nothing is read back or resent as if uncertain."""
+    sandbox.set_rules("orders", conditional_required=[RULE])
+    records = _priced_orders()
+    outcome = hook.batch_write(WriteSpec("orders", "create", key_property=KEY), records)
+    breaking = {
+        r.key
+        for r in records
+        if r.properties["hs_currency_code"] == "USD" and "hs_total_price" not in r.properties
+    }
+    assert {r.key for r in outcome.rejected} == breaking == {"o-3", "o-9"}
+    for refused in outcome.rejected:
+        assert (refused.category, refused.code) == (
+            "VALIDATION_ERROR",
+            "MISSING_CONDITIONAL_REQUIRED_PROPERTY",
+        )
+        assert RULE_TEXT in refused.message
+    assert (outcome.created, outcome.in_doubt, outcome.requests, outcome.retries) == (10, [], 1, 0)
+    assert _path_count(sandbox, "orders/batch/read") == 0, "a refusal is an answer: nothing to read back"
+    assert_exact_state(sandbox, "orders", outcome.ids)
+
+
+def test_an_update_that_would_break_a_rule_is_refused_naming_it(sandbox, hook):
+    created = hook.batch_write(WriteSpec("orders", "create", key_property=KEY), _priced_orders()[:4])
+    sandbox.set_rules("orders", conditional_required=[RULE])
+    to_usd = [
+        WriteRecord(key, {"hs_currency_code": "USD"}, id=hubspot_id)
+        for key, hubspot_id in created.ids.items()
+    ]
+    outcome = hook.batch_write(WriteSpec("orders", "update"), to_usd)
+    assert {r.key for r in outcome.rejected} == {"o-0", "o-3"}, "the orders without a total"
+    assert all(RULE_TEXT in r.message for r in outcome.rejected)
+    currencies = {r["properties"][KEY]: r["properties"]["hs_currency_code"] for r in sandbox.dump("orders")}
+    assert currencies == {"o-0": "EUR", "o-1": "USD", "o-2": "USD", "o-3": "USD"}
+
+
+def test_rules_bind_only_the_2026_09_paths(sandbox, monkeypatch):
+    """HubSpot enforces the rules from 2026-09 on: the same creates through 2026-03 or v3 all land."""
+    sandbox.set_rules("orders", conditional_required=[RULE], required_properties=["hs_source_store"])
+    for version in ("2026-03", "v3"):
+        hook = _use(monkeypatch, sandbox, api_version=version)
+        hook.ensure_properties("orders", [key_property_definition(KEY)])
+        records = [WriteRecord(f"{version}:{r.key}", r.properties) for r in _priced_orders()]
+        outcome = hook.batch_write(WriteSpec("orders", "create", key_property=KEY), records)
+        assert (outcome.created, outcome.rejected) == (12, [])
+    hook = _use(monkeypatch, sandbox)
+    refused = hook.batch_write(WriteSpec("orders", "create", key_property=KEY), _priced_orders()[:1])
+    (rejection,) = refused.rejected
+    assert (
+        rejection.code == "MISSING_REQUIRED_PROPERTY"
+        and "hs_source_store must be provided" in rejection.message
+    )
