@@ -8,8 +8,10 @@ distributed`` runs) and, for both directions of every link, through the sandbox'
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -119,8 +121,27 @@ def report_counts(files: RunStorage) -> dict[str, list[int]]:
     return counts
 
 
-def test_full_sync_lands_everything_linked_and_a_rerun_writes_nothing(sync_dag, store, sandbox) -> None:
+def assert_one_path_family(paths: Iterable[str], api_version: str) -> None:
+    """Every CRM request of the run went to the paths of ``api_version``; the only OAuth requests are the
+    token introspection, which has no date-versioned form."""
+    crm = [path.split(" ", 1)[1] for path in paths if " /crm/" in path]
+    numbered = [path for path in crm if re.match(r"/crm/v\d+/", path)]
+    assert any("/batch/create" in path for path in crm), "the run's writes are among them"
+    assert numbered == (crm if api_version == "v3" else []), "one path family per version"
+    assert all(f"/{api_version}/" in path for path in crm if path not in numbered)
+    oauth = {path.split(" ", 1)[1] for path in paths if " /oauth/" in path}
+    assert oauth == {"/oauth/v2/private-apps/get/access-token-info"}, "only the token's scopes"
+
+
+@pytest.mark.parametrize("hubspot_conn", ["2026-09", "v3"], indirect=True)
+def test_full_sync_lands_everything_linked_and_a_rerun_writes_nothing(
+    sync_dag, store, sandbox, request
+) -> None:
+    """The connection's ``api_version``: HubSpot's date-versioned paths (the default) or the numbered ones
+    that retire in 2027; either way the same records and links land."""
+    api_version = request.node.callspec.params["hubspot_conn"]
     files = run(sync_dag, {"full_refresh": True})
+    assert_one_path_family(sandbox.stats()["by_path"], api_version)
     assert_hubspot_matches_store(sandbox, store)
     assert_association_types(sandbox)
     counts = report_counts(files)
@@ -217,8 +238,10 @@ def test_dry_run_writes_nothing(sync_dag, store, sandbox) -> None:
     files = run(sync_dag, {"full_refresh": True, "dry_run": True})
     stats = sandbox.stats()
     assert stats["write_requests"] == 0
-    assert not any(route.startswith("POST /crm/v3/properties") for route in stats["by_path"])
-    assert any(route.startswith("GET /crm/v3/properties") for route in stats["by_path"]), "validation reads"
+    assert not any(route.startswith("POST /crm/properties/") for route in stats["by_path"])
+    assert any(route.startswith("GET /crm/properties/2026-09/") for route in stats["by_path"]), (
+        "validation reads"
+    )
     for object_type in ("products", "contacts", "orders", "line_items", "commerce_payments", "carts"):
         assert sandbox.dump(object_type) == [], object_type
     text = files.report.read_text()
@@ -307,6 +330,42 @@ def test_bad_rows_are_rejected_and_the_rest_lands(sync_dag, store, sandbox) -> N
     assert not carts_of_customer, "the chosen customer has no cart (the store is deterministic)"
     assert_hubspot_matches_store(sandbox, store, excluded)
     assert str(files.all_rejected) in files.report.read_text()
+
+
+def test_a_portal_rule_rejects_exactly_the_rows_that_break_it_naming_the_rule(
+    sync_dag, store, sandbox
+) -> None:
+    """From 2026-09 on HubSpot enforces the portal's conditional required properties on API writes: here a
+    cancelled order needs a note, which the store does not have. Exactly the cancelled orders are refused,
+    each with the rule named; their lines and payments are rejected for it; everything else lands."""
+    rule = {"when": "hs_external_order_status", "equals": "cancelled", "require": "hs_order_note"}
+    sandbox.set_rules("orders", conditional_required=[rule])
+    files = run(sync_dag, {"full_refresh": True, "max_rejected_fraction": 0.2})
+    cancelled = {
+        str(r["order_id"]) for r in rows(store, "SELECT order_id FROM orders WHERE status = 'cancelled'")
+    }
+    refused_file = files.stream_dir("orders") / "create_orders.rejected.jsonl"
+    refused = {row["key"]: row for row in map(json.loads, refused_file.read_text().splitlines())}
+    assert set(refused) == cancelled and len(cancelled) == 6
+    for row in refused.values():
+        assert (row["category"], row["code"]) == ("VALIDATION_ERROR", "MISSING_CONDITIONAL_REQUIRED_PROPERTY")
+        assert "hs_order_note is required because of a conditional property rule based on " in row["message"]
+        assert "[hs_external_order_status]" in row["message"]
+    report = files.report.read_text()
+    assert f"rejected by HubSpot: {refused_file}" in report
+    assert report_counts(files)["orders"] == [60, 54, 0, 0, 6]
+    rejected = {(r["stream"], r["key"]) for r in map(json.loads, files.all_rejected.read_text().splitlines())}
+    lines = {
+        f"order:{r['order_id']}:{r['line_number']}"
+        for r in rows(store, "SELECT * FROM order_lines")
+        if str(r["order_id"]) in cancelled
+    }
+    payments = {
+        r["payment_id"] for r in rows(store, "SELECT * FROM payments") if str(r["order_id"]) in cancelled
+    }
+    assert rejected == {("order_line_items", key) for key in lines} | {("payments", key) for key in payments}
+    excluded = {"orders": cancelled, "order_line_items": lines, "payments": payments}
+    assert_hubspot_matches_store(sandbox, store, excluded)
 
 
 def test_a_stream_with_too_many_rejected_rows_is_not_written_and_the_report_says_so(

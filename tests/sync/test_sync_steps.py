@@ -35,7 +35,7 @@ def test_setup_reads_every_definition_once_and_creates_the_key_property(
     assert status == dict.fromkeys(sorted(KEYED), "created")
     requests = _property_requests(sandbox)
     assert {p for p in requests if p.startswith("GET")} == {
-        f"GET /crm/v3/properties/{t}" for t in OBJECT_TYPES
+        f"GET /crm/properties/2026-09/{t}" for t in OBJECT_TYPES
     }
     assert sum(n for p, n in requests.items() if p.startswith("POST")) == len(KEYED)
     for object_type in OBJECT_TYPES:
@@ -46,7 +46,9 @@ def test_setup_reads_every_definition_once_and_creates_the_key_property(
     again = steps.setup_step(HubSpotHook(hubspot_conn), mapping, files, list(mapping.streams))
     assert again == dict.fromkeys(sorted(KEYED), "present")
     added = {p: n - before.get(p, 0) for p, n in _property_requests(sandbox).items()}
-    assert {p: n for p, n in added.items() if n} == {f"GET /crm/v3/properties/{t}": 1 for t in OBJECT_TYPES}
+    assert {p: n for p, n in added.items() if n} == {
+        f"GET /crm/properties/2026-09/{t}": 1 for t in OBJECT_TYPES
+    }
 
 
 def test_a_dry_run_setup_creates_nothing(sandbox, hubspot_conn, mapping, files):
