@@ -1,4 +1,5 @@
-"""The check's HubSpot reader against the sandbox over HTTP: pages, a 429 retried, association batches."""
+"""The check's HubSpot reader against the sandbox over HTTP: pages, a 429 retried, association batches, all on
+HubSpot's date-versioned paths (records written through the numbered ones: one store behind both)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def test_lists_every_page_and_retries_a_429_after_its_retry_after(sandbox: Any) 
     for batch in range(3):
         contacts = [{"properties": {"email": f"c{batch}-{n}@example.com"}} for n in range(100)]
         create(sandbox, "contacts", contacts)
-    sandbox.fault(status=429, count=1, path="objects/contacts", retry_after=1)
+    sandbox.fault(status=429, count=1, path="objects/2026-09/contacts", retry_after=1)
     reader = HubSpotReader(sandbox.url, TOKEN)
     started = time.monotonic()
     records = reader.list_objects("contacts", ["email"])
@@ -41,6 +42,7 @@ def test_lists_every_page_and_retries_a_429_after_its_retry_after(sandbox: Any) 
     assert {r["properties"]["email"] for r in records} >= {"c0-0@example.com", "c2-99@example.com"}
     assert reader.rate_limit_max == 1_000_000
     assert sandbox.stats()["by_status"]["429"] == 1
+    assert sandbox.stats()["by_path"]["GET /crm/objects/2026-09/contacts"] == 4, "3 pages and the 429"
 
 
 def test_reads_association_batches_with_their_type_ids(sandbox: Any) -> None:
@@ -59,3 +61,5 @@ def test_reads_association_batches_with_their_type_ids(sandbox: Any) -> None:
     )
     links = HubSpotReader(sandbox.url, TOKEN).associations("orders", "contacts", [*orders, "987654321"])
     assert links == {orders[0]: {contact: [507]}, orders[1]: {}}
+    reads = [path for path in sandbox.stats()["by_path"] if path.endswith("/batch/read")]
+    assert reads == ["POST /crm/associations/2026-09/orders/contacts/batch/read"]

@@ -25,16 +25,20 @@ def test_peak_counts_the_busiest_rolling_window() -> None:
 
 
 def test_association_batches_do_not_count_towards_the_peak_but_429s_always_count() -> None:
+    """HubSpot exempts the association batch endpoints of both path families from the burst limit."""
     exchanges = [
         Exchange(0.0, "POST", "/crm/v3/objects/orders/batch/create", 201),
         Exchange(0.1, "POST", "/crm/v4/associations/orders/contacts/batch/create", 201),
         Exchange(0.2, "POST", "/crm/v4/associations/orders/contacts/batch/read", 429),
         Exchange(0.3, "GET", "/crm/v4/objects/orders/1/associations/contacts", 200),
         Exchange(0.4, "POST", "/crm/v3/objects/orders/batch/read", 429),
+        Exchange(0.5, "POST", "/crm/objects/2026-09/orders/batch/create", 201),
+        Exchange(0.6, "POST", "/crm/associations/2026-09/orders/contacts/batch/create", 200),
+        Exchange(0.7, "POST", "/crm/associations/2026-03/carts/line_items/batch/read?x=1", 200),
     ]
     traffic = summarize(exchanges, 190)
-    assert (traffic.requests, traffic.peak_requests_10s, traffic.http_429) == (5, 3, 2)
-    assert traffic.share_429 == pytest.approx(0.4)
+    assert (traffic.requests, traffic.peak_requests_10s, traffic.http_429) == (8, 4, 2)
+    assert traffic.share_429 == pytest.approx(0.25)
     assert traffic.rate_limit_max == 190
 
 
