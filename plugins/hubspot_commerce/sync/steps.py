@@ -264,7 +264,7 @@ def _link_existing(
     plan: StreamPlan,
     write: bool,
 ) -> None:
-    """Give existing records the associations the source now has and HubSpot lacks (the v4 associations
+    """Give existing records the associations the source now has and HubSpot lacks (the associations
     API; links HubSpot has beyond the source's are left alone). Sets ``plan.relinked``; a link HubSpot
     refuses rejects its row."""
     stream = mapping.streams[stream_name]
