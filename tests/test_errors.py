@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -14,11 +15,12 @@ from hubspot_commerce.errors import (
     HubSpotServerError,
     HubSpotValidationError,
     error_for_response,
+    error_message,
     next_daily_reset,
     parse_body,
 )
 
-WHAT = "POST crm/v3/objects/orders/batch/create"
+WHAT = "POST crm/objects/2026-09/orders/batch/create"
 
 
 def test_burst_429_is_rate_limited_with_policy_and_retry_after():
@@ -80,3 +82,25 @@ def test_non_json_bodies_are_kept_short():
     assert parse_body("<html>bad gateway</html>") == {"message": "<html>bad gateway</html>"}
     assert parse_body("") == {}
     assert parse_body('{"a": 1}') == {"a": 1}
+
+
+def test_a_validation_rule_names_itself_in_the_message():
+    """HubSpot's 2026-09 rule errors say which rule only in their ``errors`` items."""
+    rule = "hs_total_price is required because of a conditional property rule based on [hs_currency_code]"
+    body = {
+        "category": "VALIDATION_ERROR",
+        "message": "The property values provided are invalid",
+        "errors": [{"code": "MISSING_CONDITIONAL_REQUIRED_PROPERTY", "message": rule}],
+    }
+    assert error_message(body) == f"The property values provided are invalid: {rule}"
+    assert str(error_for_response(400, body, {}, what=WHAT)).endswith(f"invalid: {rule}")
+
+
+def test_item_messages_the_message_already_holds_are_not_repeated():
+    detail = 'Property "nope" does not exist'
+    embedded = json.dumps([{"isValid": False, "message": detail, "error": "PROPERTY_DOESNT_EXIST"}])
+    body = {"message": f"Property values were not valid: {embedded}", "errors": [{"message": detail}]}
+    assert error_message(body) == body["message"]
+    same = {"message": "Contact already exists", "errors": [{"message": "Contact already exists"}]}
+    assert error_message(same) == "Contact already exists"
+    assert error_message({}) == ""

@@ -7,6 +7,7 @@ from airflow.sdk import CronDataIntervalTimetable
 from airflow.sdk.exceptions import AirflowNotFoundException
 
 from hubspot_commerce.errors import (
+    HubSpotConfigurationError,
     HubSpotMissingScopes,
     HubSpotRateLimited,
     HubSpotRejectedRecords,
@@ -129,6 +130,7 @@ def test_creates_are_exactly_once_by_the_source_key_property(sync_dag) -> None:
         pytest.param(HubSpotRateLimited("429", policy=None, retry_after=None), "retry", id="rate-limit"),
         pytest.param(AirflowNotFoundException("conn_id `shop` is not defined"), "fail", id="no-connection"),
         pytest.param(SyncConfigurationError("window_start and window_end ..."), "fail", id="params"),
+        pytest.param(HubSpotConfigurationError("api_version must be one of ..."), "fail", id="api-version"),
         pytest.param(HubSpotMissingScopes("403", scopes=["crm.objects.carts.write"]), "fail", id="scopes"),
         pytest.param(HubSpotUncertainWrites("in doubt"), "fail", id="in-doubt"),
         pytest.param(HubSpotRejectedRecords("rejected"), "fail", id="rejected"),
