@@ -214,3 +214,13 @@ def test_a_create_whose_answer_is_lost_while_hubspot_goes_down_stays_in_doubt():
     outcome = caught.value.partial_outcome
     assert outcome is not None
     assert (outcome.rejected, sorted(outcome.in_doubt)) == ([], ["c1", "c2"])
+
+
+def test_once_a_call_fails_for_good_no_thread_starts_another_request():
+    """HubSpot down, 10 batches, 2 threads: each thread gives up its batch after 3 attempts; the other 8
+    batches are never sent (the window being free does not let a stopped thread through)."""
+    hubspot = ScriptedHubSpot(_down)
+    records = [WriteRecord(f"p{i}", {"name": "x"}, id=f"SKU-{i}") for i in range(1000)]
+    with pytest.raises(HubSpotUnavailable):
+        _engine(hubspot).write(WriteSpec("products", "upsert", id_property="hs_sku"), records)
+    assert len(hubspot.requests) <= 2 * 3

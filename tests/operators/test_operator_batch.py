@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 
 import pytest
 from airflow.sdk.exceptions import AirflowSkipException
@@ -18,9 +20,11 @@ from hubspot_commerce.errors import (
 from hubspot_commerce.hooks.api_paths import ApiPaths
 from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition
 from hubspot_commerce.operators.batch import HubSpotBatchOperator, read_ids
+from hubspot_commerce.sandbox.process import SandboxProcess
 from hubspot_commerce.storage import read_jsonl, storage_path, write_jsonl
 
 KEY = "src_key"
+UPSERT_PATH = "POST /crm/objects/2026-09/products/batch/upsert"
 ORDERS_CREATE = f"POST /{ApiPaths().batch('orders', 'create')}"  # the sandbox's stats label, default version
 
 
@@ -331,3 +335,31 @@ def test_creates_without_a_key_property_that_got_no_answer_fail_as_in_doubt(sand
         "o-0", "o-1", "o-2"
     ]  # fmt: skip
     assert len(sandbox.dump("orders")) == 3, "written once, never resent"
+
+
+def test_hubspot_down_mid_upsert_fails_the_try_as_an_outage_and_the_next_try_completes(monkeypatch):
+    """The sandbox process is stopped (SIGSTOP) while an upsert runs and started again after the try gave up:
+    nothing is rejected, the retry writes the rest, and every product exists once."""
+    with SandboxProcess(tokens=["outage-token"], rate_limit=1_000_000) as hubspot:
+        connection = {"conn_type": "hubspot", "host": hubspot.url, "password": "outage-token"}
+        connection["extra"] = {"timeout": 1}
+        monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_DEFAULT", json.dumps(connection))
+        store = FakeTaskStateStore()
+        first = _upsert_products(2000)
+        first.max_workers = first.hook.engine.max_workers = 2  # slow enough to be caught mid-call
+
+        def stop_hubspot_after_the_first_batches() -> None:
+            while hubspot.stats()["by_path"].get(UPSERT_PATH, 0) < 3:
+                time.sleep(0.01)
+            hubspot.freeze()
+
+        threading.Thread(target=stop_hubspot_after_the_first_batches, daemon=True).start()
+        with pytest.raises(HubSpotUnavailable, match="ReadTimeoutError") as caught:
+            first.execute(context={"task_state_store": store})
+        hubspot.thaw()
+        assert caught.value.partial_outcome is not None and caught.value.partial_outcome.rejected == []
+        assert store.get("ids.chunks", 0) > 0 or caught.value.partial_outcome.ids, "what landed is kept"
+        result = _upsert_products(2000).execute(context={"task_state_store": store})
+        skus = [record["properties"]["hs_sku"] for record in hubspot.dump("products")]
+    assert (result["rejected"], len(result["ids"])) == (0, 2000)
+    assert sorted(skus) == sorted(f"SKU-{i}" for i in range(2000)), "every product exactly once"

@@ -194,10 +194,11 @@ class RateLimiter:
     def acquire(self, stop: threading.Event | None = None) -> float | None:
         """Wait until a request may be sent, count it and return its send time (for :meth:`update`).
 
-        Returns None without counting when ``stop`` is set while waiting.
+        Returns None without counting when ``stop`` is set, before or while waiting: once a call has failed
+        for good, no thread of it starts another request, whether the window is full or not.
         """
         with self._cond:
-            while (wait := self.delay(self._clock())) > 0:
+            while (wait := self.delay(self._clock())) > 0 or (stop is not None and stop.is_set()):
                 if stop is not None and stop.is_set():
                     return None
                 self._cond.wait(min(wait, 0.25))

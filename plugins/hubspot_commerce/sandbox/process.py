@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -87,6 +88,17 @@ class SandboxProcess:
             self._process.stdout.close()
         self._process = None
         self._control.close()
+
+    def freeze(self) -> None:
+        """Stop the server process in its tracks (SIGSTOP): HubSpot down, with its state kept. Connections
+        queue up unanswered until :meth:`thaw`, as at an outage; requests sent meanwhile run after."""
+        assert self._process is not None, "start() first"
+        self._process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """Let a frozen server run again (SIGCONT)."""
+        assert self._process is not None, "start() first"
+        self._process.send_signal(signal.SIGCONT)
 
     def __enter__(self) -> SandboxProcess:
         return self.start()
