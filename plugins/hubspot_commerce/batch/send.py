@@ -319,7 +319,7 @@ class BatchEngine:
             pending: set[Future] = set()
             try:
                 for item in items:
-                    pending.add(pool.submit(job, item))
+                    pending.add(pool.submit(self._stopping_on_failure, job, item))
                 progress.planned(len(pending))
                 while pending:
                     completed, pending = wait(
@@ -347,6 +347,18 @@ class BatchEngine:
         self._stop.clear()  # every thread has finished: later calls on this hook may send again
         if fatal is not None:
             raise fatal
+
+
+    def _stopping_on_failure(self, job: Callable[[Any], tuple[Any, BatchOutcome]], item: Any) -> Any:
+        """Run one job; if it fails, stop every thread at once, from this thread, so that none starts
+        another request before the calling thread has seen the failure."""
+        try:
+            return job(item)
+        except _Stopped:
+            raise
+        except BaseException:
+            self._stop.set()
+            raise
 
 
 class _Progress:
