@@ -193,6 +193,10 @@ class HubSpotHook(BaseHook):
         """The portal's property definitions for ``object_type`` (HubSpot's properties API)."""
         return list(self.request("GET", self.paths.properties(object_type)).get("results") or [])
 
+    def get_pipelines(self, object_type: str) -> list[dict]:
+        """The portal's pipelines of ``object_type`` with their stages (ids and labels)."""
+        return list(self.request("GET", self.paths.pipelines(object_type)).get("results") or [])
+
     def get_properties_by_type(self, object_types: Iterable[str]) -> dict[str, list[dict]]:
         """The property definitions of several object types, fetched concurrently (one request each)."""
         types = sorted(set(object_types))
