@@ -283,6 +283,45 @@ def test_manual_run_without_logical_date_syncs_the_last_day(sync_dag, store, san
     assert "window: " in files.report.read_text() and "full refresh" not in files.report.read_text()
 
 
+def test_hubspot_option_values_and_labels_land_without_a_mapping_entry(sync_dag, store, sandbox) -> None:
+    """A store already using HubSpot's option values, or their labels in any case, needs no ``values:``
+    entry: values pass as they are, labels (stage labels too) become internal values, nothing is rejected."""
+    db = sqlite3.connect(store)
+    # (table, column, property, rows counted from the end, [(source value, the value HubSpot must hold)])
+    cases = [
+        ("products", "product_type", "hs_product_type", False,
+         [("inventory", "inventory"), ("non_inventory", "non_inventory"), ("Service", "service"),
+          ("NON INVENTORY", "non_inventory")]),
+        ("payments", "method", "hs_payment_method_type", False,
+         [("wire_transfer", "wire_transfer"), ("sepa", "sepa"), ("bacs", "bacs"), ("pads", "pads"),
+          ("other", "other"), ("Wire transfer", "wire_transfer")]),
+        ("payments", "status", "hs_latest_status", True,
+         [("processing", "processing"), ("partially_refunded", "partially_refunded"),
+          ("Partially refunded", "partially_refunded")]),
+    ]  # fmt: skip
+    expected: list[tuple[str, int, str, str]] = []
+    for table, column, prop, from_end, pairs in cases:
+        order = "DESC" if from_end else "ASC"
+        sql = f"SELECT rowid FROM {table} ORDER BY rowid {order} LIMIT {len(pairs)}"
+        ids = [r[0] for r in db.execute(sql)]
+        for rowid, (value, internal) in zip(ids, pairs, strict=True):
+            db.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (value, rowid))
+            expected.append((table, rowid, prop, internal))
+    db.execute("UPDATE orders SET status = 'SHIPPED' WHERE order_id = 100001")
+    db.commit()
+    files = run(sync_dag, {"full_refresh": True})
+    assert files.all_rejected.read_text() == ""
+    assert_hubspot_matches_store(sandbox, store)  # the order's stage is Shipped's id
+    hubspot = {
+        "products": by_key(sandbox.dump("products"), "hs_sku"),
+        "payments": by_key(sandbox.dump("commerce_payments")),
+    }
+    for table, rowid, prop, internal in expected:
+        row = rows(store, f"SELECT * FROM {table} WHERE rowid = ?", rowid)[0]
+        key = row["sku"] if table == "products" else row["payment_id"]
+        assert hubspot[table][key]["properties"][prop] == internal, (table, key, prop)
+
+
 def test_bad_rows_are_rejected_and_the_rest_lands(sync_dag, store, sandbox) -> None:
     db = sqlite3.connect(store)
     db.execute("UPDATE order_lines SET sku = 'SKU-GONE' WHERE order_id = 100002 AND line_number = 1")
@@ -302,8 +341,8 @@ def test_bad_rows_are_rejected_and_the_rest_lands(sync_dag, store, sandbox) -> N
         for row in map(json.loads, files.all_rejected.read_text().splitlines())
     }
     assert rejected[("order_line_items", "order:100002:1")] == "product 'SKU-GONE' is missing from the source"
-    assert rejected[("orders", "100003")] == (
-        "hs_pipeline_stage: source value 'lost' has no entry in the mapping's values"
+    assert rejected[("orders", "100003")].startswith(
+        "hs_pipeline_stage: 'lost' is not one of its options (4b27b500-f031-4927-9811-68a0b525cbae (Open), "
     )
     assert rejected[("payments", "PAY-ORPHAN")] == "order '999999' is missing from the source"
     assert rejected[("contacts", str(customer))] == "required property email is missing"

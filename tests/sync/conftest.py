@@ -46,23 +46,23 @@ def mapping() -> SyncMapping:
 
 
 def prop(name: str, kind: str = "string", options: tuple[str, ...] = (), read_only: bool = False) -> dict:
-    """A property definition shaped like HubSpot's properties API answer."""
+    """A property definition shaped like HubSpot's properties API answer; a stage's label is its name."""
     return {
         "name": name,
         "type": kind,
-        "options": [{"value": value, "label": value} for value in options],
+        "options": [{"value": value, "label": STAGES.get(value, value)} for value in options],
         "modificationMetadata": {"readOnlyValue": read_only},
         "calculated": False,
     }
 
 
-STAGES = (
-    "4b27b500-f031-4927-9811-68a0b525cbae",
-    "937ea84d-0a4f-4dcf-9028-3f9c2aafbf03",
-    "aa99e8d0-c1d5-4071-b915-d240bbb1aed9",
-    "3725360f-519b-4b18-a593-494d60a29c9f",
-    "3c85a297-e9ce-400b-b42e-9f16853d69d6",
-)
+STAGES = {  # HubSpot's default Order Pipeline: stage id -> label
+    "4b27b500-f031-4927-9811-68a0b525cbae": "Open",
+    "937ea84d-0a4f-4dcf-9028-3f9c2aafbf03": "Processed",
+    "aa99e8d0-c1d5-4071-b915-d240bbb1aed9": "Shipped",
+    "3725360f-519b-4b18-a593-494d60a29c9f": "Delivered",
+    "3c85a297-e9ce-400b-b42e-9f16853d69d6": "Cancelled",
+}
 CURRENCIES = ("USD", "EUR", "GBP")
 
 
@@ -102,7 +102,7 @@ def definitions() -> dict[str, list[dict]]:
             prop("hs_total_price", "number"),
             prop("hs_external_order_status"),
             prop("hs_pipeline", "enumeration", ("14a2e10e-5471-408a-906e-c51f3b04369e",)),
-            prop("hs_pipeline_stage", "enumeration", STAGES),
+            prop("hs_pipeline_stage", "enumeration", tuple(STAGES)),
             prop("hs_external_created_date", "datetime"),
             prop("airflow_source_key"),
         ],
@@ -116,7 +116,11 @@ def definitions() -> dict[str, list[dict]]:
                 "enumeration",
                 ("card", "ach", "cash", "check", "wire_transfer", "other", "sepa", "bacs", "pads"),
             ),
-            prop("hs_latest_status", "enumeration", ("processing", "succeeded", "failed", "refunded")),
+            prop(
+                "hs_latest_status",
+                "enumeration",
+                ("processing", "succeeded", "failed", "partially_refunded", "refunded"),
+            ),
             prop("hs_reference_number"),
             prop("airflow_source_key"),
         ],

@@ -93,7 +93,8 @@ def test_templates_and_missing_fields() -> None:
 def test_values_map_constant_lowercase_and_blank_text() -> None:
     frame = pd.DataFrame({"status": ["open", "lost", None], "email": ["A@Example.COM", " ", None]})
     stage = PropertyRule("hs_pipeline_stage", column="status", values={"open": "stage-1"})
-    assert convert_property(frame, stage).tolist() == ["stage-1", "unmapped:lost", pd.NA]
+    # A value not listed passes on; validation checks it against the property's options.
+    assert convert_property(frame, stage).tolist() == ["stage-1", "lost", pd.NA]
     assert convert_property(frame, PropertyRule("hs_pipeline", value="p-1")).tolist() == ["p-1"] * 3
     email = PropertyRule("email", column="email", lowercase=True)
     assert convert_property(frame, email).tolist() == ["a@example.com", pd.NA, pd.NA]

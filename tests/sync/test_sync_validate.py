@@ -46,8 +46,12 @@ def test_bad_values_are_rejected_with_key_and_reason(source, mapping, definition
     frames, result = _run(source, mapping, definitions, damage)
     ids = [str(i) for i in frames["orders"]["order_id"][:5]]
     reasons = _reasons(result, "orders")
-    assert reasons[ids[0]] == "hs_pipeline_stage: source value 'lost' has no entry in the mapping's values"
-    assert reasons[ids[1]] == "hs_currency_code: 'XXX' is not an option of this property"
+    assert reasons[ids[0]] == (
+        "hs_pipeline_stage: 'lost' is not one of its options (4b27b500-f031-4927-9811-68a0b525cbae (Open), "
+        "937ea84d-0a4f-4dcf-9028-3f9c2aafbf03 (Processed), aa99e8d0-c1d5-4071-b915-d240bbb1aed9 (Shipped), "
+        "3725360f-519b-4b18-a593-494d60a29c9f (Delivered), 3c85a297-e9ce-400b-b42e-9f16853d69d6 (Cancelled))"
+    )
+    assert reasons[ids[1]] == "hs_currency_code: 'XXX' is not one of its options (USD, EUR, GBP)"
     assert ids[2] not in reasons  # a missing optional value is omitted, not an error
     assert reasons[ids[3]] == "required property hs_order_name is missing"
     assert reasons[ids[4]] == "hs_external_created_date: 'yesterday' is not a datetime"
@@ -107,7 +111,7 @@ def test_a_mapping_the_portal_cannot_take_fails_naming_every_problem(source, map
             for d in definitions["products"]
         ],
         "commerce_payments": [
-            {**d, "options": [o for o in d["options"] if o["value"] != "ach"]}
+            {**d, "options": [o for o in d["options"] if o["value"] != "wire_transfer"]}
             if d["name"] == "hs_payment_method_type"
             else d
             for d in definitions["commerce_payments"]
@@ -116,8 +120,8 @@ def test_a_mapping_the_portal_cannot_take_fails_naming_every_problem(source, map
     problems = mapping_problems(mapping, defs)
     assert problems == [
         "stream products: products property description is read-only in HubSpot",
-        "stream payments: commerce_payments property hs_payment_method_type: values ach are not options "
-        "(allowed: bacs, card, cash, check, other, pads, sepa, wire_transfer)",
+        "stream payments: commerce_payments property hs_payment_method_type: values wire_transfer are not "
+        "options (allowed: card, ach, cash, check, other, sepa, bacs, pads)",
         "stream carts: carts has no property hs_cart_url in HubSpot",
     ]
     with pytest.raises(SyncConfigurationError, match=r"does not fit the portal \(3 problems\)"):
@@ -154,7 +158,7 @@ def test_value_types() -> None:
     assert check_value_types("b", flags, {"type": "bool", "options": []}).tolist() == [
         pd.NA,
         pd.NA,
-        "b: 'yes' is not an option of this property",
+        "b: 'yes' is not true or false",
     ]
 
 

@@ -22,7 +22,8 @@ from typing import Any, Protocol
 
 KEY_PROPERTY = "airflow_source_key"
 PLAIN_DECIMAL = re.compile(r"-?\d+(\.\d+)?")
-# The default Order Pipeline's stage ids, as include/mappings/commerce.yaml maps the store's statuses.
+# The default Order Pipeline's stage ids by lower-cased label: include/mappings/commerce.yaml sends an
+# order's status as a stage label, which the sync turns into the stage's id.
 STAGES = {
     "open": "4b27b500-f031-4927-9811-68a0b525cbae",
     "processed": "937ea84d-0a4f-4dcf-9028-3f9c2aafbf03",
@@ -210,7 +211,7 @@ def value_matches(expect: Expect, hubspot_value: Any, source_value: Any) -> bool
     if expect.kind == "instant":
         return hubspot_value is not None and epoch_ms(hubspot_value) == epoch_ms(source_value)
     if expect.kind == "stage":
-        return hubspot_value == STAGES.get(str(source_value))
+        return hubspot_value == STAGES.get(str(source_value).lower())
     return hubspot_value == str(source_value)
 
 

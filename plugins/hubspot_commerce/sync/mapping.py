@@ -305,9 +305,8 @@ def convert_property(frame: pd.DataFrame, rule: PropertyRule) -> pd.Series:
         text = text.mask(text.str.strip() == "")
     if rule.lowercase:
         text = text.str.lower()
-    if rule.values is not None:
-        mapped = text.map(rule.values).astype("string")
-        text = mapped.mask(mapped.isna() & text.notna(), "unmapped:" + text)
+    if rule.values is not None:  # listed values are translated; the rest pass on, checked against the options
+        text = text.map(rule.values).astype("string").fillna(text)
     return text
 
 

@@ -28,6 +28,7 @@ from hubspot_commerce.sync.diff import (
 )
 from hubspot_commerce.sync.extract import DataFrameSource, Window, extract_streams
 from hubspot_commerce.sync.mapping import SyncMapping, map_stream
+from hubspot_commerce.sync.options import pipelined_object_types, with_pipelines
 from hubspot_commerce.sync.report import failed_tasks, format_report, stream_counts, stream_status
 from hubspot_commerce.sync.run_storage import RunStorage
 from hubspot_commerce.sync.validate import RejectedRow, definitions_by_name, validate_streams
@@ -43,6 +44,8 @@ class HubSpotApi(Protocol):
     def get_properties_by_type(self, object_types: Iterable[str]) -> dict[str, list[dict]]: ...
 
     def token_scopes(self) -> set[str] | None: ...
+
+    def get_pipelines(self, object_type: str) -> list[dict]: ...
 
     def ensure_properties(
         self, object_type: str, definitions: Any, existing_definitions: Any = None
@@ -71,6 +74,9 @@ def setup_step(
     keyed = [t for t in mapping.keyed_object_types if t in written]
     granted = check_scopes(hubspot, object_types, written, keyed)
     definitions = hubspot.get_properties_by_type(object_types)
+    for object_type, pipeline in pipelined_object_types(mapping).items():
+        pipelines = hubspot.get_pipelines(object_type)
+        definitions[object_type] = with_pipelines(definitions[object_type], pipelines, pipeline)
     name = mapping.key_property.name
     new_properties = [t for t in keyed if name not in definitions_by_name(definitions[t])]
     if granted is not None and (missing := missing_scopes(granted, (), (), new_properties)):

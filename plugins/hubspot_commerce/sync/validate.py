@@ -14,6 +14,7 @@ import pandas as pd
 
 from hubspot_commerce.errors import SyncConfigurationError
 from hubspot_commerce.sync.mapping import KEY, REF_PREFIX, StreamMapping, SyncMapping
+from hubspot_commerce.sync.options import describe, options_of, resolve
 
 NUMBER_PATTERN = r"^-?\d+(\.\d+)?$"
 EPOCH_MS_PATTERN = r"^-?\d+$"
@@ -91,19 +92,9 @@ def check_value_types(name: str, values: pd.Series, definition: Mapping[str, Any
                 _problem(off_midnight, f"{name}: " + quoted + " is not midnight UTC", values.index)
             )
         return reasons
-    if kind in ("enumeration", "bool"):
-        unmapped = present & values.str.startswith("unmapped:").fillna(False)
-        shown = "'" + values.fillna("").str.removeprefix("unmapped:") + "'"
-        reasons = _problem(
-            unmapped, f"{name}: source value " + shown + " has no entry in the mapping's values", values.index
-        )
-        options = {option["value"] for option in definition.get("options") or []}
-        if kind == "bool":
-            options = options or {"true", "false"}
-        bad = present & ~unmapped & ~values.isin(options)
-        return reasons.fillna(
-            _problem(bad, f"{name}: " + quoted + " is not an option of this property", values.index)
-        )
+    if kind == "bool":
+        bad = present & ~values.isin(["true", "false"])
+        return _problem(bad, f"{name}: " + quoted + " is not true or false", values.index)
     return pd.Series(pd.NA, index=values.index, dtype="string")
 
 
@@ -127,15 +118,40 @@ def mapping_problems(
             definition = by_name.get(rule.name) or {}
             if not rule.values or definition.get("type") != "enumeration":
                 continue
-            options = sorted(option["value"] for option in definition.get("options") or [])
-            unknown = sorted(set(rule.values.values()) - set(options))
+            allowed = options_of(definition)
+            targets = pd.Series(sorted(set(rule.values.values())), dtype="string")
+            unknown = targets[resolve(targets, allowed).isna()].tolist()
             if unknown:
-                shown = ", ".join(options[:20]) + (", ..." if len(options) > 20 else "")
                 problems.append(
                     f"{where} property {rule.name}: values {', '.join(unknown)} are not options "
-                    f"(allowed: {shown})"
+                    f"(allowed: {describe(allowed)})"
                 )
     return problems
+
+
+def resolve_enumerations(
+    stream: StreamMapping, frame: pd.DataFrame, definitions: Mapping[str, Mapping[str, Any]]
+) -> tuple[pd.DataFrame, list[pd.Series]]:
+    """The stream's enumeration values as HubSpot's internal option values (an option's label, in any
+    case, becomes its value), and a reason for each value that is neither, naming the allowed options."""
+    frame = frame.copy()
+    checks = []
+    for rule in stream.properties:
+        definition = definitions[rule.name]
+        if definition.get("type") != "enumeration":
+            continue
+        values, allowed = frame[rule.name], options_of(definition)
+        resolved = resolve(values, allowed)
+        shown = f" is not one of its options ({describe(allowed)})"
+        checks.append(
+            _problem(
+                values.notna() & resolved.isna(),
+                f"{rule.name}: '" + values.fillna("") + "'" + shown,
+                frame.index,
+            )
+        )
+        frame[rule.name] = resolved.where(resolved.notna(), values)
+    return frame, checks
 
 
 def _property_checks(
@@ -254,8 +270,10 @@ def validate_streams(
     for name, stream in mapping.streams.items():
         frame = mapped[name]
         by_name = definitions_by_name(definitions[stream.object_type])
+        frame, option_checks = resolve_enumerations(stream, frame, by_name)
         checks = (
             _uniqueness_checks(stream, frame)
+            + option_checks
             + _property_checks(stream, frame, by_name)
             + _reference_checks(stream, frame, extracted, accepted)
         )
