@@ -25,7 +25,9 @@ def get_provider_info() -> dict:
                 "hook-name": "HubSpot",
                 "ui-field-behaviour": {
                     "hidden-fields": ["login", "port", "schema"],
-                    "relabeling": {"password": "Access token (service key, private app or OAuth)"},
+                    "relabeling": {
+                        "password": "Access token (service key or private app; empty for an OAuth app)"
+                    },
                     "placeholders": {"host": "https://api.hubapi.com", "password": "pat-..."},
                 },
                 "conn-fields": {
@@ -42,6 +44,24 @@ def get_provider_info() -> dict:
                             "HubSpot stops supporting in 2027."
                         ),
                         "schema": {"type": ["string", "null"], "enum": list(API_VERSIONS)},
+                    },
+                    "client_id": {
+                        "label": "OAuth app client id",
+                        "description": "An OAuth app instead of an access token: its client id.",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "client_secret": {
+                        "label": "OAuth app client secret",
+                        "description": "The OAuth app's client secret.",
+                        "schema": {"type": ["string", "null"], "format": "password"},
+                    },
+                    "refresh_token": {
+                        "label": "OAuth refresh token",
+                        "description": (
+                            "The refresh token of the app's install in the portal; the hook exchanges it for "
+                            "access tokens and refreshes them before they expire."
+                        ),
+                        "schema": {"type": ["string", "null"], "format": "password"},
                     },
                 },
             }

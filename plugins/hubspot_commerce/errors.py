@@ -45,6 +45,11 @@ class HubSpotAuthError(HubSpotError):
     """401: the token is missing, wrong or expired. Retrying cannot help."""
 
 
+class HubSpotOAuthRefused(HubSpotAuthError):
+    """HubSpot refused the connection's OAuth app credentials (a revoked or wrong refresh token, client id or
+    secret: ``BAD_REFRESH_TOKEN``, ``invalid_grant``): no retry can help until the connection is fixed."""
+
+
 class HubSpotMissingScopes(HubSpotAuthError):
     """403: the token works but lacks the scopes this call needs (``.scopes`` names them)."""
 

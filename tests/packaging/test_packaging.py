@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from hubspot_commerce import get_provider_info
+from hubspot_commerce.hooks.oauth import OAUTH_FIELDS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +34,9 @@ def test_airflow_registers_the_hubspot_connection_form() -> None:
     manager = ProvidersManager()
     assert "airflow-hubspot-commerce" in manager.providers
     behaviour = manager.field_behaviours["hubspot"]
-    assert behaviour["relabeling"] == {"password": "Access token (service key, private app or OAuth)"}
+    assert behaviour["relabeling"] == {
+        "password": "Access token (service key or private app; empty for an OAuth app)"
+    }
     assert behaviour["placeholders"]["host"] == "https://api.hubapi.com"
     assert {"login", "port", "schema"} <= set(behaviour["hidden_fields"])
     assert "extra__hubspot__timeout" in manager.connection_form_widgets
@@ -48,6 +51,16 @@ def test_the_api_version_is_a_form_field_without_a_default() -> None:
     assert field["value"] is None and "default" not in field["schema"]
     assert field["schema"]["enum"] == ["2026-09", "2026-03", "v3"]
     assert field["schema"]["title"] == "HubSpot API version"
+
+
+def test_the_oauth_app_fields_are_on_the_form_with_the_secrets_masked() -> None:
+    """Client id, client secret and refresh token are extras of the form; the two secrets are password
+    fields (masked in the UI and in the API's connection answers)."""
+    from airflow.providers_manager import ProvidersManager
+
+    widgets = ProvidersManager().connection_form_widgets
+    sensitive = {name: widgets[f"extra__hubspot__{name}"].is_sensitive for name in OAUTH_FIELDS}
+    assert sensitive == {"client_id": False, "client_secret": True, "refresh_token": True}
 
 
 def test_connection_type_resolves_to_the_hook() -> None:

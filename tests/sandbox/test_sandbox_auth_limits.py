@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import requests
 from sandbox_helpers import Api, order
 
@@ -146,7 +148,12 @@ def test_expired_oauth_token_is_401_expired():
         response = Api(sb.url, granted.json()["access_token"]).get("/crm/v3/objects/orders")
 
     assert response.status_code == 401
-    assert response.json()["category"] == "EXPIRED_AUTHENTICATION"
+    body = response.json()
+    assert body["category"] == "EXPIRED_AUTHENTICATION"
+    expired = r"The OAuth token used to make this call expired \d+ second\(s\) ago\."
+    assert re.fullmatch(expired, body["message"])
+    (expired_at,) = body["context"]["expire time"]  # HubSpot's shape: ISO-8601 UTC with milliseconds
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", expired_at)
 
 
 def test_each_app_has_its_own_burst_window_but_the_daily_limit_is_shared():

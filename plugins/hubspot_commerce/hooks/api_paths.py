@@ -13,7 +13,7 @@ DEFAULT_API_VERSION = "2026-09"
 NUMBERED = "v3"  # the numbered family: v3 objects, properties and pipelines, v4 associations
 API_VERSIONS = (DEFAULT_API_VERSION, "2026-03", NUMBERED)
 OBJECT_BATCH_ACTIONS = ("create", "read", "update", "upsert", "archive")
-ASSOCIATION_BATCH_ACTIONS = ("create", "read")
+ASSOCIATION_BATCH_ACTIONS = ("create", "read", "archive")
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class ApiPaths:
         return f"{self._crm('properties', 'v3')}/{object_type}"
 
     def association_batch(self, from_type: str, to_type: str, action: str) -> str:
-        """An association batch endpoint between two object types: ``create`` or ``read``."""
+        """An association batch endpoint between two object types: ``create``, ``read`` or ``archive``."""
         if action not in ASSOCIATION_BATCH_ACTIONS:
             raise ValueError(
                 f"association batch action must be one of {ASSOCIATION_BATCH_ACTIONS}, got {action!r}"
@@ -74,6 +74,15 @@ class ApiPaths:
         """The scopes of a private app token or service key (POST ``{"tokenKey"}``). The same path on every
         version: HubSpot has no date-versioned form of it."""
         return "oauth/v2/private-apps/get/access-token-info"
+
+    def oauth_token(self) -> str:
+        """The OAuth token grant (POST, form-encoded): ``oauth/<date>/token``, else ``oauth/v1/token``."""
+        return f"oauth/{self.version if self.dated else 'v1'}/token"
+
+    def oauth_token_introspect(self) -> str:
+        """An OAuth token's scopes, asked with the app's client id and secret (POST, form-encoded):
+        ``oauth/<date>/token/introspect`` when dated, else ``oauth/v3/token/introspect``."""
+        return f"oauth/{self.version if self.dated else 'v3'}/token/introspect"
 
     def oauth_token_metadata(self, token: str) -> str:
         """The scopes of an OAuth access token (GET). The same path on every version: the date-versioned

@@ -7,7 +7,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from hubspot_commerce.sandbox.errors import ApiError
+from hubspot_commerce.sandbox.errors import ApiError, iso_from_ms
 
 NOT_FOUND_MESSAGE = (
     "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more "
@@ -109,11 +109,12 @@ class Auth:
             raise ApiError(401, "INVALID_AUTHENTICATION", NOT_FOUND_MESSAGE)
         expires_at, principal = issued
         late = time.monotonic() - expires_at
-        if late > 0:
+        if late > 0:  # HubSpot's body, as integrators logged it (message, category, context "expire time")
             raise ApiError(
                 401,
                 "EXPIRED_AUTHENTICATION",
-                f"The OAuth token used to make this call expired {int(late) + 1} second(s) ago.",
+                f"The OAuth token used to make this call expired {int(late)} second(s) ago.",
+                context={"expire time": [iso_from_ms((time.time() - late) * 1000)]},
             )
         return principal
 
