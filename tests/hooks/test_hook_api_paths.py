@@ -24,6 +24,8 @@ EXPECTED = {
         "pipelines": f"crm/pipelines/{version}/orders",
         "private app token": "oauth/v2/private-apps/get/access-token-info",
         "oauth token": "oauth/v1/access-tokens/TOKEN",
+        "oauth token grant": f"oauth/{version}/token",
+        "oauth introspection": f"oauth/{version}/token/introspect",
     }
     for version in ("2026-09", "2026-03")
 } | {
@@ -37,6 +39,8 @@ EXPECTED = {
         "pipelines": "crm/v3/pipelines/orders",
         "private app token": "oauth/v2/private-apps/get/access-token-info",
         "oauth token": "oauth/v1/access-tokens/TOKEN",
+        "oauth token grant": "oauth/v1/token",
+        "oauth introspection": "oauth/v3/token/introspect",
     }
 }
 
@@ -53,6 +57,8 @@ def path_table(paths: ApiPaths) -> dict[str, str]:
         "pipelines": paths.pipelines("orders"),
         "private app token": paths.private_app_token_info(),
         "oauth token": paths.oauth_token_metadata("TOKEN"),
+        "oauth token grant": paths.oauth_token(),
+        "oauth introspection": paths.oauth_token_introspect(),
     }
 
 

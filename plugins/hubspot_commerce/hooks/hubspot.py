@@ -1,10 +1,12 @@
 """HubSpotHook: the HubSpot CRM API over one reused HTTP session, with batch writes and reads.
 
 The connection's password is the access token (a service key, a private app token or an OAuth access token),
-sent as ``Authorization: Bearer``; the host is the API base URL (default ``https://api.hubapi.com``); the
-optional extras are ``timeout`` (seconds per request, default 60) and ``api_version`` (``2026-09`` by
-default, ``2026-03``, or ``v3`` for the numbered paths). The token never appears in logs or exception
-messages: it is registered with Airflow's secret masker and only ever placed in the session's headers.
+sent as ``Authorization: Bearer``; or the extras ``client_id``, ``client_secret`` and ``refresh_token``
+name an OAuth app, whose access tokens the hook gets and refreshes itself (``hooks/oauth.py``). The host is
+the API base URL (default ``https://api.hubapi.com``); the optional extras are ``timeout`` (seconds per
+request, default 60) and ``api_version`` (``2026-09`` by default, ``2026-03``, or ``v3`` for the numbered
+paths). No token or secret appears in logs or exception messages: each is registered with Airflow's secret
+masker and only ever placed in headers or a token form.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from hubspot_commerce.errors import (
     parse_body,
 )
 from hubspot_commerce.hooks.api_paths import DEFAULT_API_VERSION, ApiPaths
+from hubspot_commerce.hooks.oauth import OAuthApp, OAuthToken
 
 DEFAULT_TIMEOUT_S = 60.0
 ASSOCIATION_BATCH = 1000  # inputs per association batch request (HubSpot allows 1,000 reads, 2,000 creates)
@@ -94,20 +97,43 @@ class HubSpotHook(BaseHook):
     def url(self, endpoint: str) -> str:
         return f"{self.base_url}/{endpoint.lstrip('/')}"
 
+    @cached_property
+    def oauth(self) -> OAuthToken | None:
+        """The OAuth app's access tokens when the connection names an app (extras ``client_id``,
+        ``client_secret``, ``refresh_token``), else None (the password is a static token)."""
+        try:
+            app = OAuthApp.from_extras(self.connection.extra_dejson)
+        except ValueError as exc:
+            raise HubSpotConfigurationError(f"Connection {self.hubspot_conn_id!r}: {exc}") from exc
+        if app is None:
+            return None
+        return OAuthToken(
+            app,
+            lambda form: self._post_form(self.paths.oauth_token(), form),
+            conn_id=self.hubspot_conn_id,
+            on_new_secret=mask_secret,
+        )
+
     def get_conn(self) -> requests.Session:
-        """A new session: Bearer token, JSON, TLS verification always on, TCP keep-alive. Connection extras
-        are settings of this hook (``timeout``; ``verify``: a CA bundle path), never request headers."""
+        """A new session: Bearer token (static, or the OAuth app's current one on each request), JSON, TLS
+        verification always on, TCP keep-alive. Connection extras are settings of this hook (``timeout``;
+        ``verify``: a CA bundle path; the OAuth app), never request headers."""
         token = self.connection.password
-        if not token:
+        if not token and self.oauth is None:
             raise HubSpotAuthError(
-                f"Connection {self.hubspot_conn_id!r} has no password: put the access token there"
+                f"Connection {self.hubspot_conn_id!r} has no password: put the access token there, "
+                "or an OAuth app's client id, client secret and refresh token in its extras"
             )
-        mask_secret(token)
         session = requests.Session()
         adapter = TCPKeepAliveAdapter(idle=120, count=20, interval=30, pool_maxsize=self.max_workers + 4)
         for prefix in ("https://", "http://"):
             session.mount(prefix, adapter)
-        session.headers.update({"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        session.headers.update({"Content-Type": "application/json"})
+        if self.oauth is not None:
+            session.auth = _OAuthBearer(self.oauth)
+        else:
+            mask_secret(token)
+            session.headers["Authorization"] = f"Bearer {token}"
         ca_bundle = self.connection.extra_dejson.get("verify")
         is_path = isinstance(ca_bundle, str) and ca_bundle.strip().lower() not in ("", "true", "false")
         session.verify = ca_bundle if is_path else True  # never off: a false "verify" is ignored
@@ -129,11 +155,30 @@ class HubSpotHook(BaseHook):
         return BatchEngine(self.send, self.limiter, self.paths, max_workers=self.max_workers)
 
     def send(self, method: str, endpoint: str, payload: Mapping[str, Any] | None = None) -> ApiResponse:
-        """Send one request and return the answer whatever its status; no answer -> HubSpotConnectionError."""
+        """Send one request and return the answer whatever its status; no answer -> HubSpotConnectionError.
+        An OAuth access token HubSpot says expired (401 ``EXPIRED_AUTHENTICATION``) is refreshed and the
+        request sent once more (within the same rate limiter slot: this happens at most once per token)."""
+        response, used = self._send_once(method, endpoint, requests.Request(json=payload))
+        expired = response.status == 401 and response.body.get("category") == "EXPIRED_AUTHENTICATION"
+        if expired and self.oauth is not None:
+            self.oauth.expired(used)
+            response, _ = self._send_once(method, endpoint, requests.Request(json=payload))
+        return response
+
+    def _post_form(self, endpoint: str, form: dict[str, str]) -> ApiResponse:
+        """POST a form to one of HubSpot's OAuth endpoints, once: they take the app's client id and secret
+        in the form, never a bearer token."""
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        request = requests.Request(headers=headers, data=form, auth=_no_auth)
+        return self._send_once("POST", endpoint, request)[0]
+
+    def _send_once(
+        self, method: str, endpoint: str, request: requests.Request
+    ) -> tuple[ApiResponse, str | None]:
+        """Send ``request`` to ``endpoint`` once; the answer and the bearer token it carried."""
         session = self.session
-        prepared = session.prepare_request(
-            requests.Request(method, self.url(endpoint), json=payload)
-        )
+        request.method, request.url = method, self.url(endpoint)
+        prepared = session.prepare_request(request)
         settings = session.merge_environment_settings(
             prepared.url, proxies=session.proxies, stream=False, verify=session.verify, cert=session.cert
         )
@@ -144,8 +189,16 @@ class HubSpotHook(BaseHook):
                 f"{method} {endpoint}: no answer from HubSpot ({no_answer_cause(exc)}); "
                 "the request may or may not have been processed"
             )  # a path may hold the token (token introspection): never in a message
-            raise HubSpotConnectionError(message.replace(self.connection.password or "\0", "***")) from exc
-        return ApiResponse(response.status_code, parse_body(response.text), response.headers)
+            raise HubSpotConnectionError(self.scrub(message)) from exc
+        used = str(prepared.headers.get("Authorization") or "").removeprefix("Bearer ") or None
+        return ApiResponse(response.status_code, parse_body(response.text), response.headers), used
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every token and secret of the connection replaced by ``***``."""
+        secrets = [self.connection.password or "", *(self.oauth.secrets() if self.oauth else [])]
+        for secret in filter(None, secrets):
+            text = text.replace(secret, "***")
+        return text
 
     def request(
         self, method: str, endpoint: str, payload: Mapping[str, Any] | None = None, label: str | None = None
@@ -305,6 +358,8 @@ class HubSpotHook(BaseHook):
     def token_scopes(self) -> set[str] | None:
         """The scopes HubSpot granted the connection's token: asked as a private app token or service key,
         else as an OAuth access token; None when HubSpot knows it as neither (nothing to check against)."""
+        if self.oauth is not None:
+            return self._oauth_app_scopes(self.oauth)
         token = self.connection.password or ""
         paths = self.paths
         try:
@@ -319,6 +374,24 @@ class HubSpotHook(BaseHook):
             except HubSpotValidationError:
                 return None
         return {str(scope) for scope in body.get("scopes") or []}
+
+    def _oauth_app_scopes(self, oauth: OAuthToken) -> set[str]:
+        """The scopes of the OAuth app's access token, through the token introspection of the connection's
+        API family: it takes the app's client id and secret, which an OAuth connection holds, so neither the
+        deprecated OAuth v1 metadata endpoint nor a token in a URL path is needed. Not retried: a failure
+        fails the pre-flight (setup), whose task retries on a server error."""
+        form = {
+            "token": oauth.current(),
+            "token_type_hint": "access_token",
+            "client_id": oauth.app.client_id,
+            "client_secret": oauth.app.client_secret,
+        }
+        endpoint = self.paths.oauth_token_introspect()
+        response = self._post_form(endpoint, form)
+        if not 200 <= response.status < 300:
+            what = f"POST {endpoint}"
+            raise error_for_response(response.status, response.body, response.headers, what=what)
+        return {str(scope) for scope in response.body.get("scopes") or []}
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the host and token by listing product properties, once and without retries, so that a
@@ -366,6 +439,22 @@ def missing_scopes(
         if scope not in granted and not legacy and scope not in missing:
             missing.append(scope)
     return missing
+
+
+class _OAuthBearer(requests.auth.AuthBase):
+    """Puts the OAuth app's current access token on each request (refreshed when it is about to expire)."""
+
+    def __init__(self, token: OAuthToken) -> None:
+        self.token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.token.current()}"
+        return request
+
+
+def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """No bearer token: the OAuth token endpoints authenticate by the form's client id and secret."""
+    return request
 
 
 def no_answer_cause(exc: requests.exceptions.RequestException) -> str:
