@@ -116,8 +116,8 @@ def report_counts(files: RunStorage) -> dict[str, list[int]]:
     counts = {}
     for line in files.report.read_text().splitlines():
         parts = line.split()
-        if len(parts) == 7 and parts[2].isdigit():
-            counts[parts[0]] = [int(n) for n in parts[2:]]
+        if len(parts) == 8 and parts[2].isdigit():  # the five counts; unfinished is 0 when nothing failed
+            counts[parts[0]] = [int(n) for n in parts[2:7]]
     return counts
 
 

@@ -43,4 +43,45 @@ def test_dry_run_reports_what_would_be_written(mapping) -> None:
     assert "rejected by HubSpot: /run/o.jsonl" in text
     assert "products" in text and "(not selected: nothing written)" in text
     order_line = next(line for line in text.splitlines() if line.startswith("orders "))
-    assert order_line.split()[2:] == ["8", "5", "2", "1", "0"]
+    assert order_line.split()[2:] == ["8", "5", "2", "1", "0", "0"]
+
+
+def test_resumed_records_count_once_as_their_task_wrote_them(mapping) -> None:
+    """A create task cleared after a partial try: 300 landed in the first try, 17,294 in the second."""
+    validation = {"orders.extracted": "17600", "orders.rejected": "6", "products.extracted": "10"}
+    plans = {
+        "orders": {
+            "create": 17594,
+            "update": 0,
+            "unchanged": 0,
+            "relinked": 0,
+            "rejected": 0,
+            "written": True,
+        },
+        "products": {"create": 4, "update": 6, "unchanged": 0, "rejected": 0, "written": True},
+    }
+    writes = {
+        "orders.create": {"created": 17294, "existing": 0, "resumed": 300, "rejected": 0},
+        "orders.update": None,  # skipped: nothing to update
+        "products.upsert": {"created": 1, "updated": 6, "resumed": 3, "rejected": 0},
+    }
+    rows = {row.stream: row for row in stream_counts(mapping, validation, plans, writes, dry_run=False)}
+    orders, products = rows["orders"], rows["products"]
+    assert (orders.extracted, orders.created, orders.updated, orders.unchanged) == (17600, 17594, 0, 0)
+    assert (orders.rejected, orders.unfinished) == (6, 0)
+    assert (products.created, products.updated, products.unfinished) == (4, 6, 0), "resumed as planned"
+
+
+def test_a_failed_write_leaves_its_planned_records_unfinished_and_every_row_is_counted(mapping) -> None:
+    validation = {"orders.extracted": "10", "orders.rejected": "1", "payments.extracted": "7"}
+    plans = {
+        "orders": {"create": 6, "update": 3, "unchanged": 0, "relinked": 1, "rejected": 0, "written": True}
+    }
+    writes = {"orders.create": None, "orders.update": {"updated": 2, "rejected": 0}, "payments.create": None}
+    rows = {row.stream: row for row in stream_counts(mapping, validation, plans, writes, dry_run=False)}
+    orders = rows["orders"]
+    counts = (orders.created, orders.updated, orders.unchanged, orders.rejected, orders.unfinished)
+    assert counts == (0, 3, 0, 1, 6)  # updated: 2 written and 1 relinked; unfinished: the failed creates
+    assert sum(counts) == orders.extracted
+    payments = rows["payments"]
+    assert (payments.extracted, payments.created, payments.unfinished) == (7, 0, 7), "never planned"

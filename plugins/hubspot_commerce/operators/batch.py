@@ -76,8 +76,9 @@ class HubSpotBatchOperator(BaseOperator):
         (``s3://<conn_id>@bucket/prefix``, ``file:///...``) or a local path (default
         ``<[hubspot_commerce] work_dir>/<dag_id>/<run_id>``).
     :param max_inline_ids: above this many ids the XCom carries the URL of a JSON file instead of the map.
-    :param skip_if_empty: with no inputs, end as skipped: no request, and no event on the task's outlets
-        (Assets), so nothing downstream runs for a write that did not happen.
+    :param skip_if_empty: with no inputs, or when no record was created or updated, end as skipped: no
+        event on the task's outlets (Assets), so nothing downstream runs for a write that did not happen.
+        Otherwise each outlet's event carries the counts as its ``extra``.
     :return: ``{"ids": {key: id} | path, "created", "updated", "existing", "resumed", "rejected",
         "rejected_path"}``; ``resumed`` counts records an earlier try of this task already wrote.
     """
@@ -156,7 +157,23 @@ class HubSpotBatchOperator(BaseOperator):
             outcome.http_429,
         )  # fmt: skip
         self._raise_for_failures(len(items), outcome, resumed, rejected_path, context)
+        self._announce(result, context)
         return result
+
+    def _announce(self, result: dict[str, Any], context: Any) -> None:
+        """Put the counts on the events of the task's outlets (Assets); with ``skip_if_empty``, a write that
+        changed nothing in HubSpot (every record existed, or was rejected) ends as skipped, keeping its XCom,
+        so that only a write that created or updated records emits an event."""
+        if not isinstance(context, Mapping) or not self.outlets:
+            return
+        counts = {name: result[name] for name in ("created", "updated", "existing", "resumed", "rejected")}
+        wrote = counts["created"] + counts["updated"] + counts["resumed"]
+        if self.skip_if_empty and self.action != "read" and not wrote:
+            context["ti"].xcom_push(key="return_value", value=result)
+            raise AirflowSkipException(f"no {self.object_type} record was created or updated")
+        for outlet in self.outlets:
+            extra = {"object_type": self.object_type, "action": self.action, **counts}
+            context["outlet_events"][outlet].extra = extra
 
     def _raise_for_failures(
         self, total: int, outcome: BatchOutcome, resumed: int, rejected_path: str | None, context: Any
@@ -222,7 +239,8 @@ class HubSpotBatchOperator(BaseOperator):
         outcome.ids = {**done, **outcome.ids}
         outcome.rejected[:0] = refused
         outcome.in_doubt[:0] = in_doubt
-        return outcome, len(done)
+        keys = {str(item.get("key")) for item in items if isinstance(item, Mapping)}
+        return outcome, len(keys & done.keys())  # records planned anew as unchanged are not resumed
 
     def _confirm_in_doubt(self, checkpoint: Checkpoint, done: dict[str, str]) -> list[str]:
         """Log what an earlier try wrote; read back by the key property the creates it left in doubt and add

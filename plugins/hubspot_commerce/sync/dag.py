@@ -49,6 +49,7 @@ from hubspot_commerce.operators.batch import HubSpotBatchOperator
 from hubspot_commerce.storage import default_work_dir, storage_path
 from hubspot_commerce.sync import steps
 from hubspot_commerce.sync.extract import resolve_window, sql_source
+from hubspot_commerce.sync.guide import user_guide
 from hubspot_commerce.sync.mapping import StreamMapping, SyncMapping, load_mapping
 from hubspot_commerce.sync.run_storage import RunStorage
 
@@ -92,37 +93,48 @@ def sync_params(stream_names: list[str], max_rejected_fraction: float) -> dict[s
             False,
             type="boolean",
             title="Dry run",
-            description="Extract, validate and plan against HubSpot; write nothing.",
+            description="Extract, validate and plan against HubSpot; the report says what would be "
+            "written; nothing is written.",
         ),
         "full_refresh": Param(
             False,
             type="boolean",
             title="Full refresh",
-            description="Sync every row in the source, ignoring the window.",
+            description="Sync every row in the source, ignoring the window (a first load).",
         ),
         "objects": Param(
             stream_names,
             type="array",
             title="Objects",
             items={"type": "string", "enum": stream_names},
-            description="Streams to write; the others are only read to resolve links.",
+            examples=stream_names,  # the trigger form shows a multi-select of the stream names
+            description="Streams to write, e.g. orders and order_line_items; the others are only read to "
+            "resolve links.",
         ),
         "window_start": Param(
             None,
             type=["null", "string"],
             format="date-time",
-            title="Window start",
-            description="With window_end: sync rows updated in [start, end) (UTC).",
+            title="Window start (UTC)",
+            description="With window_end: sync the rows updated from this instant on, in UTC, e.g. "
+            "2025-03-01T00:00:00+00:00. Empty: the run's data interval.",
         ),
-        "window_end": Param(None, type=["null", "string"], format="date-time", title="Window end"),
+        "window_end": Param(
+            None,
+            type=["null", "string"],
+            format="date-time",
+            title="Window end (UTC)",
+            description="With window_start: sync the rows updated before this instant, in UTC, e.g. "
+            "2025-03-02T00:00:00+00:00 (the end is excluded).",
+        ),
         "max_rejected_fraction": Param(
             max_rejected_fraction,
             type="number",
             minimum=0,
             maximum=1,
             title="Rejected rows allowed",
-            description="Share of a stream's rows that may be rejected (before sending, or by HubSpot); "
-            "above it the stream fails, and before sending nothing of it is written.",
+            description="Share of a stream's rows that may be rejected (before sending, or by HubSpot), "
+            "e.g. 0.01 for 1%; above it the stream fails, and before sending nothing of it is written.",
         ),
     }
 
@@ -306,6 +318,9 @@ def build_dag(
     mapping = load_mapping(mapping_path, sql_dir)
     work_root = storage_path(work_dir) if work_dir else default_work_dir()
     config = SyncConfig(dag_id, mapping, work_root, source_conn_id, hubspot_conn_id, pool)
+    params = sync_params(list(mapping.streams), max_rejected_fraction)
+    settings = {"source_conn_id": source_conn_id, "hubspot_conn_id": hubspot_conn_id, "pool": pool}
+    guide = user_guide(dag_id, params, {**settings, "cron": cron, "work_root": work_root})
     with DAG(
         dag_id=dag_id,
         description="Sync products, contacts, orders with line items, payments and carts into HubSpot",
@@ -313,11 +328,11 @@ def build_dag(
         start_date=start_date,
         catchup=False,
         max_active_runs=1,
-        doc_md=__doc__,
+        doc_md=guide,
         tags=["hubspot", "commerce"],
         default_args={"retries": retries, "retry_delay": retry_delay, "retry_policy": HUBSPOT_RETRY_POLICY},
         user_defined_macros=config.macros(),
-        params=sync_params(list(mapping.streams), max_rejected_fraction),
+        params=params,
     ) as dag:
         extracted, validated = start_tasks(config)
         outputs: dict[str, list[Any]] = {}

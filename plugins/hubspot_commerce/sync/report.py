@@ -9,12 +9,12 @@ from typing import Any
 
 from hubspot_commerce.sync.mapping import SyncMapping
 
-COLUMNS = ("extracted", "created", "updated", "unchanged", "rejected")
+COLUMNS = ("extracted", "created", "updated", "unchanged", "rejected", "unfinished")
 
 
 @dataclass(frozen=True)
 class StreamCounts:
-    """One line of the report."""
+    """One line of the report: extracted = created + updated + unchanged + rejected + unfinished."""
 
     stream: str
     object_type: str
@@ -23,6 +23,38 @@ class StreamCounts:
     updated: int
     unchanged: int
     rejected: int
+    unfinished: int = 0
+
+
+def planned_inputs(plan: Mapping[str, Any], action: str) -> int:
+    """How many records the plan gave a write task (records that only gained a link are not sent)."""
+    updates = int(plan.get("update", 0)) - int(plan.get("relinked", 0))
+    return {"create": int(plan.get("create", 0)), "update": updates}.get(
+        action, int(plan.get("create", 0)) + updates
+    )
+
+
+def written_counts(
+    plan: Mapping[str, Any], results: Mapping[str, Mapping[str, Any] | None]
+) -> tuple[int, int, int, int, int]:
+    """(created, updated, existing, rejected by HubSpot, unfinished) of a stream's write tasks. Records an
+    earlier try wrote (``resumed``) count as the task's action wrote them (an upsert's as the plan split
+    them); the records of a task that did not finish (failed, or never ran) are unfinished."""
+    created = updated = existing = rejected = unfinished = 0
+    for action, result in results.items():
+        if result is None:
+            unfinished += planned_inputs(plan, action)
+            continue
+        resumed = int(result.get("resumed") or 0)
+        now_created = int(result.get("created") or 0)
+        resumed_created = {"create": resumed, "update": 0}.get(
+            action, min(resumed, max(0, int(plan.get("create", 0)) - now_created))
+        )
+        created += now_created + resumed_created
+        updated += int(result.get("updated") or 0) + resumed - resumed_created
+        existing += int(result.get("existing") or 0)
+        rejected += int(result.get("rejected") or 0)
+    return created, updated, existing, rejected, unfinished
 
 
 def stream_counts(
@@ -32,7 +64,8 @@ def stream_counts(
     writes: Mapping[str, Mapping[str, Any] | None],
     dry_run: bool,
 ) -> list[StreamCounts]:
-    """Combine validation counts, each stream's plan and the write operators' results.
+    """Combine validation counts, each stream's plan and the write operators' results, counting every row
+    once: a stream that was never planned is unfinished past its rejected rows.
 
     On a dry run nothing is written, so created and updated are what the run *would* write. A create that
     HubSpot refused because the record already existed (an earlier, interrupted run) counts as unchanged;
@@ -40,36 +73,32 @@ def stream_counts(
     """
     rows = []
     for name, stream in mapping.streams.items():
-        plan = plans.get(name) or {}
-        results = [writes.get(f"{name}.{action}") or {} for action in ("upsert", "create", "update")]
-        hubspot_rejected = sum(int(result.get("rejected") or 0) for result in results)
-        existing = sum(int(result.get("existing") or 0) for result in results)
+        extracted = int(validation.get(f"{name}.extracted", 0))
+        rejected = int(validation.get(f"{name}.rejected", 0))
+        plan = plans.get(name)
+        if plan is None:
+            unplanned = extracted - rejected
+            rows.append(StreamCounts(name, stream.object_type, extracted, 0, 0, 0, rejected, unplanned))
+            continue
+        rejected += int(plan.get("rejected", 0))
         if dry_run or not plan.get("written", True):
-            created, updated = int(plan.get("create", 0)), int(plan.get("update", 0))
+            created, updated, existing, unfinished = int(plan["create"]), int(plan["update"]), 0, 0
         else:
-            created = sum(int(result.get("created") or 0) for result in results)
-            updated = sum(int(result.get("updated") or 0) for result in results) + int(
-                plan.get("relinked", 0)
-            )
-        rows.append(
-            StreamCounts(
-                stream=name,
-                object_type=stream.object_type,
-                extracted=int(validation.get(f"{name}.extracted", 0)),
-                created=created,
-                updated=updated,
-                unchanged=int(plan.get("unchanged", 0)) + existing,
-                rejected=int(validation.get(f"{name}.rejected", 0))
-                + int(plan.get("rejected", 0))
-                + hubspot_rejected,
-            )
-        )
+            actions = ("upsert",) if stream.upsert_by else ("create", "update")
+            results = {action: writes.get(f"{name}.{action}") for action in actions}
+            created, updated, existing, refused, unfinished = written_counts(plan, results)
+            updated += int(plan.get("relinked", 0))
+            rejected += refused
+        unchanged = int(plan.get("unchanged", 0)) + existing
+        counts = (created, updated, unchanged, rejected, unfinished)
+        rows.append(StreamCounts(name, stream.object_type, extracted, *counts))
     return rows
 
 
 def tasks_of_stream(stream: str) -> tuple[str, ...]:
     """The DAG's tasks of one stream, in the order they run."""
-    return (f"prepare_{stream}", f"upsert_{stream}", f"create_{stream}", f"update_{stream}")
+    actions = ("prepare", "upsert", "create", "update", "mirror")
+    return tuple(f"{action}_{stream}" for action in actions)
 
 
 def stream_status(mapping: SyncMapping, states: Mapping[str, str | None]) -> dict[str, str]:
@@ -136,3 +165,21 @@ def format_report(
     lines.append(f"rejected rows (source key and reason, JSON lines): {rejected_file}")
     lines += [f"rejected by HubSpot: {path}" for path in hubspot_rejected_files]
     return "\n".join(lines + failure_lines(failed or []))
+
+
+def mirror_lines(results: Mapping[str, Mapping[str, Any] | None], dry_run: bool) -> list[str]:
+    """What mirror streams archived and unlinked (``<stream>.mirror`` results), or would have on a dry run."""
+    mirrored = {name.split(".")[0]: result for name, result in results.items() if name.endswith(".mirror")}
+    if not mirrored:
+        return []
+    verb = "would be " if dry_run else ""
+    lines = ["", "mirror (records the source deleted are archived, links it no longer has are removed):"]
+    for stream, result in mirrored.items():
+        if result is None:
+            lines.append(f"  {stream}: did not run (nothing archived or unlinked)")
+            continue
+        lines.append(
+            f"  {stream}: {result['archived']} {verb}archived, {result['unlinked']} {verb}unlinked "
+            f"(list: {result['path']})"
+        )
+    return lines

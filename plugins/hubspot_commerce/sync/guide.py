@@ -1,0 +1,82 @@
+"""The user's guide in the DAG's Docs pane (``doc_md``), built from the DAG's own Params, connections, pool
+and schedule, so it cannot drift from what the trigger form and the tasks do."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from airflow.sdk import Param
+
+EXAMPLE_CONF = {
+    "dry_run": True,
+    "objects": ["orders", "order_line_items"],
+    "window_start": "2025-03-01T00:00:00+00:00",
+    "window_end": "2025-03-02T00:00:00+00:00",
+}
+
+
+def params_table(params: Mapping[str, Param]) -> str:
+    """One row per Param of the trigger form: its name, default and what it does (with an example)."""
+    rows = ["| Param | Default | What it does |", "|---|---|---|"]
+    for name, param in params.items():
+        default = json.dumps(param.value if param.has_value else None)
+        rows.append(f"| `{name}` | `{default}` | {param.description or ''} |")
+    return "\n".join(rows)
+
+
+def user_guide(dag_id: str, params: Mapping[str, Param], settings: Mapping[str, Any]) -> str:
+    """The guide: what the DAG does, its Params, what it needs, dry runs and backfills, where the report
+    and the rejected rows are, and how to finish a failed run. ``settings`` holds ``source_conn_id``,
+    ``hubspot_conn_id``, ``pool``, ``cron`` and ``work_root``."""
+    s = settings
+    return f"""# HubSpot commerce sync
+
+Puts the store's products, customers, orders with their line items, payments and carts into HubSpot CRM,
+linked the way HubSpot links commerce objects. Every night (`{s["cron"]}`, UTC) it syncs the rows updated in
+the run's data interval; new rows are created, changed rows updated, unchanged rows cost no write, and a row
+that cannot be written is rejected with its reason while the rest lands. Nothing is ever deleted in HubSpot.
+
+## Trigger form
+
+{params_table(params)}
+
+For example (Trigger → Advanced, or `airflow dags trigger {dag_id} -c '...'`):
+
+```json
+{json.dumps(EXAMPLE_CONF)}
+```
+
+## What it needs
+
+* Connection `{s["source_conn_id"]}`: the store's SQL database (any common-sql connection).
+* Connection `{s["hubspot_conn_id"]}`, type **HubSpot**: the API base URL in *Host*, the access token (service
+  key, private app or OAuth) in *Access token*. Its **Test** button checks both.
+* Pool `{s["pool"]}`: every task that calls HubSpot runs in it
+  (`airflow pools set {s["pool"]} 4 "HubSpot API"`).
+
+## Dry run and backfill
+
+A **dry run** extracts, validates and plans against HubSpot, and reports what it would create and update; it
+writes nothing, and its write tasks end as skipped. A **backfill** (Trigger → Backfill, or
+`airflow backfill create --dag-id {dag_id} --from-date 2025-03-01 --to-date 2025-03-04`) runs one DAG run per
+day, one at a time, each syncing exactly its data interval; re-running a window writes nothing that is already
+there. A write task emits an Asset event (`hubspot://crm/<object type>`, its counts in the event's extra) only
+when it created or updated records.
+
+## The report and the rejected rows
+
+The `report` task's log shows, per stream, the rows extracted, created, updated, unchanged, rejected and
+unfinished (extracted = the sum of the others). It is also in `report.txt` in the run's folder
+`{s["work_root"]}/{dag_id}/<run_id>/`, beside `rejected.jsonl`: every row rejected before sending, with its
+source key and reason. Records HubSpot refused are in `<task>.rejected.jsonl` there; the report names each
+file.
+
+## When a task fails
+
+Read the failed task's log: its last lines say what went wrong (HubSpot unreachable, a missing scope, a
+configuration error, too many rejected rows). Fix the cause, then select the failed task, **Clear** it with
+*Downstream* checked. Records an earlier try wrote are not written again (the task resumes where it stopped),
+and the report is written anew. `report` fails while any task failed, so the run stays failed until then.
+"""
