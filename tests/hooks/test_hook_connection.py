@@ -91,7 +91,16 @@ def test_a_dead_host_fails_the_test_button_in_seconds(monkeypatch):
     started = time.monotonic()
     ok, message = hook.test_connection()
     assert not ok and time.monotonic() - started < 5
-    assert "Connection refused" in message
+    assert message.startswith("http://127.0.0.1:9: ") and "Connection refused" in message
+
+
+def test_a_hook_logs_once_where_it_sends_never_the_token(monkeypatch, capfd):
+    """A task's log says which host and which connection its HubSpot calls use, once."""
+    hook = _hook(monkeypatch, host="http://127.0.0.1:9", extra={"timeout": 2})
+    hook.session, hook.session  # noqa: B018 - built once, logged once
+    out = "".join(capfd.readouterr())
+    assert out.count("HubSpot at http://127.0.0.1:9, connection 'hubspot_default'") == 1, out
+    assert SECRET not in out
 
 
 ALL_MISSING = [

@@ -141,7 +141,9 @@ class HubSpotHook(BaseHook):
 
     @cached_property
     def session(self) -> requests.Session:
-        """The one session this hook reuses for every request (keeps connections alive across batches)."""
+        """The one session this hook reuses for every request (keeps connections alive across batches).
+        Building it logs, once per hook (so at the start of each task), where requests go: never the token."""
+        self.log.info("HubSpot at %s, connection %r", self.base_url, self.hubspot_conn_id)
         return self.get_conn()
 
     @cached_property
@@ -404,7 +406,7 @@ class HubSpotHook(BaseHook):
                     response.status, response.body, response.headers, what=f"GET {endpoint}"
                 )
         except HubSpotError as exc:
-            return False, str(exc)
+            return False, f"{self.base_url}: {exc}"
         return True, "Connection to HubSpot works"
 
 
