@@ -228,6 +228,11 @@ class SyncConfigurationError(ValueError):
     no retry can fix it, so the task fails at once with a message naming what to change."""
 
 
+class MassArchiveRefused(ValueError):
+    """Mirror mode would archive more of a stream than its guard allows: nothing was archived. A run with
+    the Param ``confirm_archive`` goes ahead; a retry as is cannot pass."""
+
+
 class SourceRowsRejected(ValueError):
     """More of a stream's rows were rejected before sending (validation, unresolved references) than its
     threshold allows: nothing of that stream was written. Fix the rows (their file is named) or raise

@@ -26,9 +26,13 @@ CONFIG_SECTION = "hubspot_commerce"
 def default_work_dir() -> ObjectStoragePath:
     """``[hubspot_commerce] work_dir`` (``AIRFLOW__HUBSPOT_COMMERCE__WORK_DIR``), else ``$AIRFLOW_HOME``'s
     ``hubspot_commerce`` folder: where runs and tasks keep what others read."""
-    configured = conf.get(CONFIG_SECTION, "work_dir", fallback=None)
     home = Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))
-    return storage_path(configured or home / "hubspot_commerce")
+    return storage_path(configured("work_dir") or home / "hubspot_commerce")
+
+
+def configured(option: str) -> str | None:
+    """``[hubspot_commerce] <option>`` in Airflow's config (``AIRFLOW__HUBSPOT_COMMERCE__<OPTION>``)."""
+    return conf.get(CONFIG_SECTION, option, fallback=None)
 
 
 def storage_path(location: Location) -> ObjectStoragePath:

@@ -72,7 +72,7 @@ def test_the_default_version_is_2026_09_and_date_versioned() -> None:
     assert not ApiPaths("v3").dated
 
 
-@pytest.mark.parametrize(("make", "action"), [("batch", "merge"), ("association_batch", "archive")])
+@pytest.mark.parametrize(("make", "action"), [("batch", "merge"), ("association_batch", "update")])
 def test_an_action_the_client_does_not_send_is_refused(make: str, action: str) -> None:
     build = getattr(ApiPaths(), make)
     with pytest.raises(ValueError, match=action):

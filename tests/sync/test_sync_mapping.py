@@ -182,7 +182,24 @@ STREAM = "streams:\n  a: {object_type: orders, sql: o, key: '{x}', "
         ),
         (
             STREAM + "upsert: p}",
-            "stream a: unknown key upsert; allowed: key, max_rejected_fraction, object_type, properties",
+            "stream a: unknown key upsert; allowed: deleted_column, key, max_rejected_fraction, mirror, "
+            "object_type, properties",
+        ),
+        (
+            "streams:\n  p: {object_type: products, sql: products, key: '{x}', upsert_by: q, mirror: true,"
+            " properties: {q: {column: x}}}",
+            "stream p: mirror needs records the sync created; an upsert_by stream",
+        ),
+        (
+            "streams:\n  p: {object_type: products, sql: products, key: '{x}', deleted_column: d,"
+            " properties: {q: {column: x}}}",
+            "stream p: deleted_column needs mirror: true",
+        ),
+        (
+            "streams:\n  a: {object_type: line_items, sql: order_lines, key: 'o:{x}', mirror: true,"
+            " properties: {q: {column: x}}}\n"
+            "  b: {object_type: line_items, sql: cart_lines, key: 'o:c:{x}', properties: {q: {column: x}}}",
+            r"stream a: mirror needs keys that tell it apart from stream b \(both write line_items\)",
         ),
         (STREAM + "properties: {p: x}}", "stream a: property p: expected a mapping of column"),
         (STREAM + "properties: {p: {column: x}}}", r"stream a: SQL file .*/include/sql/o.sql does not exist"),

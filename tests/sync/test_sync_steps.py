@@ -119,7 +119,7 @@ def test_report_writes_the_report_collects_rejections_and_drops_row_copies(mappi
     text, failed = _report(mapping, files, states, writes)
     assert failed == []
     assert files.report.read_text() == text + "\n"
-    assert _line(text, "orders")[2:] == ["3", "1", "0", "2", "1"]
+    assert _line(text, "orders")[2:] == ["3", "1", "0", "2", "1", "0"]
     assert read_jsonl(files.all_rejected) == [{"stream": "orders", "key": "9", "reason": "bad"}]
     assert not files.source("orders").exists(), "the run's copies of rows are gone"
     assert storage_path(str(files.report)).exists()
@@ -137,7 +137,7 @@ def test_a_failed_run_is_reported_with_what_did_not_finish_and_what_to_clear(map
     assert _line(text, "orders")[-2:] == ["(FAILED:", "create_orders)"]
     assert "(not run: an earlier task failed)" in " ".join(_line(text, "order_line_items"))
     assert "(not run: an earlier task failed)" in " ".join(_line(text, "payments"))
-    assert _line(text, "products")[2:] == ["3", "2", "0", "2", "0"]
+    assert _line(text, "products")[2:] == ["3", "2", "0", "2", "0", "0"]
     assert "THE RUN IS INCOMPLETE: create_orders failed" in text
     assert "clear the failed tasks with their downstream tasks" in text
     assert files.source("orders").exists(), "kept: clearing the failed task needs the run's rows"

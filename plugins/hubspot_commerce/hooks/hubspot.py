@@ -24,7 +24,7 @@ from requests_toolbelt.adapters.socket_options import TCPKeepAliveAdapter
 
 from hubspot_commerce.batch.rate_limit import RateLimiter
 from hubspot_commerce.batch.records import BatchOutcome, Link, WriteRecord, WriteSpec
-from hubspot_commerce.batch.requests import chunked
+from hubspot_commerce.batch.requests import MAX_BATCH, chunked
 from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS, ApiResponse, BatchEngine, split_refused
 from hubspot_commerce.errors import (
     HubSpotAuthError,
@@ -243,6 +243,29 @@ class HubSpotHook(BaseHook):
         self.session  # noqa: B018 - build the session in this thread before the workers share it
         return self.engine.read(object_type, keys, id_property=id_property, properties=properties)
 
+    def list_keys(self, object_type: str, key_property: str) -> dict[str, str]:
+        """``{key: record id}`` of every record of ``object_type`` with a value for ``key_property``: the
+        records a sync created. Pages through the object list, 100 records a request."""
+        keys: dict[str, str] = {}
+        after: str | None = None
+        while True:
+            query = f"?limit={MAX_BATCH}&properties={key_property}&archived=false"
+            query += f"&after={after}" if after else ""
+            page = self.request("GET", self.paths.objects(object_type) + query)
+            for record in page.get("results") or []:
+                if key := (record.get("properties") or {}).get(key_property):
+                    keys[str(key)] = str(record["id"])
+            after = ((page.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return keys
+
+    def archive_records(self, object_type: str, record_ids: Sequence[str]) -> None:
+        """Archive records by id, 100 a request (``batch/archive`` answers 204 whether or not each existed,
+        so a retried request is harmless)."""
+        for chunk in chunked(list(record_ids)):
+            inputs = [{"id": record_id} for record_id in chunk]
+            self.request("POST", self.paths.batch(object_type, "archive"), {"inputs": inputs})
+
     # -- properties API --------------------------------------------------------------------------
     def get_properties(self, object_type: str) -> list[dict]:
         """The portal's property definitions for ``object_type`` (HubSpot's properties API)."""
@@ -304,7 +327,14 @@ class HubSpotHook(BaseHook):
     # -- associations API ----------------------------------------------------------------------------
     def read_associations(self, from_type: str, to_type: str, from_ids: Sequence[str]) -> dict[str, set[str]]:
         """``{from id: {associated ids}}`` through the association batch read (1,000 records a request)."""
-        current: dict[str, set[str]] = {}
+        links = self.read_association_types(from_type, to_type, from_ids)
+        return {from_id: set(targets) for from_id, targets in links.items()}
+
+    def read_association_types(
+        self, from_type: str, to_type: str, from_ids: Sequence[str]
+    ) -> dict[str, dict[str, set[int]]]:
+        """``{from id: {associated id: {association type ids}}}`` through the association batch read."""
+        current: dict[str, dict[str, set[int]]] = {}
         for chunk in chunked(list(from_ids), ASSOCIATION_BATCH):
             body = self.request(
                 "POST",
@@ -312,8 +342,22 @@ class HubSpotHook(BaseHook):
                 {"inputs": [{"id": record_id} for record_id in chunk]},
             )
             for result in body.get("results") or []:
-                current[str(result["from"]["id"])] = {str(to["toObjectId"]) for to in result.get("to") or []}
+                current[str(result["from"]["id"])] = {
+                    str(to["toObjectId"]): {int(t["typeId"]) for t in to.get("associationTypes") or []}
+                    for to in result.get("to") or []
+                }
         return current
+
+    def remove_associations(self, from_type: str, to_type: str, links: Sequence[Link]) -> None:
+        """Remove each link's association (every type between the two records, both directions; HubSpot
+        removes labelled links with the unlabelled one) through the association batch archive."""
+        targets: dict[str, list[str]] = {}
+        for link in links:
+            targets.setdefault(link.from_id, []).append(link.to_id)
+        inputs = [{"from": {"id": f}, "to": [{"id": t} for t in to]} for f, to in targets.items()]
+        endpoint = self.paths.association_batch(from_type, to_type, "archive")
+        for chunk in chunked(inputs, ASSOCIATION_BATCH):
+            self.request("POST", endpoint, {"inputs": chunk})
 
     def create_associations(
         self, from_type: str, to_type: str, links: Sequence[Link]

@@ -1,5 +1,5 @@
-"""HubSpot's associations API (v4 and date-versioned): batch create / associate default / read, a record's
-associations, labels.
+"""HubSpot's associations API (v4 and date-versioned): batch create / associate default / read / archive, a
+record's associations, labels.
 
 Only HUBSPOT_DEFINED types between the served objects exist (see ``schema.ASSOCIATION_TYPES``). The batch
 endpoints take up to 1,000 (read) or 2,000 (create) inputs, answer 207 for the inputs they refuse, and are
@@ -126,6 +126,22 @@ class AssociationsApi:
                 ).batch_item(None)
             )
         return _batch_response(200, results, errors)
+
+    def batch_archive(self, from_obj: ObjectType, to_obj: ObjectType, body: Any) -> tuple[int, None]:
+        """``POST .../associations/{from}/{to}/batch/archive``: remove every link (all types, both directions)
+        between each ``from`` and its ``to`` records; 204. HubSpot does not document an answer for links or
+        records that do not exist; the sandbox, like a delete, ignores them (the end state is the same)."""
+        inputs = _inputs(body, MAX_CREATE, ("from", "to"))
+        for item in inputs:
+            if not isinstance(item["from"], dict) or not isinstance(item["to"], list):
+                raise malformed('each input needs "from": {"id"} and "to": [{"id"}, ...]')
+        with self.store.lock:
+            for item in inputs:
+                for to in item["to"]:
+                    self.store.dissociate(
+                        from_obj.name, str(item["from"].get("id")), to_obj.name, str(to.get("id"))
+                    )
+        return 204, None
 
     def _ends(self, from_obj: ObjectType, to_obj: ObjectType, item: dict) -> tuple[str, str]:
         """The two record ids of an input; both records must exist."""

@@ -184,7 +184,8 @@ class Router:
         return route
 
     def _associations(self, call: Call) -> Route | None:
-        """``.../associations/{from}/{to}/labels`` and ``.../batch/{create | read | associate/default}``."""
+        """``.../associations/{from}/{to}/labels`` and ``.../batch/{create | read | archive |
+        associate/default}``."""
         rest = call.path.rest
         if len(rest) < 3:
             return None
@@ -197,7 +198,7 @@ class Router:
                 lambda: self.associations.labels(from_obj, to_obj),
             )
         action = "/".join(rest[3:])
-        if rest[2] != "batch" or action not in ("create", "associate/default", "read"):
+        if rest[2] != "batch" or action not in ("create", "associate/default", "read", "archive"):
             return None
         _allow(call.method, "POST")
         if action == "read":
@@ -207,6 +208,13 @@ class Router:
                 lambda: self.associations.batch_read(from_obj, to_obj, call.json()),
             )
         associations = self.associations
+        if action == "archive":
+            return Route(
+                call.path.label("POST", from_obj.name, to_obj.name, "batch", action),
+                (from_obj.write_scope,),
+                lambda: associations.batch_archive(from_obj, to_obj, call.json()),
+                write=True,
+            )
         write = associations.batch_create if action == "create" else associations.batch_associate_default
         return Route(
             call.path.label("POST", from_obj.name, to_obj.name, "batch", action),

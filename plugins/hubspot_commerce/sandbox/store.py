@@ -125,6 +125,11 @@ class Store:
             reverse_id
         )
 
+    def dissociate(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
+        """Remove every link between two records, in both directions."""
+        self._links.get((from_type, from_id), {}).get(to_type, {}).pop(to_id, None)
+        self._links.get((to_type, to_id), {}).get(from_type, {}).pop(from_id, None)
+
     def associations(self, obj_name: str, record_id: str, to_type: str) -> dict[str, set[int]]:
         """{to id: {association type ids}} of one record towards one object type."""
         return self._links.get((obj_name, record_id), {}).get(to_type, {})

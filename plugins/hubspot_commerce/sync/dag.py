@@ -41,12 +41,13 @@ from hubspot_commerce.errors import (
     HubSpotServerError,
     HubSpotUncertainWrites,
     HubSpotValidationError,
+    MassArchiveRefused,
     SourceRowsRejected,
     SyncConfigurationError,
 )
 from hubspot_commerce.hooks.hubspot import HubSpotHook
 from hubspot_commerce.operators.batch import HubSpotBatchOperator
-from hubspot_commerce.storage import default_work_dir, storage_path
+from hubspot_commerce.storage import configured, default_work_dir, storage_path
 from hubspot_commerce.sync import steps
 from hubspot_commerce.sync.extract import resolve_window, sql_source
 from hubspot_commerce.sync.guide import user_guide
@@ -72,6 +73,7 @@ HUBSPOT_RETRY_POLICY = ExceptionRetryPolicy(
                 HubSpotRejectedRecords,
                 HubSpotUncertainWrites,
                 SourceRowsRejected,
+                MassArchiveRefused,
             ],
             action=RetryAction.FAIL,
             reason="HubSpot refused the request: a retry cannot succeed",
@@ -136,6 +138,13 @@ def sync_params(stream_names: list[str], max_rejected_fraction: float) -> dict[s
             description="Share of a stream's rows that may be rejected (before sending, or by HubSpot), "
             "e.g. 0.01 for 1%; above it the stream fails, and before sending nothing of it is written.",
         ),
+        "confirm_archive": Param(
+            False,
+            type="boolean",
+            title="Confirm a mass archive",
+            description="Mirror streams only: let this run archive more of a stream than the guard allows "
+            "(default 10%). Run a dry run first: its report lists what would be archived.",
+        ),
     }
 
 
@@ -150,6 +159,7 @@ class SyncConfig:
     source_conn_id: str
     hubspot_conn_id: str
     pool: str
+    max_archive_fraction: float = 0.1
 
     def storage(self, run_id: str | None = None) -> RunStorage:
         """The run's storage (the current task's run unless ``run_id`` is given)."""
@@ -252,6 +262,7 @@ def stream_tasks(config: SyncConfig, stream: StreamMapping, upstream: Mapping[st
             selected=stream.name in params["objects"],
             dry_run=bool(params["dry_run"]),
             max_rejected_fraction=float(params["max_rejected_fraction"] if allowed is None else allowed),
+            full_refresh=bool(params["full_refresh"]),
         )
         ids = steps.referenced_ids(upstream)
         hubspot, storage = config.hubspot(), config.storage()
@@ -261,6 +272,34 @@ def stream_tasks(config: SyncConfig, stream: StreamMapping, upstream: Mapping[st
     writers = write_tasks(config, stream)
     planned >> writers
     return [planned, *(writer.output for writer in writers)]
+
+
+def mirror_task(config: SyncConfig, stream: StreamMapping, upstream: list[Any]) -> XComArg:
+    """After the stream's writes: archive what the source deleted, remove the links it no longer has."""
+
+    @task(
+        task_id=f"mirror_{stream.name}",
+        pool=config.pool,
+        multiple_outputs=False,
+        trigger_rule=TriggerRule.NONE_FAILED,  # after skipped writes (nothing changed), not failed ones
+    )
+    def mirror() -> dict[str, Any]:
+        """Archive and unlink what prepare planned (mirror: true), unless the guard stops it."""
+        params = _params()
+        return steps.mirror_step(
+            config.hubspot(),
+            config.mapping,
+            stream.name,
+            config.storage(),
+            dry_run=bool(params["dry_run"]),
+            max_archive_fraction=config.max_archive_fraction,
+            confirmed=bool(params["confirm_archive"]),
+        )
+
+    mirrored = mirror()
+    for output in upstream:
+        output >> mirrored
+    return mirrored
 
 
 def report_task(config: SyncConfig, results: dict[str, Any]) -> XComArg:
@@ -302,22 +341,29 @@ def build_dag(
     retries: int = 3,
     retry_delay: timedelta = timedelta(minutes=2),
     max_rejected_fraction: float = 0.01,
+    max_archive_fraction: float = 0.1,
 ) -> DAG:
     """Build the nightly commerce sync.
 
     :param source_conn_id: a connection whose hook is a common-sql ``DbApiHook`` (any SQL database).
-    :param mapping_path: the mapping YAML (default: the package's ``include/mappings/commerce.yaml``).
-    :param sql_dir: the folder of the queries the mapping names (default: the package's ``include/sql``).
+    :param mapping_path: the mapping YAML (default: ``[hubspot_commerce] mapping_path``, else the package's
+        ``include/mappings/commerce.yaml``).
+    :param sql_dir: the folder of the queries the mapping names (default: ``[hubspot_commerce] sql_dir``,
+        else the package's ``include/sql``).
     :param work_dir: where runs keep what their tasks hand each other: an object-storage URL
         (``s3://<aws_conn_id>@bucket/prefix``, ``gs://...``, ``file:///...``) every worker can reach;
         default ``[hubspot_commerce] work_dir``, else ``$AIRFLOW_HOME/hubspot_commerce``.
     :param max_rejected_fraction: the default of the Param of that name: a stream fails when more than
         this share of its rows is rejected, before sending (then nothing of it is written) or by HubSpot
         (then after every good record landed). A stream's ``max_rejected_fraction`` in the mapping wins.
+    :param max_archive_fraction: a mirror stream archives at most this share of its records in one run
+        unless the run's ``confirm_archive`` Param is set (runs archiving 10 records or fewer always may).
     """
-    mapping = load_mapping(mapping_path, sql_dir)
+    mapping = load_mapping(mapping_path or configured("mapping_path"), sql_dir or configured("sql_dir"))
     work_root = storage_path(work_dir) if work_dir else default_work_dir()
-    config = SyncConfig(dag_id, mapping, work_root, source_conn_id, hubspot_conn_id, pool)
+    config = SyncConfig(
+        dag_id, mapping, work_root, source_conn_id, hubspot_conn_id, pool, max_archive_fraction
+    )
     params = sync_params(list(mapping.streams), max_rejected_fraction)
     settings = {"source_conn_id": source_conn_id, "hubspot_conn_id": hubspot_conn_id, "pool": pool}
     guide = user_guide(dag_id, params, {**settings, "cron": cron, "work_root": work_root})
@@ -342,7 +388,12 @@ def build_dag(
             )
             validated >> outputs[name][0]
         writes = {f"{name}.{o.operator.action}": o for name in outputs for o in outputs[name][1:]}
-        report_task(config, {"extract": extracted, "validate": validated, **writes})
+        mirrors = {
+            f"{name}.mirror": mirror_task(config, stream, outputs[name])
+            for name, stream in mapping.streams.items()
+            if stream.mirror
+        }
+        report_task(config, {"extract": extracted, "validate": validated, **writes, **mirrors})
     return dag
 
 

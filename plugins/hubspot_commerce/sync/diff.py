@@ -17,6 +17,7 @@ from hubspot_commerce.batch.records import Link
 from hubspot_commerce.sync.mapping import (
     KEY,
     REF_PREFIX,
+    Reference,
     StreamMapping,
     template_columns,
     to_bool_text,
@@ -186,9 +187,7 @@ def desired_links(
     theirs in the create request). A link named by the record's own key (a line's order) cannot change,
     so it is not checked."""
     links: dict[str, list[Link]] = {}
-    for ref in stream.references:
-        if ref.association is None or template_columns(ref.key) <= template_columns(stream.key):
-            continue
+    for ref in changeable_references(stream):
         targets = frame[ASSOC_PREFIX + ref.name]
         keep = frame[KEY].isin(list(existing_ids)) & targets.notna()
         links[ref.name] = [
@@ -196,6 +195,16 @@ def desired_links(
             for key, to_id in zip(frame.loc[keep, KEY], targets[keep], strict=True)
         ]
     return links
+
+
+def changeable_references(stream: StreamMapping) -> list[Reference]:
+    """The stream's association references whose target can change: not one named by the record's own key
+    (a line's order)."""
+    return [
+        ref
+        for ref in stream.references
+        if ref.association is not None and not template_columns(ref.key) <= template_columns(stream.key)
+    ]
 
 
 def missing_links(links: Iterable[Link], current: Mapping[str, set[str]]) -> list[Link]:

@@ -7,7 +7,9 @@ and the source keys of the records it refers to. Conversions work on whole colum
 
 from __future__ import annotations
 
+import re
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -23,7 +25,10 @@ from hubspot_commerce.sync.resources import include_path
 KEY = "key"
 REF_PREFIX = "ref:"
 PROPERTY_TYPES = ("string", "number", "date", "datetime", "bool")
-STREAM_KEYS = {"object_type", "sql", "key", "properties", "references", "upsert_by", "max_rejected_fraction"}
+STREAM_KEYS = {
+    "object_type", "sql", "key", "properties", "references", "upsert_by", "max_rejected_fraction", "mirror",
+    "deleted_column",
+}  # fmt: skip
 TRUE_TEXT = {"true", "t", "yes", "y", "1", "1.0"}
 FALSE_TEXT = {"false", "f", "no", "n", "0", "0.0"}
 
@@ -66,6 +71,8 @@ class StreamMapping:
     references: tuple[Reference, ...] = ()
     upsert_by: str | None = None
     max_rejected_fraction: float | None = None  # None: the run's ``max_rejected_fraction`` Param
+    mirror: bool = False  # archive what the source deleted, unlink what it no longer links
+    deleted_column: str | None = None  # a soft-delete column: a row with a value in it is deleted
 
     @property
     def property_names(self) -> list[str]:
@@ -159,8 +166,48 @@ def load_mapping(path: str | Path | None = None, sql_dir: str | Path | None = No
             references=references,
             upsert_by=upsert_by,
             max_rejected_fraction=spec.get("max_rejected_fraction"),
+            mirror=bool(spec.get("mirror", False)),
+            deleted_column=spec.get("deleted_column"),
         )
+    check_mirror(streams)
     return SyncMapping(key_property=key_property, streams=streams, sql_dir=sql_folder)
+
+
+def check_mirror(streams: Mapping[str, StreamMapping]) -> None:
+    """Mirror mode archives records by their source key, so it needs records the sync created (not
+    upserted: an upserted contact may belong to others) whose keys tell the stream apart from the other
+    streams of its object type (``order:{...}`` and ``cart:{...}``)."""
+    for name, stream in streams.items():
+        if stream.deleted_column and not stream.mirror:
+            raise SyncConfigurationError(f"stream {name}: deleted_column needs mirror: true")
+        if not stream.mirror:
+            continue
+        if stream.upsert_by:
+            raise SyncConfigurationError(
+                f"stream {name}: mirror needs records the sync created; an upsert_by stream writes records "
+                "others may own, so it cannot mirror"
+            )
+        ours = key_prefix(stream.key)
+        for other in streams.values():
+            if other.name == name or other.object_type != stream.object_type:
+                continue
+            theirs = key_prefix(other.key)
+            if not ours or not theirs or ours.startswith(theirs) or theirs.startswith(ours):
+                raise SyncConfigurationError(
+                    f"stream {name}: mirror needs keys that tell it apart from stream {other.name} (both "
+                    f"write {stream.object_type}): start each key with its own text (order:{{order_id}})"
+                )
+
+
+def key_prefix(template: str) -> str:
+    """The literal text a key template starts with (``order:`` of ``order:{order_id}:{line_number}``)."""
+    return next(string.Formatter().parse(template), ("",))[0]
+
+
+def key_pattern(template: str) -> re.Pattern[str]:
+    """A pattern whose full match is exactly the keys a key template can make (a field: any text)."""
+    parsed = string.Formatter().parse(template)
+    return re.compile("".join(re.escape(text) + (".+" if field else "") for text, field, *_ in parsed))
 
 
 def _fields(cls: type) -> set[str]:

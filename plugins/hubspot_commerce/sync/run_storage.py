@@ -44,6 +44,17 @@ class RunStorage:
     def plan(self, stream: str) -> ObjectStoragePath:
         return self.stream_dir(stream) / "plan.json"
 
+    def deleted(self, stream: str) -> ObjectStoragePath:
+        """Source keys of the rows the source marks deleted (a mirror stream's ``deleted_column``)."""
+        return self.stream_dir(stream) / "deleted.json"
+
+    def mirror_plan(self, stream: str) -> ObjectStoragePath:
+        return self.stream_dir(stream) / "mirror-plan.json"
+
+    def mirrored(self, stream: str) -> ObjectStoragePath:
+        """What mirroring archived and unlinked (or, on a dry run, would have): one JSON line each."""
+        return self.stream_dir(stream) / "mirrored.jsonl"
+
     def rejected(self, stream: str, stage: str) -> ObjectStoragePath:
         """Rows of ``stream`` rejected at ``stage`` (``validate``: bad values or references; ``plan``: a
         referenced record has no HubSpot id)."""

@@ -14,12 +14,13 @@ from typing import Any, Protocol
 import pandas as pd
 
 from hubspot_commerce.batch.records import Link
-from hubspot_commerce.errors import HubSpotMissingScopes, SourceRowsRejected
+from hubspot_commerce.errors import HubSpotMissingScopes, MassArchiveRefused, SourceRowsRejected
 from hubspot_commerce.hooks.hubspot import missing_scopes
 from hubspot_commerce.operators.batch import read_ids
 from hubspot_commerce.storage import read_json, read_jsonl, read_table, write_json, write_jsonl, write_table
 from hubspot_commerce.sync.diff import (
     StreamPlan,
+    changeable_references,
     desired_links,
     lookup_value,
     missing_links,
@@ -27,9 +28,24 @@ from hubspot_commerce.sync.diff import (
     resolve_references,
 )
 from hubspot_commerce.sync.extract import DataFrameSource, Window, extract_streams
-from hubspot_commerce.sync.mapping import SyncMapping, map_stream
+from hubspot_commerce.sync.mapping import KEY, SyncMapping, map_stream
+from hubspot_commerce.sync.mirror import (
+    MirrorPlan,
+    archive_refusal,
+    deleted_rows,
+    keys_of,
+    refers_to_deleted,
+    stale_keys,
+    stale_links,
+)
 from hubspot_commerce.sync.options import pipelined_object_types, with_pipelines
-from hubspot_commerce.sync.report import failed_tasks, format_report, stream_counts, stream_status
+from hubspot_commerce.sync.report import (
+    failed_tasks,
+    format_report,
+    mirror_lines,
+    stream_counts,
+    stream_status,
+)
 from hubspot_commerce.sync.run_storage import RunStorage
 from hubspot_commerce.sync.validate import RejectedRow, definitions_by_name, validate_streams
 
@@ -60,6 +76,16 @@ class HubSpotApi(Protocol):
     def create_associations(
         self, from_type: str, to_type: str, links: list[Link]
     ) -> list[tuple[Link, str]]: ...
+
+    def read_association_types(
+        self, from_type: str, to_type: str, from_ids: list[str]
+    ) -> dict[str, dict[str, set[int]]]: ...
+
+    def remove_associations(self, from_type: str, to_type: str, links: list[Link]) -> None: ...
+
+    def list_keys(self, object_type: str, key_property: str) -> dict[str, str]: ...
+
+    def archive_records(self, object_type: str, record_ids: list[str]) -> None: ...
 
 
 def setup_step(
@@ -139,14 +165,22 @@ def extract_step(
 
 def validate_step(mapping: SyncMapping, files: RunStorage) -> dict[str, str]:
     """Map and validate every stream against the portal's property definitions (kept by setup); keep the
-    good rows, write the rejected ones (key and reason) per stream. Returns extracted and rejected counts."""
+    good rows, write the rejected ones (key and reason) per stream, and the keys of rows the source marks
+    deleted (mirror streams). Returns extracted (not deleted), rejected and deleted counts."""
     object_types = sorted(mapping.object_types)
     definitions = {object_type: read_json(files.definitions(object_type)) for object_type in object_types}
-    mapped = {
-        name: map_stream(read_table(files.source(name)), stream) for name, stream in mapping.streams.items()
-    }
-    result = validate_streams(mapping, mapped, definitions)
+    mapped: dict[str, pd.DataFrame] = {}
     counts: dict[str, str] = {}
+    deleted_keys: dict[str, list[str]] = {}
+    for name, stream in mapping.streams.items():
+        frame = read_table(files.source(name))
+        deleted = deleted_rows(stream, frame) | refers_to_deleted(stream, frame, deleted_keys)
+        deleted_keys[name] = keys_of(stream, frame[deleted])
+        if stream.mirror:  # rows the source marks deleted are archived by mirroring, not validated
+            write_json(files.deleted(name), deleted_keys[name])
+        counts[f"{name}.deleted"] = str(len(deleted_keys[name]))
+        mapped[name] = map_stream(frame[~deleted].reset_index(drop=True), stream)
+    result = validate_streams(mapping, mapped, definitions)
     for name in mapping.streams:
         write_table(files.accepted(name), result.accepted[name])
         rejected = [row.to_json() for row in result.rejected if row.stream == name]
@@ -176,6 +210,7 @@ class StreamChoices:
     selected: bool
     dry_run: bool
     max_rejected_fraction: float
+    full_refresh: bool = False  # a mirror stream then archives what HubSpot holds and the source lacks
 
     @property
     def writes(self) -> bool:
@@ -212,8 +247,15 @@ def prepare_step(
     existing = _read_existing(hubspot, mapping, stream_name, frame, definitions)
     plan = plan_stream(stream, frame, existing, definitions, mapping.key_property.name)
     plan.rejected = rejected
-    _link_existing(hubspot, mapping, stream_name, frame, plan, write=choices.writes)
+    current = _link_existing(hubspot, mapping, stream_name, frame, plan, write=choices.writes)
     _write_plan(files, stream_name, plan, writes=choices.writes, upsert=bool(stream.upsert_by))
+    if stream.mirror and choices.selected:
+        mirror = _plan_mirror(hubspot, mapping, stream_name, files, accepted, plan, choices.full_refresh)
+        mirror.unlink = {
+            ref: _to_synced_records(hubspot, mapping, stream_name, ref, links, ids)
+            for ref, links in stale_links(stream, frame, plan.existing_ids, current).items()
+        }
+        write_json(files.mirror_plan(stream_name), mirror.to_json())
     counts = plan.counts()
     log.info(
         "%s: %d to create, %d to update, %d unchanged, %d rejected (%s)",
@@ -269,19 +311,23 @@ def _link_existing(
     frame: pd.DataFrame,
     plan: StreamPlan,
     write: bool,
-) -> None:
+) -> dict[str, dict[str, dict[str, set[int]]]]:
     """Give existing records the associations the source now has and HubSpot lacks (the associations
-    API; links HubSpot has beyond the source's are left alone). Sets ``plan.relinked``; a link HubSpot
-    refuses rejects its row."""
+    API). Sets ``plan.relinked``; a link HubSpot refuses rejects its row. Returns the links HubSpot has, per
+    reference (every existing record's, for a mirror stream, which removes those the source lacks)."""
     stream = mapping.streams[stream_name]
     relinked: set[str] = set()
-    for ref_name, links in desired_links(stream, frame, plan.existing_ids).items():
-        if not links:
+    current_by_ref: dict[str, dict[str, dict[str, set[int]]]] = {}
+    desired = desired_links(stream, frame, plan.existing_ids)
+    for ref in changeable_references(stream):
+        links = desired[ref.name]
+        from_ids = set(plan.existing_ids.values()) if stream.mirror else {link.from_id for link in links}
+        if not from_ids:
             continue
-        from_type = stream.object_type
-        to_type = mapping.streams[next(r.stream for r in stream.references if r.name == ref_name)].object_type
-        current = hubspot.read_associations(from_type, to_type, sorted({link.from_id for link in links}))
-        missing = missing_links(links, current)
+        from_type, to_type = stream.object_type, mapping.streams[ref.stream].object_type
+        current = hubspot.read_association_types(from_type, to_type, sorted(from_ids))
+        current_by_ref[ref.name] = current
+        missing = missing_links(links, {from_id: set(to) for from_id, to in current.items()})
         if missing and write:
             refused = hubspot.create_associations(from_type, to_type, missing)
             plan.rejected.extend(
@@ -289,7 +335,7 @@ def _link_existing(
                     stream_name,
                     from_type,
                     link.key,
-                    f"HubSpot refused the {ref_name} link to {link.to_id}: {reason}",
+                    f"HubSpot refused the {ref.name} link to {link.to_id}: {reason}",
                 )
                 for link, reason in refused
             )
@@ -297,6 +343,98 @@ def _link_existing(
     plan.relinked = len(relinked - {record["key"] for record in plan.update})
     if relinked:
         log.info("%s: %d existing records get a missing association", stream_name, len(relinked))
+    return current_by_ref
+
+
+def _plan_mirror(
+    hubspot: HubSpotApi,
+    mapping: SyncMapping,
+    stream_name: str,
+    files: RunStorage,
+    accepted: pd.DataFrame,
+    plan: StreamPlan,
+    full_refresh: bool,
+) -> MirrorPlan:
+    """The records a mirror stream archives: those of rows the source marks deleted, and on a full refresh
+    every record HubSpot holds for the stream whose key the source no longer has (rows rejected by
+    validation are still in the source: they are kept)."""
+    stream = mapping.streams[stream_name]
+    key_name = mapping.key_property.name
+    if key_name not in definitions_by_name(read_json(files.definitions(stream.object_type))):
+        return MirrorPlan()  # no record was ever created with a source key: none is ours to archive
+    deleted = read_json(files.deleted(stream_name))
+    mirror = MirrorPlan(known=len(accepted) + len(deleted))
+    if full_refresh:
+        held = hubspot.list_keys(stream.object_type, key_name)
+        rejected = read_jsonl(files.rejected(stream_name, "validate"))
+        source = set(accepted[KEY]) | {row["key"] for row in rejected}
+        mirror.archive = stale_keys(stream, held, source)
+        mirror.known = len(stale_keys(stream, held, ()))
+    elif deleted:
+        found = hubspot.batch_read(stream.object_type, deleted, id_property=key_name)
+        mirror.archive = {key: str(record["id"]) for key, record in found.items()}
+    log.info("%s: mirror archives %d records", stream_name, len(mirror.archive))
+    return mirror
+
+
+def _to_synced_records(
+    hubspot: HubSpotApi,
+    mapping: SyncMapping,
+    stream_name: str,
+    ref_name: str,
+    links: list[Link],
+    ids: Mapping[str, Mapping[str, str]],
+) -> list[Link]:
+    """The links whose target the sync writes: a record of the referenced stream this run knows, or one
+    carrying the source-key property. Other links are left alone: to records the sync did not write, and
+    to upserted records (contacts) outside the run's rows, which only a full refresh knows all of."""
+    stream = mapping.streams[stream_name]
+    target = mapping.streams[next(ref.stream for ref in stream.references if ref.name == ref_name)]
+    known = set(ids.get(target.name, {}).values())
+    unknown = sorted({link.to_id for link in links} - known)
+    key_name = mapping.key_property.name
+    found = {}
+    if unknown and not target.upsert_by:
+        found = hubspot.batch_read(target.object_type, unknown, properties=[key_name])
+    synced = known | {i for i, record in found.items() if (record.get("properties") or {}).get(key_name)}
+    if left := {link.to_id for link in links} - synced:
+        log.info("%s: %d %s links to records this run does not know stay", stream_name, len(left), ref_name)
+    return [link for link in links if link.to_id in synced]
+
+
+def mirror_step(
+    hubspot: HubSpotApi,
+    mapping: SyncMapping,
+    stream_name: str,
+    files: RunStorage,
+    dry_run: bool,
+    max_archive_fraction: float,
+    confirmed: bool,
+) -> dict[str, Any]:
+    """Archive and unlink what the stream's mirror plan names, unless the guard stops it (more than
+    ``max_archive_fraction`` of the stream, not ``confirmed``): then nothing is archived. A dry run only
+    lists what it would do. Returns the counts and the list's URL."""
+    stream = mapping.streams[stream_name]
+    path = files.mirror_plan(stream_name)
+    plan = MirrorPlan.from_json(read_json(path)) if path.exists() else MirrorPlan()
+    refusal = archive_refusal(stream_name, plan, max_archive_fraction)
+    if refusal and not confirmed:
+        if not dry_run:
+            raise MassArchiveRefused(refusal)
+        log.warning("%s (a real run would stop here)", refusal)
+    verb = "would be" if dry_run else "were"
+    rows = [{"action": "archive", "key": key, "id": record_id} for key, record_id in plan.archive.items()]
+    if not dry_run:
+        hubspot.archive_records(stream.object_type, sorted(plan.archive.values()))
+    for ref in stream.references:
+        links = plan.unlink.get(ref.name) or []
+        if links and not dry_run:
+            hubspot.remove_associations(stream.object_type, mapping.streams[ref.stream].object_type, links)
+        rows += [{"action": "unlink", "key": x.key, "id": x.from_id, ref.name: x.to_id} for x in links]
+    write_jsonl(files.mirrored(stream_name), rows)
+    archived, unlinked = len(plan.archive), len(rows) - len(plan.archive)
+    log.info("%s: %d records %s archived, %d links %s removed", stream_name, archived, verb, unlinked, verb)
+    return {"archived": archived, "unlinked": unlinked, "path": str(files.mirrored(stream_name))}
 
 
 def _write_plan(files: RunStorage, stream: str, plan: StreamPlan, writes: bool, upsert: bool) -> None:
@@ -332,9 +470,10 @@ def report_step(
     """Write the run's report, whatever happened: per stream extracted, created, updated, unchanged and
     rejected; where the rejected rows are; which streams did not finish and what to clear.
 
-    ``results`` holds the XCom values of ``extract``, ``validate`` and the write tasks (``<stream>.<action>``;
-    None for a task that did not run); ``states`` every task's state. The run's copies of rows are removed
-    only when nothing failed, since clearing a failed task needs them. Returns the text and the failed tasks.
+    ``results`` holds the XCom values of ``extract``, ``validate``, the write tasks (``<stream>.<action>``;
+    None for a task that did not run) and the mirror tasks (``<stream>.mirror``); ``states`` every task's
+    state. The run's copies of rows are removed only when nothing failed, since clearing a failed task needs
+    them. Returns the text and the failed tasks.
     """
     dry_run = bool(params["dry_run"])
     plans = {name: read_json(files.plan(name)) for name in mapping.streams if files.plan(name).exists()}
@@ -354,6 +493,7 @@ def report_step(
         stream_status(mapping, states),
         failed,
     )
+    text = "\n".join([text, *mirror_lines(results, dry_run)])
     files.report.write_text(text + "\n")
     if not failed:
         files.remove_row_copies()
