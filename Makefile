@@ -8,7 +8,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 
-.PHONY: demo test lint bench sandbox standalone distributed clean
+.PHONY: demo test ui-test lint bench sandbox standalone distributed clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ demo: $(INSTALLED)
 test: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
+	$(MAKE) ui-test
+
+## ui-test: airflow standalone (sandbox, sample store) driven in headless Chromium; screenshots in .ui-test/
+ui-test: $(INSTALLED)
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	$(VENV)/bin/pytest -q -m ui tests/ui
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
@@ -47,4 +53,4 @@ distributed: $(INSTALLED)
 		$(PY) -m hubspot_commerce.distributed
 
 clean:
-	rm -rf $(VENV) .airflow .airflow-test .demo .bench
+	rm -rf $(VENV) .airflow .airflow-test .demo .bench .ui-test

@@ -9,8 +9,10 @@ DAG can be triggered and backfilled from the UI (login admin / admin).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -50,20 +52,79 @@ def prepare_airflow(env: dict[str, str]) -> None:
     airflow("pools", "set", *POOL, env=env)
 
 
-def sync_environment(store: Path, sandbox_url: str, token: str) -> dict[str, str]:
-    """The two connections and the object-storage XCom backend, as Airflow environment variables."""
-    home = airflow_home()
+def connection_specs(store: Path, sandbox_url: str, token: str) -> dict[str, dict[str, str]]:
+    """The two connections the DAG uses: the sample store and the sandbox."""
     return {
-        **os.environ,
-        "AIRFLOW_CONN_COMMERCE_SOURCE": json.dumps({"conn_type": "sqlite", "host": str(store.resolve())}),
-        "AIRFLOW_CONN_HUBSPOT_DEFAULT": json.dumps(
-            {"conn_type": "hubspot", "host": sandbox_url, "password": token}
-        ),
+        "commerce_source": {"conn_type": "sqlite", "host": str(store.resolve())},
+        "hubspot_default": {"conn_type": "hubspot", "host": sandbox_url, "password": token},
+    }
+
+
+def xcom_environment() -> dict[str, str]:
+    """The object-storage XCom backend under Airflow's home, as Airflow environment variables."""
+    return {
         "AIRFLOW__CORE__XCOM_BACKEND": "airflow.providers.common.io.xcom.backend.XComObjectStorageBackend",
-        "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH": f"file://{home / 'xcom'}",
+        "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH": f"file://{airflow_home() / 'xcom'}",
         "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD": "65536",
         "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_COMPRESSION": "gzip",
     }
+
+
+def sync_environment(store: Path, sandbox_url: str, token: str) -> dict[str, str]:
+    """The two connections (as ``AIRFLOW_CONN_*``) and the XCom backend, for ``airflow dags test``."""
+    connections = {
+        f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(spec)
+        for conn_id, spec in connection_specs(store, sandbox_url, token).items()
+    }
+    return {**os.environ, **connections, **xcom_environment()}
+
+
+def create_connections(env: dict[str, str], specs: dict[str, dict[str, str]]) -> None:
+    """Put the connections in the metadata DB, where the UI edits them (an ``AIRFLOW_CONN_*`` variable
+    would win over any edit); one the user already has is left as it is."""
+    for conn_id, spec in specs.items():
+        command = [str(Path(sys.executable).with_name("airflow")), "connections", "add", conn_id]
+        result = subprocess.run(
+            [*command, "--conn-json", json.dumps(spec)], env=env, capture_output=True, text=True, check=False
+        )
+        output = result.stdout + result.stderr
+        if result.returncode != 0 or "already exists" in output:
+            print(f"Connection {conn_id}: {'kept as it is' if 'already exists' in output else output}")
+
+
+def standalone_environment(passwords: Path) -> dict[str, str]:
+    """``airflow standalone``'s settings: login admin / admin, the Test button, the XCom backend."""
+    passwords.parent.mkdir(parents=True, exist_ok=True)
+    passwords.write_text(json.dumps({"admin": "admin"}))
+    return {
+        **os.environ,
+        **xcom_environment(),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+        # airflow standalone starts its components as `airflow ...` commands found on PATH.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+
+
+def start_standalone(store: Path, sandbox_url: str, token: str) -> subprocess.Popen:
+    """Prepare the metadata DB, the pool and the connections; start ``airflow standalone``."""
+    env = standalone_environment(airflow_home() / "standalone_passwords.json")
+    prepare_airflow(env)
+    create_connections(env, connection_specs(store, sandbox_url, token))
+    command = [str(Path(sys.executable).with_name("airflow")), "standalone"]
+    return subprocess.Popen(command, env=env, start_new_session=True)  # stop_standalone ends its group
+
+
+def stop_standalone(standalone: subprocess.Popen) -> None:
+    """End ``airflow standalone`` and every component it started (its process group)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(standalone.pid, signal.SIGTERM)
+    try:
+        standalone.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(standalone.pid, signal.SIGKILL)
+        standalone.wait()
 
 
 def latest_report(since: float) -> str:
@@ -110,38 +171,26 @@ def run_demo(size: StoreSize, runs: int) -> None:
 
 def run_standalone() -> None:
     """The sandbox on a fixed port plus ``airflow standalone``; Ctrl-C stops both."""
-    home = airflow_home()
     store = Path.cwd() / ".demo" / "store.sqlite"
     if not store.exists():
         generate_store(store)
-    passwords = home / "standalone_passwords.json"
-    home.mkdir(parents=True, exist_ok=True)
-    passwords.write_text(json.dumps({"admin": "admin"}))
     with SandboxProcess(
         tokens=[DEMO_TOKEN], rate_limit=1_000, daily_limit=10_000_000, port=STANDALONE_PORT
     ) as sandbox:
-        env = {
-            **sync_environment(store, sandbox.url, sandbox.token),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-            # airflow standalone starts its components as `airflow ...` commands found on PATH.
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        }
-        prepare_airflow(env)
+        standalone = start_standalone(store, sandbox.url, sandbox.token)
         print(f"HubSpot sandbox at {sandbox.url}; sample store {store}.")
         print(
             "Airflow UI: http://localhost:8080  (login admin / admin). Ctrl-C stops Airflow and the sandbox."
         )
         print(
-            f"Trigger {DAG_ID} (try dry_run, objects, window_start/window_end) or backfill dates in 2025.",
+            f"Trigger {DAG_ID} (try dry_run, objects, window_start/window_end) or backfill dates in 2025. "
+            "The connections are in Admin -> Connections (edit them there; Test checks them).",
             flush=True,
         )
-        standalone = subprocess.Popen([str(Path(sys.executable).with_name("airflow")), "standalone"], env=env)
         try:
             standalone.wait()
         except KeyboardInterrupt:
-            standalone.terminate()
-            standalone.wait(timeout=60)
+            stop_standalone(standalone)
 
 
 def main(argv: list[str] | None = None) -> None:
