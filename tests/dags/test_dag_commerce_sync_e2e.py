@@ -58,6 +58,7 @@ def run(dag: Any, conf: dict[str, Any], *, expect: str = "success", **kwargs: An
         "window_end": None,
         "objects": list(dag.params.dump()["objects"]),
         "max_rejected_fraction": dag.params.dump()["max_rejected_fraction"],
+        "confirm_archive": False,
     }
     dag_run = dag.test(run_conf={**defaults, **conf}, **kwargs)
     assert dag_run.state == expect, f"DAG run {dag_run.run_id} ended {dag_run.state}"
