@@ -58,6 +58,8 @@ def parse(path: str) -> ApiPath | None:
             return ApiPath(parts[2], parts[1], "/" + "/".join(parts[:3]), tuple(parts[3:]))
         if parts[2] in DATED_VERSIONS and parts[1] in NUMBERED_VERSIONS and parts[1] != "oauth":
             return ApiPath(parts[1], parts[2], "/" + "/".join(parts[:3]), tuple(parts[3:]))
+    if parts[:3] == ["account-info", "v3", "details"] and len(parts) == 3:  # no dated form is documented
+        return ApiPath("account-info", "v3", "/account-info/v3", ("details",))
     if len(parts) >= 2 and parts[0] == "oauth" and parts[1] in (*NUMBERED_VERSIONS["oauth"], *DATED_VERSIONS):
         return ApiPath("oauth", parts[1], f"/oauth/{parts[1]}", tuple(parts[2:]))
     return None

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,6 +26,7 @@ from hubspot_commerce.sandbox.objects_api import ObjectsApi
 from hubspot_commerce.sandbox.pipelines_api import PipelinesApi
 from hubspot_commerce.sandbox.properties_api import PropertiesApi
 from hubspot_commerce.sandbox.router import Call, Route, Router, not_found, oauth_route
+from hubspot_commerce.sandbox.schema import PORTAL_ID
 from hubspot_commerce.sandbox.stats import Stats
 from hubspot_commerce.sandbox.store import Store
 from hubspot_commerce.sandbox.token_api import TokenApi
@@ -55,6 +57,7 @@ class Settings:
     latency_ms: int = 0
     oauth_clients: tuple[str, ...] = ()
     oauth_expires_in: int = 1800
+    time_zone: str = "UTC"  # the portal's time zone: its daily quota resets at midnight there
 
 
 class SandboxApp:
@@ -71,7 +74,7 @@ class SandboxApp:
         self.auth = Auth(list(settings.tokens), list(settings.oauth_clients), settings.oauth_expires_in)
         self.tokens = TokenApi(self.auth)
         self.control = ControlApi(self)
-        self.limiter = RateLimiter(settings.rate_limit, settings.daily_limit)
+        self.limiter = RateLimiter(settings.rate_limit, settings.daily_limit, settings.time_zone)
         self.faults = Faults()
         self.stats = Stats()
 
@@ -130,13 +133,33 @@ class SandboxApp:
             return Response(429, _rate_limit_body(state.policy, correlation_id), rate_headers), None
         route: Route | None = None
         try:
-            route = self.router.route(call, principal)
+            account = api_path.api == "account-info"
+            route = self._account_info() if account else self.router.route(call, principal)
             self._check_scopes(principal, route.scopes)
             status, payload = route.call()
             response = Response(status, payload, rate_headers)
         except ApiError as error:
             response = Response(error.status, error.body(correlation_id), rate_headers)
         return response, route
+
+    def _account_info(self) -> Route:
+        """``GET /account-info/v3/details``: the portal's id, time zone and currency, as HubSpot's account
+        information API answers. HubSpot's page names no scope for it: any valid token may call it here."""
+        zone = self.limiter.time_zone
+        offset = datetime.now(zone).utcoffset() or timedelta(0)
+        minutes = int(offset.total_seconds() // 60)
+        details = {
+            "portalId": PORTAL_ID,
+            "accountType": "STANDARD",
+            "timeZone": zone.key,
+            "companyCurrency": "USD",
+            "additionalCurrencies": [],
+            "utcOffset": f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}",
+            "utcOffsetMilliseconds": minutes * 60_000,
+            "uiDomain": "app.hubspot.com",
+            "dataHostingLocation": "na1",
+        }
+        return Route("GET /account-info/v3/details", (), lambda: (200, details))
 
     @staticmethod
     def _check_scopes(principal: Principal, scopes: tuple[str, ...]) -> None:

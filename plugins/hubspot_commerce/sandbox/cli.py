@@ -13,12 +13,14 @@ DESCRIPTION = """\
 A local HubSpot: serves HubSpot's CRM object APIs (products, orders, line_items, commerce_payments, carts,
 contacts: batch and single-record), properties, associations, pipelines, the OAuth token endpoint and token
 introspection, on the numbered paths (/crm/v3/objects, /crm/v4/associations) and the date-versioned ones
-(/crm/objects/2026-03, /crm/objects/2026-09), with HubSpot's validation, status codes, error bodies and rate
-limits. From 2026-09 on, writes also meet the portal's validation rules. State lives in memory.
+(/crm/objects/2026-03, /crm/objects/2026-09), and the account details (/account-info/v3/details: the time
+zone, at whose midnight the daily quota resets), with HubSpot's validation, status codes, error bodies and
+rate limits. From 2026-09 on, writes also meet the portal's validation rules. State lives in memory.
 
 Control API (no token, not rate limited): POST /_sandbox/reset, GET /_sandbox/stats,
 GET /_sandbox/dump/{objectType}, POST|DELETE /_sandbox/faults, POST /_sandbox/limits,
-GET|DELETE /_sandbox/rules, PUT /_sandbox/rules/{objectType}.
+GET|POST /_sandbox/day (the daily quota; {"advance": true} starts the next day, {"resets_at": ISO} or
+{"resets_in_s": n} moves its reset), GET|DELETE /_sandbox/rules, PUT /_sandbox/rules/{objectType}.
 """
 
 EPILOG = """\
@@ -69,7 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=190,
         help="requests allowed per rolling 10 seconds (default 190, HubSpot Professional)",
     )
-    parser.add_argument("--daily-limit", type=int, default=1_000_000, help="requests allowed per UTC day")
+    parser.add_argument(
+        "--daily-limit", type=int, default=1_000_000, help="requests allowed per day (default 1,000,000)"
+    )
+    parser.add_argument(
+        "--time-zone",
+        default="UTC",
+        help="the portal's time zone (IANA name): the daily quota resets at midnight there (default UTC)",
+    )
     parser.add_argument("--latency-ms", type=int, default=0, help="delay added to every HubSpot API response")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser
@@ -85,6 +94,7 @@ def main(argv: list[str] | None = None) -> None:
         latency_ms=args.latency_ms,
         oauth_clients=tuple(args.oauth_client),
         oauth_expires_in=args.oauth_expires_in,
+        time_zone=args.time_zone,
     )
     server = SandboxServer((args.host, args.port), SandboxApp(settings), verbose=args.verbose)
     host, port = server.server_address[:2]

@@ -1,4 +1,5 @@
-"""The control API under ``/_sandbox/`` for tests: reset, stats, dumps, faults, limits, validation rules.
+"""The control API under ``/_sandbox/`` for tests: reset, stats, dumps, faults, limits, the day (when the
+daily quota resets), validation rules.
 
 It takes no token, is not rate limited and is not counted in the stats.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from hubspot_commerce.sandbox.errors import ApiError
@@ -32,6 +34,8 @@ class ControlApi:
             ("POST", "faults"): self._schedule_fault,
             ("DELETE", "faults"): self._clear_faults,
             ("POST", "limits"): self._limits,
+            ("GET", "day"): self._day,
+            ("POST", "day"): self._move_day,
             ("GET", "rules"): self._rules,
             ("PUT", "rules"): self._set_rules,
             ("DELETE", "rules"): self._clear_rules,
@@ -47,7 +51,7 @@ class ControlApi:
             return 404, {"error": f"no control endpoint {method} {path}"}
         try:
             return handler(parts[1:], body)
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, KeyError) as error:
             return 400, {"error": str(error)}
         except ApiError as error:
             return error.status, {"error": error.message}
@@ -89,6 +93,24 @@ class ControlApi:
             int(limits.get("rate_limit", limiter.per_10s)), int(limits.get("daily_limit", limiter.daily))
         )
         return 200, {"rate_limit": limiter.per_10s, "daily_limit": limiter.daily}
+
+    def _day(self, _: tuple[str, ...], __: bytes) -> tuple[int, Any]:
+        """The daily quota: limit, used, remaining, ``resets_at``, the portal's time zone."""
+        return 200, self.app.limiter.day()
+
+    def _move_day(self, _: tuple[str, ...], body: bytes) -> tuple[int, Any]:
+        """``{"advance": true}``: start the next day now; ``{"resets_at": ISO 8601}`` or
+        ``{"resets_in_s": seconds}``: end the current day then instead of at midnight."""
+        limiter, move = self.app.limiter, json.loads(body or b"{}")
+        if move.get("advance"):
+            limiter.new_day()
+        elif "resets_at" in move:
+            limiter.reset_at(datetime.fromisoformat(str(move["resets_at"])))
+        elif "resets_in_s" in move:
+            limiter.reset_at(datetime.now(UTC) + timedelta(seconds=float(move["resets_in_s"])))
+        else:
+            raise ValueError("give advance, resets_at or resets_in_s")
+        return 200, limiter.day()
 
     def _rules(self, _: tuple[str, ...], __: bytes) -> tuple[int, Any]:
         """The write validation rules per object type."""

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterable
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -29,6 +30,7 @@ class SandboxProcess:
         port: int = 0,
         host: str = "127.0.0.1",
         oauth_clients: Iterable[str] = (),
+        time_zone: str = "UTC",
         extra_args: Iterable[str] = (),
         startup_timeout: float = 20.0,
     ) -> None:
@@ -44,6 +46,8 @@ class SandboxProcess:
             str(daily_limit),
             "--latency-ms",
             str(latency_ms),
+            "--time-zone",
+            time_zone,
             *(arg for token in self.tokens for arg in ("--token", token)),
             *(arg for client in oauth_clients for arg in ("--oauth-client", client)),
             *extra_args,
@@ -169,6 +173,21 @@ class SandboxProcess:
             if value is not None
         }
         self._call("POST", "limits", payload)
+
+    def day(self) -> dict:
+        """The daily quota: ``daily_limit``, ``daily_used``, ``daily_remaining``, ``resets_at``,
+        ``time_zone``."""
+        return self._call("GET", "day")
+
+    def next_day(self) -> dict:
+        """Start the portal's next day now (its midnight): the daily quota is whole again."""
+        return self._call("POST", "day", {"advance": True})
+
+    def reset_daily_at(self, moment: datetime | None = None, *, in_seconds: float | None = None) -> dict:
+        """End the current day at ``moment`` (aware), or ``in_seconds`` from now, instead of at midnight."""
+        if moment is not None:
+            return self._call("POST", "day", {"resets_at": moment.isoformat()})
+        return self._call("POST", "day", {"resets_in_s": in_seconds})
 
     def set_rules(
         self,
