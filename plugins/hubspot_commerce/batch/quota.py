@@ -1,0 +1,129 @@
+"""Planning a write against HubSpot's daily request quota: pure decisions, no I/O.
+
+HubSpot gives each account a daily quota shared by every integration on the portal, and reports the limit
+and what is left in ``X-HubSpot-RateLimit-Daily`` / ``-Daily-Remaining`` (not on OAuth-authorized requests).
+Before a write, the requests it needs (one per batch of 100 records) are compared with what remains above a
+reserve kept for the portal's other integrations (10% of the daily limit by default). When the write needs
+more, ``on_quota_short`` decides: ``defer`` (write what fits, wait for the reset, go on), ``fail`` (write
+nothing, name the numbers) or ``partial`` (write what fits, report the rest as not attempted).
+
+The quota resets at midnight in the portal's time zone (HubSpot's usage guidelines); the account
+information API reports that time zone (``timeZone``), no HubSpot API reports the reset moment itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ON_QUOTA_SHORT = ("defer", "fail", "partial")
+DEFAULT_RESERVE = 0.1  # share of the daily limit left for the portal's other integrations
+RECORDS_PER_REQUEST = 100  # HubSpot's batch size
+LINKS_PER_REQUEST = 1000  # association batch create inputs per request, as the hook sends them
+
+
+def requests_for(records: int, per_request: int = RECORDS_PER_REQUEST) -> int:
+    """Requests one write action makes for ``records`` records (a partial batch is a request too)."""
+    return math.ceil(max(0, records) / per_request)
+
+
+def stream_requests(plan: Mapping[str, Any], *, upsert: bool) -> int:
+    """Requests a stream's plan (``plan.json``: ``create``, ``update``, ``relinked`` counts) makes: each
+    write action's batches (one ``upsert`` action for an upsert stream) plus the association batches of
+    relinks.
+    Retries and the reads that make creates exactly-once are not counted: they are rare and small."""
+    create, update = int(plan.get("create") or 0), int(plan.get("update") or 0)
+    relinked = int(plan.get("relinked") or 0)
+    updated_records = update - relinked  # plan.json counts relinked records among the updates
+    if upsert:
+        writes = requests_for(create + updated_records)
+    else:
+        writes = requests_for(create) + requests_for(updated_records)
+    return writes + requests_for(relinked, LINKS_PER_REQUEST)
+
+
+def next_reset(now: datetime, time_zone: str | None) -> datetime:
+    """The next midnight in the portal's time zone, in UTC. An unknown or missing zone counts as UTC."""
+    try:
+        zone = ZoneInfo(time_zone) if time_zone else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
+    local = now.astimezone(zone)
+    return datetime.combine(local.date() + timedelta(days=1), time.min, zone).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class QuotaRule:
+    """How a write treats the daily quota: what to do when short, and the share of the limit to leave."""
+
+    on_short: str = "defer"
+    reserve: float = DEFAULT_RESERVE
+
+    def __post_init__(self) -> None:
+        if self.on_short not in ON_QUOTA_SHORT:
+            raise ValueError(f"on_quota_short must be one of {ON_QUOTA_SHORT}, got {self.on_short!r}")
+        if not 0 <= self.reserve < 1:
+            raise ValueError(
+                f"quota_reserve must be a share of the daily limit in [0, 1), got {self.reserve}"
+            )
+
+
+@dataclass(frozen=True)
+class QuotaPlan:
+    """A write's requests against the day's quota. ``limit``/``remaining`` are None when HubSpot did not
+    report them (OAuth): then nothing is known to be short, and a ``429 DAILY`` is what stops the write."""
+
+    needed: int
+    limit: int | None
+    remaining: int | None
+    reserve: int
+    on_short: str
+    resets_at: datetime
+
+    @property
+    def available(self) -> int | None:
+        """Requests this write may make today: what remains above the reserve."""
+        return None if self.remaining is None else max(0, self.remaining - self.reserve)
+
+    @property
+    def short(self) -> bool:
+        """Whether the write needs more than is available."""
+        return self.available is not None and self.needed > self.available
+
+    def records_that_fit(self, records: int) -> int:
+        """How many of ``records`` may be written now: all unless short; ``fail`` writes none then."""
+        if not self.short:
+            return records
+        if self.on_short == "fail":
+            return 0
+        return min(records, (self.available or 0) * RECORDS_PER_REQUEST)
+
+    def describe(self) -> str:
+        """The numbers in one line, for logs, errors and the report."""
+        if self.available is None:
+            return (
+                f"needs {self.needed} requests; HubSpot reported no daily quota (an OAuth app), so the write "
+                f"goes ahead and a 429 DAILY would wait for the reset ({self.resets_at:%Y-%m-%d %H:%M} UTC)"
+            )
+        return (
+            f"needs {self.needed} requests; {self.remaining} of {self.limit} remain today, {self.reserve} "
+            f"reserved for other integrations, so {self.available} available; the quota resets at "
+            f"{self.resets_at:%Y-%m-%d %H:%M} UTC"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan as a JSON-ready dict (XCom, report)."""
+        return {**asdict(self), "resets_at": self.resets_at.isoformat(), "available": self.available}
+
+
+def plan_quota(
+    needed: int, limit: int | None, remaining: int | None, rule: QuotaRule, resets_at: datetime
+) -> QuotaPlan:
+    """Compare a write's ``needed`` requests with the day's ``remaining`` minus the reserve (``rule.reserve``
+    of ``limit``, rounded up: the stricter choice for the other integrations)."""
+    reserve = math.ceil(limit * rule.reserve) if limit is not None else 0
+    return QuotaPlan(needed, limit, remaining, reserve, rule.on_short, resets_at)

@@ -1,0 +1,103 @@
+"""Daily quota planning: requests per plan, the reserve, the decision per on_quota_short, the reset moment."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from hubspot_commerce.batch.quota import (
+    QuotaRule,
+    next_reset,
+    plan_quota,
+    requests_for,
+    stream_requests,
+)
+
+RESET = datetime(2026, 12, 5, 5, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("records", "requests"), [(0, 0), (1, 1), (100, 1), (101, 2), (250, 3)])
+def test_one_request_per_batch_of_100(records, requests):
+    assert requests_for(records) == requests
+
+
+def test_a_stream_plan_counts_each_write_action_and_the_relink_batches():
+    plan = {"create": 250, "update": 1003, "unchanged": 7, "relinked": 1001, "rejected": 2}
+    assert stream_requests(plan, upsert=False) == 3 + 1 + 2  # creates, 2 record updates, 1001 links
+    assert stream_requests({"create": 50, "update": 60, "relinked": 0}, upsert=True) == 2
+    assert stream_requests({"create": 50, "update": 60}, upsert=False) == 2
+    assert stream_requests({"create": 0, "update": 0, "relinked": 0}, upsert=False) == 0
+
+
+def test_the_reserve_is_ten_percent_of_the_limit_rounded_up_and_leaves_what_fits():
+    plan = plan_quota(12, limit=105, remaining=20, rule=QuotaRule(), resets_at=RESET)
+    assert (plan.reserve, plan.available, plan.short) == (11, 9, True)
+    assert plan.records_that_fit(1200) == 900
+    assert "needs 12 requests; 20 of 105 remain today, 11 reserved" in plan.describe()
+    assert "9 available" in plan.describe() and "2026-12-05 05:00 UTC" in plan.describe()
+
+
+def test_enough_quota_writes_everything_whatever_the_setting():
+    for on_short in ("defer", "fail", "partial"):
+        plan = plan_quota(9, limit=100, remaining=19, rule=QuotaRule(on_short, 0.1), resets_at=RESET)
+        assert not plan.short and plan.records_that_fit(900) == 900
+
+
+@pytest.mark.parametrize(("on_short", "fits"), [("defer", 400), ("partial", 400), ("fail", 0)])
+def test_short_quota_writes_what_fits_unless_fail(on_short, fits):
+    plan = plan_quota(10, limit=100, remaining=14, rule=QuotaRule(on_short, 0.1), resets_at=RESET)
+    assert plan.short and plan.records_that_fit(1000) == fits
+
+
+def test_a_spent_quota_or_one_below_the_reserve_leaves_nothing():
+    plan = plan_quota(1, limit=100, remaining=5, rule=QuotaRule("defer", 0.1), resets_at=RESET)
+    assert (plan.available, plan.short, plan.records_that_fit(50)) == (0, True, 0)
+
+
+def test_a_custom_reserve_and_none():
+    assert plan_quota(5, 1000, 300, QuotaRule("fail", 0.25), RESET).available == 50
+    assert plan_quota(5, 1000, 3, QuotaRule("fail", 0.0), RESET).available == 3
+
+
+def test_an_unreported_quota_oauth_is_never_short():
+    plan = plan_quota(10**6, limit=None, remaining=None, rule=QuotaRule("fail"), resets_at=RESET)
+    assert (plan.available, plan.short, plan.records_that_fit(7)) == (None, False, 7)
+    assert "reported no daily quota" in plan.describe()
+
+
+def test_the_plan_as_json():
+    plan = plan_quota(12, limit=105, remaining=20, rule=QuotaRule("partial"), resets_at=RESET)
+    assert plan.to_json() == {
+        "needed": 12,
+        "limit": 105,
+        "remaining": 20,
+        "reserve": 11,
+        "available": 9,
+        "on_short": "partial",
+        "resets_at": "2026-12-05T05:00:00+00:00",
+    }
+
+
+@pytest.mark.parametrize(
+    ("on_short", "reserve", "message"),
+    [("wait", 0.1, "on_quota_short must be one of"), ("defer", 1.0, "quota_reserve must be"),
+     ("defer", -0.1, "quota_reserve must be")],
+)  # fmt: skip
+def test_a_bad_rule_is_refused_naming_the_setting(on_short, reserve, message):
+    with pytest.raises(ValueError, match=message):
+        QuotaRule(on_short, reserve)
+
+
+def test_the_reset_is_the_next_midnight_in_the_portal_time_zone():
+    evening_utc = datetime(2026, 12, 4, 23, 30, tzinfo=UTC)  # 18:30 in New York (EST, UTC-5)
+    assert next_reset(evening_utc, "America/New_York") == datetime(2026, 12, 5, 5, 0, tzinfo=UTC)
+    assert next_reset(evening_utc, "Europe/Berlin") == datetime(2026, 12, 5, 23, 0, tzinfo=UTC)
+    assert next_reset(evening_utc, "UTC") == datetime(2026, 12, 5, 0, 0, tzinfo=UTC)
+    summer = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)  # EDT, UTC-4
+    assert next_reset(summer, "US/Eastern") == datetime(2026, 7, 2, 4, 0, tzinfo=UTC)
+
+
+def test_an_unknown_or_missing_time_zone_counts_as_utc():
+    now = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
+    assert next_reset(now, "Mars/Olympus") == next_reset(now, None) == datetime(2026, 12, 5, tzinfo=UTC)
