@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from hubspot_commerce.batch.quota import QuotaPlan
     from hubspot_commerce.batch.records import BatchOutcome
 
 
@@ -73,6 +74,15 @@ class HubSpotDailyLimitReached(HubSpotError):
     def __init__(self, message: str, *, resets_at: datetime, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.resets_at = resets_at
+
+
+class HubSpotQuotaShort(HubSpotError):
+    """A write needs more requests than the day's quota leaves above the reserve, and ``on_quota_short`` is
+    ``fail``: nothing was written (``.plan`` holds the numbers). No retry helps before the reset."""
+
+    def __init__(self, message: str, *, plan: QuotaPlan, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.plan = plan
 
 
 class HubSpotValidationError(HubSpotError):

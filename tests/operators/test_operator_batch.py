@@ -8,11 +8,10 @@ import threading
 import time
 
 import pytest
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk.exceptions import AirflowSkipException, TaskDeferred
 
 from hubspot_commerce.errors import (
     HubSpotAuthError,
-    HubSpotDailyLimitReached,
     HubSpotRejectedRecords,
     HubSpotUnavailable,
     HubSpotUncertainWrites,
@@ -88,7 +87,12 @@ def test_execute_with_a_list_returns_a_flat_id_map(sandbox, orders_ready, tmp_pa
         "resumed": 0,
         "rejected": 0,
         "rejected_path": None,
+        "not_attempted": 0,
+        "not_attempted_path": None,
+        "quota": result["quota"],
+        "deferred_until": [],
     }
+    assert result["quota"]["needed"] == 2 and result["quota"]["available"] > 2
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in result["ids"].items())
     json.dumps(result)  # a plain JSON XCom
 
@@ -186,32 +190,6 @@ def test_rejected_records_file_log_and_threshold(sandbox, orders_ready, tmp_path
     assert len(_state(sandbox)) == 30
 
 
-def test_a_retried_task_resumes_without_resending_finished_batches(sandbox, orders_ready):
-    store = FakeTaskStateStore()
-    sandbox.set_limits(daily_limit=10)  # ten batches land, then the daily quota is spent
-    op = HubSpotBatchOperator(
-        task_id="create_orders", object_type="orders", action="create", inputs=_inputs(2500), key_property=KEY
-    )
-    with pytest.raises(HubSpotDailyLimitReached):
-        op.execute(context={"task_state_store": store})
-    landed = _state(sandbox)
-    assert len(landed) == 1000
-    sandbox.set_limits(daily_limit=100_000_000)  # the next day
-    creates_before = sandbox.stats()["by_path"][ORDERS_CREATE]
-
-    retry = HubSpotBatchOperator(
-        task_id="create_orders", object_type="orders", action="create", inputs=_inputs(2500), key_property=KEY
-    )
-    result = retry.execute(context={"task_state_store": store})
-    assert result["resumed"] == len(landed)
-    assert result["created"] == 2500 - len(landed)
-    assert result["ids"] == _state(sandbox)
-    assert len(result["ids"]) == 2500
-    creates_after = sandbox.stats()["by_path"][ORDERS_CREATE]
-    # only the batches that had not landed were sent again (landed ones are whole batches of 100)
-    assert creates_after - creates_before == (2500 - len(landed)) // 100
-
-
 def test_the_token_never_reaches_logs_or_errors(sandbox, monkeypatch, caplog, capsys):
     secret = "pat-na1-SECRET-TOKEN-VALUE-123"
     monkeypatch.setenv(
@@ -254,9 +232,9 @@ def test_a_task_stopped_by_the_daily_limit_still_writes_what_hubspot_refused(san
     inputs = _inputs(300)
     for i in (0, 100, 200):  # one bad input in every batch, whichever batch goes out first
         inputs[i]["properties"]["no_such_property"] = "x"
-    sandbox.set_limits(daily_limit=1)  # the first request is answered, the next ones meet the daily limit
-    op = _create_op(inputs, tmp_path)
-    with pytest.raises(HubSpotDailyLimitReached):
+    sandbox.set_limits(daily_limit=2)  # the quota check takes one request: one batch fits, then the reset
+    op = _create_op(inputs, tmp_path, quota_reserve=0)
+    with pytest.raises(TaskDeferred):
         op.execute(context={})
     assert len(_state(sandbox)) == 99
     lines = _rejected_lines(tmp_path / "create_orders.rejected.jsonl")
@@ -287,7 +265,7 @@ def test_an_outage_mid_upsert_is_retried_by_the_next_try_never_rejected(sandbox,
     """HubSpot writes what it gets but no answer comes back: the try ends unavailable (retryable), names
     the cause in full, rejects nothing; the next try completes with no duplicate."""
     store = FakeTaskStateStore()
-    sandbox.fault(kind="drop_after_commit", count=1000)
+    sandbox.fault(kind="drop_after_commit", count=1000, path="/batch/")  # the quota check is answered
     first = _upsert_products(250)
     first.output_dir = str(tmp_path)
     with pytest.raises(HubSpotUnavailable) as caught:
@@ -307,7 +285,7 @@ def test_creates_in_doubt_are_read_back_by_the_next_try_before_anything_is_resen
     """Creates HubSpot committed while every answer was lost, and the read-backs too: they stay in doubt,
     not rejected; the next try finds them by their keys and sends no create for them."""
     store = FakeTaskStateStore()
-    sandbox.fault(kind="drop_after_commit", count=1000)
+    sandbox.fault(kind="drop_after_commit", count=1000, path="/batch/")
     with pytest.raises(HubSpotUnavailable):
         _quick_retries(_create_op(_inputs(150), tmp_path)).execute(context={"task_state_store": store})
     in_doubt = store.get("in_doubt.0")

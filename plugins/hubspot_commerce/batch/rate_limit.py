@@ -73,6 +73,9 @@ class RateLimiter:
         self._expired_at_answer = 0
         self._newest_answered = -math.inf  # send time of the request whose answer gave those numbers
         self._strikes = 0  # 429s in a row
+        # The account's daily quota as the last answer reported it (None: not reported, as for OAuth apps).
+        self.daily: int | None = None
+        self.daily_remaining: int | None = None
 
     # -- pure decision, testable with explicit times -------------------------------------------------
     @property
@@ -158,6 +161,10 @@ class RateLimiter:
             return
         if not limited:
             self._strikes = 0
+        daily_remaining = _header(headers, "X-HubSpot-RateLimit-Daily-Remaining")
+        if daily_remaining is not None:  # a daily 429's 0 is news too
+            self.daily = _header(headers, "X-HubSpot-RateLimit-Daily")
+            self.daily_remaining = daily_remaining
         limit = _header(headers, "X-HubSpot-RateLimit-Max")
         interval_ms = _header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
         remaining = _header(headers, "X-HubSpot-RateLimit-Remaining")
@@ -213,6 +220,11 @@ class RateLimiter:
         with self._cond:
             self.observe(headers, self._clock(), limited=limited, sent_at=sent_at)
             self._cond.notify_all()
+
+    def daily_quota(self) -> tuple[int | None, int | None]:
+        """The account's daily limit and what remained of it at the last answer that reported them."""
+        with self._cond:
+            return self.daily, self.daily_remaining
 
     def throttled(self, retry_after: float | None) -> None:
         """Thread-safe :meth:`penalize` at the current time."""

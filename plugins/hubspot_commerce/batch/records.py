@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hubspot_commerce.batch.quota import QuotaPlan
+
 ACTIONS = ("create", "upsert", "update")
 
 
@@ -104,6 +106,7 @@ class BatchOutcome:
 
     ``in_doubt``: keys of creates whose answer was lost and that could not be confirmed (HubSpot stayed
     unreachable, or there is no key property to look them up by); never counted as rejected.
+    ``not_attempted``: keys left unsent because the day's quota did not cover them (``quota`` is the plan).
     """
 
     ids: dict[str, str] = field(default_factory=dict)
@@ -116,11 +119,14 @@ class BatchOutcome:
     write_requests: int = 0
     retries: int = 0
     http_429: int = 0
+    not_attempted: list[str] = field(default_factory=list)
+    quota: QuotaPlan | None = None
 
     def add(self, part: BatchOutcome) -> None:
-        """Add ``part``'s ids, counts, rejections and keys in doubt to this outcome."""
+        """Add ``part``'s ids, counts, rejections and keys in doubt or not attempted to this outcome."""
         self.ids.update(part.ids)
         self.rejected.extend(part.rejected)
         self.in_doubt.extend(part.in_doubt)
+        self.not_attempted.extend(part.not_attempted)
         for name in ("created", "updated", "existing", "requests", "write_requests", "retries", "http_429"):
             setattr(self, name, getattr(self, name) + getattr(part, name))

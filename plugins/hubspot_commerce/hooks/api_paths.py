@@ -70,6 +70,11 @@ class ApiPaths:
         """An object type's pipelines and their stages (GET)."""
         return f"{self._crm('pipelines', 'v3')}/{object_type}"
 
+    def account_details(self) -> str:
+        """The account's details (GET): its time zone, at whose midnight the daily quota resets. The same
+        path on every version: HubSpot documents no date-versioned form of the account information API."""
+        return "account-info/v3/details"
+
     def private_app_token_info(self) -> str:
         """The scopes of a private app token or service key (POST ``{"tokenKey"}``). The same path on every
         version: HubSpot has no date-versioned form of it."""

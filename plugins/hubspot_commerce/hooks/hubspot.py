@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
@@ -22,6 +23,7 @@ from airflow.sdk import BaseHook, Connection
 from airflow.sdk.log import mask_secret
 from requests_toolbelt.adapters.socket_options import TCPKeepAliveAdapter
 
+from hubspot_commerce.batch.quota import QuotaPlan, QuotaRule, next_reset, plan_quota, requests_for
 from hubspot_commerce.batch.rate_limit import RateLimiter
 from hubspot_commerce.batch.records import BatchOutcome, Link, WriteRecord, WriteSpec
 from hubspot_commerce.batch.requests import MAX_BATCH, chunked
@@ -30,7 +32,10 @@ from hubspot_commerce.errors import (
     HubSpotAuthError,
     HubSpotConfigurationError,
     HubSpotConnectionError,
+    HubSpotDailyLimitReached,
     HubSpotError,
+    HubSpotMissingScopes,
+    HubSpotQuotaShort,
     HubSpotValidationError,
     error_for_response,
     parse_body,
@@ -218,6 +223,7 @@ class HubSpotHook(BaseHook):
         *,
         skip_keys: frozenset[str] | set[str] = frozenset(),
         on_batch_done: Callable[[dict[str, str]], None] | None = None,
+        quota: QuotaRule | None = None,
     ) -> BatchOutcome:
         """Create, upsert or update any number of records, 100 per request, concurrently and paced.
 
@@ -226,11 +232,68 @@ class HubSpotHook(BaseHook):
         :param skip_keys: source keys already written (a resumed task); they are not sent.
         :param on_batch_done: called in the calling thread with each finished batch's ``{key: id}``.
         :return: ids of every record that landed, counts, and the records HubSpot rejected with reasons.
+        :param quota: plan the write against the day's quota first (see :meth:`_write_within_quota`).
         :raises HubSpotDailyLimitReached, HubSpotAuthError: after stopping cleanly; the exception's
             ``partial_outcome`` holds what landed.
+        :raises HubSpotQuotaShort: with ``quota.on_short`` ``fail``, before writing anything.
         """
         self.session  # noqa: B018 - build the session in this thread before the workers share it
-        return self.engine.write(spec, records, skip_keys=skip_keys, on_batch_done=on_batch_done)
+        if quota is None:
+            return self.engine.write(spec, records, skip_keys=skip_keys, on_batch_done=on_batch_done)
+        pending = [record for record in records if record.key not in skip_keys]
+        return self._write_within_quota(spec, pending, quota, on_batch_done)
+
+    def _write_within_quota(
+        self,
+        spec: WriteSpec,
+        pending: list[WriteRecord],
+        rule: QuotaRule,
+        on_batch_done: Callable[[dict[str, str]], None] | None,
+    ) -> BatchOutcome:
+        """Write what the day's quota covers above the reserve: everything when it suffices, else nothing
+        (``fail``: HubSpotQuotaShort naming the numbers) or the first records that fit (the rest are in the
+        outcome's ``not_attempted``). A 429 DAILY on the way says the reset is the portal's midnight."""
+        plan = self.plan_quota(requests_for(len(pending)), rule)
+        what = f"{spec.object_type} {spec.action}"
+        self.log.info("%s of %d records: %s", what, len(pending), plan.describe())
+        if plan.short and rule.on_short == "fail":
+            raise HubSpotQuotaShort(
+                f"{what} of {len(pending)} records not started: HubSpot's daily quota is short "
+                f"({plan.describe()}). Nothing was written; run it after the reset, lower quota_reserve, "
+                "or choose on_quota_short defer or partial",
+                plan=plan,
+            )
+        fits = plan.records_that_fit(len(pending))
+        if fits < len(pending):
+            self.log.warning("%s: %d records fit today's quota; %d wait", what, fits, len(pending) - fits)
+        try:
+            outcome = self.engine.write(spec, pending[:fits], on_batch_done=on_batch_done)
+        except HubSpotDailyLimitReached as exc:  # another integration spent the quota meanwhile
+            exc.resets_at = plan.resets_at
+            raise
+        outcome.not_attempted = [record.key for record in pending[fits:]]
+        outcome.quota = plan
+        return outcome
+
+    def plan_quota(self, needed: int, rule: QuotaRule) -> QuotaPlan:
+        """``needed`` requests against the day's quota: the account details call tells the portal's time
+        zone (when the quota resets) and, in its rate-limit headers, the daily limit and what remains."""
+        time_zone = self.portal_time_zone()
+        limit, remaining = self.limiter.daily_quota()
+        return plan_quota(needed, limit, remaining, rule, next_reset(datetime.now(UTC), time_zone))
+
+    def portal_time_zone(self) -> str | None:
+        """The portal's time zone from the account information API; None when the token may not read it
+        (HubSpot's page names no scope for it; assuming a token may lack one is the stricter choice): then
+        the reset is taken to be midnight UTC, and the log says so."""
+        try:
+            body = self.request("GET", self.paths.account_details())
+        except HubSpotMissingScopes as exc:
+            self.log.warning(
+                "The portal's time zone is unknown (%s); the daily reset is taken as UTC midnight", exc
+            )
+            return None
+        return str(body.get("timeZone") or "") or None
 
     def batch_read(
         self,

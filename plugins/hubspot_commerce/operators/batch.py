@@ -1,7 +1,9 @@
 """HubSpotBatchOperator: write (or read) any number of records through HubSpot's batch API in one task.
 
 The operator is thin: it loads the inputs, calls one hook method, writes rejected records to a file,
-and returns a small XCom value. Retries, pacing and correlation live in the hook's batch engine.
+and returns a small XCom value. Retries, pacing and correlation live in the hook's batch engine. When the
+day's HubSpot quota stops a write, the task defers (holding no worker slot) until the quota resets and
+goes on where it stopped.
 """
 
 from __future__ import annotations
@@ -10,15 +12,23 @@ import logging
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, NoReturn
 
+from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 from airflow.sdk import BaseOperator, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowSkipException
 
+from hubspot_commerce.batch.quota import DEFAULT_RESERVE, QuotaRule
 from hubspot_commerce.batch.records import BatchOutcome, Rejection, WriteRecord, WriteSpec
 from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS
-from hubspot_commerce.errors import HubSpotError, HubSpotRejectedRecords, HubSpotUncertainWrites
+from hubspot_commerce.errors import (
+    HubSpotDailyLimitReached,
+    HubSpotError,
+    HubSpotRejectedRecords,
+    HubSpotUncertainWrites,
+)
 from hubspot_commerce.hooks.hubspot import HubSpotHook
 from hubspot_commerce.operators.resume import Checkpoint
 from hubspot_commerce.storage import (
@@ -33,6 +43,8 @@ from hubspot_commerce.storage import (
 )
 
 log = logging.getLogger(__name__)
+# Waiting a minute past the computed reset: our clock and HubSpot's may differ a little.
+RESET_MARGIN = timedelta(minutes=1)
 
 
 def load_inputs(inputs: Location | Iterable[Any]) -> list[Any]:
@@ -79,8 +91,15 @@ class HubSpotBatchOperator(BaseOperator):
     :param skip_if_empty: with no inputs, or when no record was created or updated, end as skipped: no
         event on the task's outlets (Assets), so nothing downstream runs for a write that did not happen.
         Otherwise each outlet's event carries the counts as its ``extra``.
+    :param on_quota_short: when the write needs more requests than the day's HubSpot quota leaves above the
+        reserve: ``defer`` (write what fits, wait for the reset, go on), ``fail`` (before writing, naming
+        the numbers; no retry) or ``partial`` (write what fits; the rest is reported as not attempted). A
+        ``429 DAILY`` that arrives anyway defers whatever the setting. (templated)
+    :param quota_reserve: share of the daily limit left for the portal's other integrations. (templated)
     :return: ``{"ids": {key: id} | path, "created", "updated", "existing", "resumed", "rejected",
-        "rejected_path"}``; ``resumed`` counts records an earlier try of this task already wrote.
+        "rejected_path", "not_attempted", "not_attempted_path", "quota", "deferred_until"}``; ``resumed``
+        counts records an earlier try (or the part before a wait for the quota) already wrote; ``quota`` is
+        the last plan against the day's quota; ``deferred_until`` when each wait for the reset ended.
     """
 
     template_fields: Sequence[str] = (
@@ -92,6 +111,8 @@ class HubSpotBatchOperator(BaseOperator):
         "hubspot_conn_id",
         "output_dir",
         "max_rejected_fraction",
+        "on_quota_short",
+        "quota_reserve",
     )
     ui_color = "#ff7a59"
 
@@ -109,6 +130,8 @@ class HubSpotBatchOperator(BaseOperator):
         max_inline_ids: int = 10_000,
         max_workers: int = DEFAULT_MAX_WORKERS,
         skip_if_empty: bool = False,
+        on_quota_short: str = "defer",
+        quota_reserve: float | str = DEFAULT_RESERVE,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -123,6 +146,8 @@ class HubSpotBatchOperator(BaseOperator):
         self.max_inline_ids = max_inline_ids
         self.max_workers = max_workers
         self.skip_if_empty = skip_if_empty
+        self.on_quota_short = on_quota_short
+        self.quota_reserve = quota_reserve
 
     @cached_property
     def hook(self) -> HubSpotHook:
@@ -138,7 +163,7 @@ class HubSpotBatchOperator(BaseOperator):
         if self.action == "read":
             outcome = self._read(items)
         else:
-            outcome, resumed = self._write(items, context)
+            outcome, resumed = self._write_or_defer(items, context)
         rejected_path = self._write_rejections(outcome.rejected, context)
         result = {
             "ids": self._ids_value(outcome.ids, context),
@@ -148,6 +173,10 @@ class HubSpotBatchOperator(BaseOperator):
             "resumed": resumed,
             "rejected": len(outcome.rejected),
             "rejected_path": rejected_path,
+            "not_attempted": len(outcome.not_attempted),
+            "not_attempted_path": self._write_not_attempted(outcome.not_attempted, context),
+            "quota": outcome.quota.to_json() if outcome.quota else None,
+            "deferred_until": Checkpoint(_state_store(context)).deferrals(),
         }
         log.info(
             "%s %s done: %d records, %d created, %d updated, %d existing, %d resumed, %d rejected; "
@@ -159,6 +188,35 @@ class HubSpotBatchOperator(BaseOperator):
         self._raise_for_failures(len(items), outcome, resumed, rejected_path, context)
         self._announce(result, context)
         return result
+
+    def _write_or_defer(self, items: list[Any], context: Any) -> tuple[BatchOutcome, int]:
+        """Write; when the day's quota stops the write (short, with ``defer``; or a 429 DAILY, whatever the
+        setting: another integration spent the quota), wait for the reset and go on from there."""
+        try:
+            outcome, resumed = self._write(items, context)
+        except HubSpotDailyLimitReached as exc:
+            self._defer_until(exc.resets_at, context, f"HubSpot answered 429 DAILY ({exc.message})")
+        if outcome.not_attempted and self.on_quota_short == "defer" and outcome.quota is not None:
+            Checkpoint(_state_store(context)).keep_in_doubt(outcome.in_doubt)
+            self._write_rejections(outcome.rejected, context)  # sent again after the wait: the file is redone
+            waiting = f"{len(outcome.not_attempted)} records wait: {outcome.quota.describe()}"
+            self._defer_until(outcome.quota.resets_at, context, waiting)
+        return outcome, resumed
+
+    def _defer_until(self, resets_at: datetime, context: Any, why: str) -> NoReturn:
+        """Wait in the triggerer, holding no worker slot, until HubSpot's daily reset (and a minute);
+        then :meth:`resume_after_reset`. What landed is in the task's checkpoint and is not resent."""
+        moment = resets_at + RESET_MARGIN
+        Checkpoint(_state_store(context)).note_deferral(moment.isoformat())
+        log.warning(
+            "%s %s: %s; waiting for HubSpot's daily reset, until %s UTC",
+            self.object_type, self.action, why, f"{moment:%Y-%m-%d %H:%M:%S}",
+        )  # fmt: skip
+        self.defer(trigger=DateTimeTrigger(moment=moment), method_name="resume_after_reset")
+
+    def resume_after_reset(self, context: Any, event: Any = None) -> dict[str, Any]:
+        """HubSpot's daily quota is back: write what is left, as a retry would (what landed is skipped)."""
+        return self.execute(context)
 
     def _announce(self, result: dict[str, Any], context: Any) -> None:
         """Put the counts on the events of the task's outlets (Assets); with ``skip_if_empty``, a write that
@@ -222,13 +280,16 @@ class HubSpotBatchOperator(BaseOperator):
                     key = str(item.get("key")) if isinstance(item, Mapping) and item.get("key") else f"#{n}"
                     refused.append(Rejection(key, "INVALID_INPUT", "MALFORMED_INPUT", str(exc)))
 
-        checkpoint = Checkpoint(context.get("task_state_store") if isinstance(context, Mapping) else None)
+        checkpoint = Checkpoint(_state_store(context))
         done = checkpoint.load()
         in_doubt = self._confirm_in_doubt(checkpoint, done)
         try:
             spec = WriteSpec(self.object_type, self.action, self.id_property, self.key_property)
             skip = set(done) | set(in_doubt)
-            outcome = self.hook.batch_write(spec, records(), skip_keys=skip, on_batch_done=checkpoint.add)
+            quota = QuotaRule(str(self.on_quota_short), float(self.quota_reserve))
+            outcome = self.hook.batch_write(
+                spec, records(), skip_keys=skip, on_batch_done=checkpoint.add, quota=quota
+            )
         except HubSpotError as exc:  # stopped early (outage, daily quota, auth): keep and report what we know
             partial = exc.partial_outcome
             checkpoint.keep_in_doubt([*in_doubt, *(partial.in_doubt if partial else [])])
@@ -290,6 +351,17 @@ class HubSpotBatchOperator(BaseOperator):
             log.warning("... and %d more in %s", len(rejected) - 10, path)
         return str(path)
 
+    def _write_not_attempted(self, keys: list[str], context: Any) -> str | None:
+        """Write the keys the day's quota left unsent (``partial``) as JSON lines; log where."""
+        if not keys:
+            return None
+        path = write_jsonl(self._output_file(context, ".not_attempted.jsonl"), ({"key": k} for k in keys))
+        log.warning(
+            "%d %s records not attempted: today's HubSpot quota did not cover them (on_quota_short "
+            "partial); a later run writes them. Their keys: %s", len(keys), self.object_type, path,
+        )  # fmt: skip
+        return str(path)
+
     def _ids_value(self, ids: dict[str, str], context: Any) -> dict[str, str] | str:
         """The id map itself, or the URL of a JSON file holding it when it is large."""
         if len(ids) <= self.max_inline_ids:
@@ -297,3 +369,8 @@ class HubSpotBatchOperator(BaseOperator):
         path = write_json(self._output_file(context, ".ids.json"), ids)
         log.info("%d ids written to %s (the XCom carries its URL)", len(ids), path)
         return str(path)
+
+
+def _state_store(context: Any) -> Any:
+    """The task instance's ``task_state_store`` (None outside a task runner)."""
+    return context.get("task_state_store") if isinstance(context, Mapping) else None

@@ -1,6 +1,7 @@
-"""Resuming a write task across its retries, in Airflow 3.3's ``task_state_store``: the ids of every batch
-an earlier try finished (not resent), and the creates it left in doubt (read back before anything is
-resent), so a retried task is exactly-once even when HubSpot went down mid-call."""
+"""Resuming a write task across its retries and deferrals, in Airflow 3.3's ``task_state_store``: the ids of
+every batch an earlier try finished (not resent), the creates it left in doubt (read back before anything is
+resent), so a retried task is exactly-once even when HubSpot went down mid-call; and until when the task
+waited for HubSpot's daily quota (for its report)."""
 
 from __future__ import annotations
 
@@ -60,3 +61,14 @@ class Checkpoint:
         for n, chunk in enumerate(chunks):
             self.store.set(f"in_doubt.{n}", chunk)
         self.store.set("in_doubt.chunks", len(chunks))
+
+    def deferrals(self) -> list[str]:
+        """When each wait of this task for HubSpot's daily reset ended (ISO 8601), oldest first."""
+        if self.store is None:
+            return []
+        return list(self.store.get("quota.deferred_until", []) or [])
+
+    def note_deferral(self, until: str) -> None:
+        """Remember a wait for HubSpot's daily reset, until ``until`` (ISO 8601)."""
+        if self.store is not None:
+            self.store.set("quota.deferred_until", [*self.deferrals(), until])

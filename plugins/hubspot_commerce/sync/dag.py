@@ -32,10 +32,12 @@ from airflow.sdk import (
 )
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
+from hubspot_commerce.batch.quota import DEFAULT_RESERVE, ON_QUOTA_SHORT, QuotaRule
 from hubspot_commerce.errors import (
     HubSpotAuthError,
     HubSpotConfigurationError,
     HubSpotDailyLimitReached,
+    HubSpotQuotaShort,
     HubSpotRateLimited,
     HubSpotRejectedRecords,
     HubSpotServerError,
@@ -72,6 +74,7 @@ HUBSPOT_RETRY_POLICY = ExceptionRetryPolicy(
                 HubSpotDailyLimitReached,
                 HubSpotRejectedRecords,
                 HubSpotUncertainWrites,
+                HubSpotQuotaShort,  # on_quota_short fail: no retry before the reset
                 SourceRowsRejected,
                 MassArchiveRefused,
             ],
@@ -87,10 +90,11 @@ HUBSPOT_RETRY_POLICY = ExceptionRetryPolicy(
 )
 
 
-def sync_params(stream_names: list[str], max_rejected_fraction: float) -> dict[str, Param]:
+def sync_params(stream_names: list[str], max_rejected_fraction: float, quota: QuotaRule) -> dict[str, Param]:
     """The trigger form: dry run, full refresh, the streams to write, an explicit window, the share of a
-    stream's rows that may be rejected."""
+    stream's rows that may be rejected, what to do when HubSpot's daily quota is short."""
     return {
+        **_quota_params(quota),
         "dry_run": Param(
             False,
             type="boolean",
@@ -148,6 +152,31 @@ def sync_params(stream_names: list[str], max_rejected_fraction: float) -> dict[s
     }
 
 
+def _quota_params(quota: QuotaRule) -> dict[str, Param]:
+    """The daily quota settings of the trigger form (see ``batch/quota.py``)."""
+    return {
+        "on_quota_short": Param(
+            quota.on_short,
+            type="string",
+            enum=list(ON_QUOTA_SHORT),
+            title="When the daily quota is short",
+            description="When a write needs more requests than HubSpot's daily quota leaves above the "
+            "reserve: defer (write what fits, wait for the reset at midnight in the portal's time zone "
+            "without holding a worker, go on), fail (before writing, naming the numbers) or partial "
+            "(write what fits; the report counts the rest as not attempted).",
+        ),
+        "quota_reserve": Param(
+            quota.reserve,
+            type="number",
+            minimum=0,
+            exclusiveMaximum=1,
+            title="Quota reserve",
+            description="Share of the portal's daily request limit left for its other integrations, "
+            "e.g. 0.1 for 10%.",
+        ),
+    }
+
+
 @dataclass(frozen=True)
 class SyncConfig:
     """What every task of one sync DAG needs to know: the mapping, where runs keep their files, the
@@ -201,6 +230,8 @@ def write_tasks(config: SyncConfig, stream: StreamMapping) -> list[HubSpotBatchO
             output_dir=f"{{{{ sync_stream_dir(run_id, '{stream.name}') }}}}",
             max_inline_ids=10**9,  # large id maps go to the XCom backend's object storage instead
             skip_if_empty=True,  # a dry run, a stream not selected, nothing changed: no Asset event
+            on_quota_short="{{ params.on_quota_short }}",
+            quota_reserve="{{ params.quota_reserve }}",
             pool=config.pool,
             outlets=[Asset(name=f"hubspot_{stream.object_type}", uri=f"hubspot://crm/{stream.object_type}")],
         )
@@ -342,6 +373,8 @@ def build_dag(
     retry_delay: timedelta = timedelta(minutes=2),
     max_rejected_fraction: float = 0.01,
     max_archive_fraction: float = 0.1,
+    on_quota_short: str = "defer",
+    quota_reserve: float = DEFAULT_RESERVE,
 ) -> DAG:
     """Build the nightly commerce sync.
 
@@ -358,13 +391,18 @@ def build_dag(
         (then after every good record landed). A stream's ``max_rejected_fraction`` in the mapping wins.
     :param max_archive_fraction: a mirror stream archives at most this share of its records in one run
         unless the run's ``confirm_archive`` Param is set (runs archiving 10 records or fewer always may).
+    :param on_quota_short: the default of that Param: ``defer``, ``fail`` or ``partial`` when a write needs
+        more requests than HubSpot's daily quota leaves above the reserve.
+    :param quota_reserve: the default of that Param: the share of the daily limit left for the portal's
+        other integrations (10% by default).
     """
     mapping = load_mapping(mapping_path or configured("mapping_path"), sql_dir or configured("sql_dir"))
     work_root = storage_path(work_dir) if work_dir else default_work_dir()
     config = SyncConfig(
         dag_id, mapping, work_root, source_conn_id, hubspot_conn_id, pool, max_archive_fraction
     )
-    params = sync_params(list(mapping.streams), max_rejected_fraction)
+    quota = QuotaRule(on_quota_short, quota_reserve)
+    params = sync_params(list(mapping.streams), max_rejected_fraction, quota)
     settings = {"source_conn_id": source_conn_id, "hubspot_conn_id": hubspot_conn_id, "pool": pool}
     guide = user_guide(dag_id, params, {**settings, "cron": cron, "work_root": work_root})
     with DAG(

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hubspot_commerce.batch.quota import stream_requests
 from hubspot_commerce.sync.mapping import SyncMapping
 
 COLUMNS = ("extracted", "created", "updated", "unchanged", "rejected", "unfinished")
@@ -54,6 +55,7 @@ def written_counts(
         updated += int(result.get("updated") or 0) + resumed - resumed_created
         existing += int(result.get("existing") or 0)
         rejected += int(result.get("rejected") or 0)
+        unfinished += int(result.get("not_attempted") or 0)  # the day's quota did not cover them (partial)
     return created, updated, existing, rejected, unfinished
 
 
@@ -182,4 +184,37 @@ def mirror_lines(results: Mapping[str, Mapping[str, Any] | None], dry_run: bool)
             f"  {stream}: {result['archived']} {verb}archived, {result['unlinked']} {verb}unlinked "
             f"(list: {result['path']})"
         )
+    return lines
+
+
+def quota_lines(
+    mapping: SyncMapping,
+    plans: Mapping[str, Mapping[str, Any]],
+    writes: Mapping[str, Mapping[str, Any] | None],
+) -> list[str]:
+    """The run against HubSpot's daily quota: the requests its plans need, and per write task its last check
+    (needed, remaining, reserve), until when it waited for the reset, and what it left unsent."""
+    needed = sum(
+        stream_requests(plan, upsert=bool(mapping.streams[name].upsert_by))
+        for name, plan in plans.items()
+        if plan.get("written", True) and name in mapping.streams
+    )
+    checked = {name: result for name, result in writes.items() if result and result.get("quota")}
+    if not checked:
+        return []
+    lines = ["", f"daily quota: the run's plans need {needed} write requests"]
+    for name, result in checked.items():
+        quota = result["quota"]
+        if quota["remaining"] is None:
+            line = f"  {name}: needed {quota['needed']}; HubSpot reported no daily quota (OAuth app)"
+        else:
+            line = (
+                f"  {name}: needed {quota['needed']}, remaining {quota['remaining']} of {quota['limit']}, "
+                f"reserve {quota['reserve']}"
+            )
+        if result.get("deferred_until"):
+            line += f"; waited for the reset until {', '.join(result['deferred_until'])}"
+        if result.get("not_attempted"):
+            line += f"; {result['not_attempted']} not attempted ({result['not_attempted_path']})"
+        lines.append(line)
     return lines

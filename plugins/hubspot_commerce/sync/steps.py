@@ -43,6 +43,7 @@ from hubspot_commerce.sync.report import (
     failed_tasks,
     format_report,
     mirror_lines,
+    quota_lines,
     stream_counts,
     stream_status,
 )
@@ -493,7 +494,7 @@ def report_step(
         stream_status(mapping, states),
         failed,
     )
-    text = "\n".join([text, *mirror_lines(results, dry_run)])
+    text = "\n".join([text, *mirror_lines(results, dry_run), *quota_lines(mapping, plans, writes)])
     files.report.write_text(text + "\n")
     if not failed:
         files.remove_row_copies()
