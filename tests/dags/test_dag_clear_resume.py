@@ -1,8 +1,9 @@
 """A write task cleared after a partial try: it resumes, and the report counts every row exactly once.
 
-The first run of the real DAG (``dag.test``) loses ``create_orders`` after its first batch (HubSpot's daily
-limit, from the sandbox's faults); the failed tasks are then cleared with their downstream tasks, as the UI's
-Clear does, and run again in the same DAG run, where the write task's checkpoint (``task_state_store``) lives.
+The first run of the real DAG (``dag.test``) loses ``create_orders`` after its first batch (the app loses
+its orders scope, from the sandbox's faults; a daily limit would defer the task instead); the failed tasks
+are then cleared with their downstream tasks, as the UI's Clear does, and run again in the same DAG run,
+where the write task's checkpoint (``task_state_store``) lives.
 """
 
 from __future__ import annotations
@@ -89,15 +90,15 @@ def test_a_cleared_write_task_resumes_and_the_report_counts_every_row_once(
     monkeypatch.setenv("AIRFLOW_CONN_COMMERCE_SOURCE", json.dumps(source))
     conf = {"full_refresh": True, "dry_run": False, "window_start": None, "window_end": None}
     conf |= {"objects": list(sync_dag.params.dump()["objects"]), "max_rejected_fraction": 0.01}
-    # The first orders create lands; every later one meets HubSpot's daily limit (the try fails at once).
+    # The first orders create lands; every later one is refused for a missing scope (the try fails at once).
     sandbox.fault(kind="delay", delay_ms=1, count=1, path="orders/batch/create")
-    sandbox.fault(kind="status", status=429, policy="DAILY", count=1000, path="orders/batch/create")
+    sandbox.fault(kind="status", status=403, count=1000, path="orders/batch/create")
     first = sync_dag.test(logical_date=LOGICAL_DATE, run_after=LOGICAL_DATE, run_conf=conf)
     states = {ti.task_id: ti.state for ti in first.get_task_instances()}
     assert first.state == "failed" and states["create_orders"] == "failed"
     files = RunStorage.for_run(default_work_dir(), sync_dag.dag_id, first.run_id)
     landed = len(sandbox.dump("orders"))
-    assert landed in (50, 100), "one batch of orders landed before the limit"
+    assert landed in (50, 100), "one batch of orders landed before the refusal"
     lines = report_lines(files)
     assert lines["orders"] == [250, 0, 0, 0, 0, 250], "the failed task's creates are unfinished"
     assert lines["products"] == [30, 30, 0, 0, 0, 0] and lines["contacts"] == [40, 40, 0, 0, 0, 0]

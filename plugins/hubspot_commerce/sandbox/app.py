@@ -207,6 +207,11 @@ class SandboxApp:
         if status in (502, 503, 504):  # answered by HubSpot's edge, not as JSON
             return Response(status, EDGE_PAGE % (status, status), headers, content_type="text/html")
         messages = {
+            403: (
+                "MISSING_SCOPES",
+                "This app hasn't been granted all required scopes to make this call. "
+                "Read more about required scopes here: https://developers.hubspot.com/scopes.",
+            ),
             423: ("LOCKED", "The record is locked by another update. Locks will last for 2 seconds."),
             477: (
                 "MIGRATION_IN_PROGRESS",

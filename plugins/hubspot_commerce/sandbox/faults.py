@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 KINDS = ("status", "drop_after_commit", "delay")
-STATUSES = (423, 429, 477, 500, 502, 503, 504)
+STATUSES = (403, 423, 429, 477, 500, 502, 503, 504)  # 403: a scope taken from the app mid-run
 POLICIES = ("TEN_SECONDLY_ROLLING", "DAILY")
 
 

@@ -1,0 +1,78 @@
+"""The DAG end to end against a day too short for the run: the write tasks write what fits, defer until the
+portal's daily reset, resume, and HubSpot ends exactly like the store, with no duplicate.
+
+``dag.test()`` runs a deferred task's trigger in line (Airflow 3.3: "[DAG TEST] running trigger in line"),
+so the real DateTimeTrigger waits here. The portal's midnight is hours away, so the test gives the portal a
+day that ends two seconds after a write finds the quota short: it wraps the hook's ``plan_quota`` to move the
+sandbox's reset (its control call) and to return that moment as the reset. Everything else is the real run.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hubspot_commerce.batch import quota
+from hubspot_commerce.distributed.graph_check import check_graph
+from hubspot_commerce.distributed.hubspot_reader import HubSpotReader
+from hubspot_commerce.storage import default_work_dir
+from hubspot_commerce.sync.run_storage import RunStorage
+
+pytestmark = [pytest.mark.usefixtures("airflow_db", "hubspot_conn"), pytest.mark.timeout(300)]
+
+DAILY_LIMIT = 40  # a SMALL store's full run takes more than one day of it above the reserve
+RESERVE = 0.3  # 12 requests: more than any task reads between two writes
+
+
+@pytest.fixture
+def short_days(sandbox, monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
+    """A portal whose day ends two seconds after a write finds the quota short; the resets it was given."""
+    resets: list[datetime] = []
+
+    def plan_with_a_near_midnight(needed: int, limit: Any, remaining: Any, rule: Any, resets_at: datetime):
+        plan = quota.plan_quota(needed, limit, remaining, rule, resets_at)
+        if not plan.short:
+            return plan
+        resets.append(datetime.fromisoformat(sandbox.reset_daily_at(in_seconds=2)["resets_at"]))
+        return quota.QuotaPlan(plan.needed, limit, remaining, plan.reserve, rule.on_short, resets[-1])
+
+    monkeypatch.setattr("hubspot_commerce.hooks.hubspot.plan_quota", plan_with_a_near_midnight)
+    monkeypatch.setattr("hubspot_commerce.operators.batch.RESET_MARGIN", timedelta(seconds=0.2))
+    sandbox.set_limits(daily_limit=DAILY_LIMIT)
+    return resets
+
+
+def test_a_run_longer_than_the_day_defers_resumes_after_the_reset_and_lands_everything_once(
+    sync_dag, store: Path, sandbox, short_days: list[datetime]
+) -> None:
+    conf = {**sync_dag.params.dump(), "full_refresh": True, "quota_reserve": RESERVE}
+    dag_run = sync_dag.test(run_conf=conf)
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert dag_run.state == "success", states
+    assert short_days, "at least one write found the day short and waited for the reset"
+
+    files = RunStorage.for_run(default_work_dir(), sync_dag.dag_id, dag_run.run_id)
+    report = files.report.read_text()
+    assert "daily quota: the run's plans need" in report
+    waited = [line for line in report.splitlines() if "waited for the reset until" in line]
+    assert len(waited) >= 1 and all("remaining" in line and "reserve 12" in line for line in waited)
+    assert "INCOMPLETE" not in report and "not attempted" not in report
+
+    sandbox.next_day()
+    sandbox.set_limits(daily_limit=1_000_000)  # the check below reads through HubSpot's API too
+    result = check_graph(HubSpotReader(sandbox.url, sandbox.token), store, None)
+    assert result.ok, result.describe()  # every record once, with exact values and links
+    orders = [o["properties"]["airflow_source_key"] for o in sandbox.dump("orders")]
+    assert len(orders) == len(set(orders)) == result.checked["orders"]
+    create_orders = json.loads(json.dumps(_xcom(dag_run, "create_orders")))
+    assert create_orders["created"] + create_orders["resumed"] == len(orders)
+
+
+def _xcom(dag_run: Any, task_id: str) -> Any:
+    """A task's return value in the run."""
+    ti = next(ti for ti in dag_run.get_task_instances() if ti.task_id == task_id)
+    return ti.xcom_pull(task_ids=task_id)
