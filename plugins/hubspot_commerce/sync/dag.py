@@ -90,11 +90,10 @@ HUBSPOT_RETRY_POLICY = ExceptionRetryPolicy(
 )
 
 
-def sync_params(stream_names: list[str], max_rejected_fraction: float, quota: QuotaRule) -> dict[str, Param]:
+def sync_params(stream_names: list[str], max_rejected_fraction: float) -> dict[str, Param]:
     """The trigger form: dry run, full refresh, the streams to write, an explicit window, the share of a
-    stream's rows that may be rejected, what to do when HubSpot's daily quota is short."""
+    stream's rows that may be rejected."""
     return {
-        **_quota_params(quota),
         "dry_run": Param(
             False,
             type="boolean",
@@ -402,7 +401,7 @@ def build_dag(
         dag_id, mapping, work_root, source_conn_id, hubspot_conn_id, pool, max_archive_fraction
     )
     quota = QuotaRule(on_quota_short, quota_reserve)
-    params = sync_params(list(mapping.streams), max_rejected_fraction, quota)
+    params = {**sync_params(list(mapping.streams), max_rejected_fraction), **_quota_params(quota)}
     settings = {"source_conn_id": source_conn_id, "hubspot_conn_id": hubspot_conn_id, "pool": pool}
     guide = user_guide(dag_id, params, {**settings, "cron": cron, "work_root": work_root})
     with DAG(
