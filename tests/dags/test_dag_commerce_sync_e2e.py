@@ -59,6 +59,7 @@ def run(dag: Any, conf: dict[str, Any], *, expect: str = "success", **kwargs: An
         "objects": list(dag.params.dump()["objects"]),
         "max_rejected_fraction": dag.params.dump()["max_rejected_fraction"],
         "confirm_archive": False,
+        "reconcile": False,
     }
     dag_run = dag.test(run_conf={**defaults, **conf}, **kwargs)
     assert dag_run.state == expect, f"DAG run {dag_run.run_id} ended {dag_run.state}"
@@ -158,6 +159,10 @@ def test_full_sync_lands_everything_linked_and_a_rerun_writes_nothing(
     files = run(sync_dag, {"full_refresh": True})
     after = sandbox.stats()
     assert after["write_requests"] == before["write_requests"], "an unchanged re-run must not write"
+    reads = {p: n - before["by_path"].get(p, 0) for p, n in after["by_path"].items()}
+    reads = {p: n for p, n in reads.items() if n and "/batch/read" in p}
+    assert reads == {}, "planned from the sync state: not one record read from HubSpot"
+    assert after["requests"] - before["requests"] <= 10, "setup's property and pipeline reads only"
     writers = [t for t in LAST_STATES if t.startswith(("upsert_", "create_", "update_"))]
     assert all(LAST_STATES[t] == "skipped" for t in writers), "nothing written: no write task, no Asset event"
     assert all(c[1] == c[2] == 0 and c[3] == c[0] for c in report_counts(files).values())

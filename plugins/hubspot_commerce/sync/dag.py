@@ -10,6 +10,7 @@ run's directory on object storage (``work_dir``) and small XCom values; HubSpot 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -55,8 +56,11 @@ from hubspot_commerce.sync.extract import resolve_window, sql_source
 from hubspot_commerce.sync.guide import user_guide
 from hubspot_commerce.sync.mapping import StreamMapping, SyncMapping, load_mapping
 from hubspot_commerce.sync.run_storage import RunStorage
+from hubspot_commerce.sync.state import DEFAULT_TABLE as DEFAULT_STATE_TABLE
+from hubspot_commerce.sync.state import SyncState
 
 DAG_ID = "hubspot_commerce_sync"
+log = logging.getLogger(__name__)
 
 # Retry what can pass on a later try (rate limits, HubSpot outages); fail at once on what cannot.
 HUBSPOT_RETRY_POLICY = ExceptionRetryPolicy(
@@ -141,6 +145,13 @@ def sync_params(stream_names: list[str], max_rejected_fraction: float) -> dict[s
             description="Share of a stream's rows that may be rejected (before sending, or by HubSpot), "
             "e.g. 0.01 for 1%; above it the stream fails, and before sending nothing of it is written.",
         ),
+        "reconcile": Param(
+            False,
+            type="boolean",
+            title="Reconcile with HubSpot",
+            description="Read every row's record from HubSpot instead of trusting the sync state: repairs "
+            "records edited, merged or deleted in HubSpot, and the state. Costs a read per 100 rows.",
+        ),
         "confirm_archive": Param(
             False,
             type="boolean",
@@ -188,6 +199,12 @@ class SyncConfig:
     hubspot_conn_id: str
     pool: str
     max_archive_fraction: float = 0.1
+    state_conn_id: str | None = None  # None: the source connection
+    state_table: str = DEFAULT_STATE_TABLE
+
+    def state(self) -> SyncState:
+        """The sync state table, in the state connection (default: the source's)."""
+        return SyncState(lambda: sql_source(self.state_conn_id or self.source_conn_id), self.state_table)
 
     def storage(self, run_id: str | None = None) -> RunStorage:
         """The run's storage (the current task's run unless ``run_id`` is given)."""
@@ -262,6 +279,7 @@ def start_tasks(config: SyncConfig) -> tuple[XComArg, XComArg]:
             context["dag_run"].run_after,
         )
         source = sql_source(config.source_conn_id)
+        config.state().ensure_table()
         return steps.extract_step(source, config.mapping, window, config.storage())
 
     @task(task_id="validate", multiple_outputs=False)
@@ -293,10 +311,12 @@ def stream_tasks(config: SyncConfig, stream: StreamMapping, upstream: Mapping[st
             dry_run=bool(params["dry_run"]),
             max_rejected_fraction=float(params["max_rejected_fraction"] if allowed is None else allowed),
             full_refresh=bool(params["full_refresh"]),
+            reconcile=bool(params["reconcile"]),
         )
         ids = steps.referenced_ids(upstream)
         hubspot, storage = config.hubspot(), config.storage()
-        return steps.prepare_step(hubspot, config.mapping, stream.name, storage, ids, choices)
+        state = config.state()
+        return steps.prepare_step(hubspot, config.mapping, stream.name, storage, ids, choices, state)
 
     planned = prepare(upstream)
     writers = write_tasks(config, stream)
@@ -338,12 +358,13 @@ def report_task(config: SyncConfig, results: dict[str, Any]) -> XComArg:
 
     @task(task_id="report", multiple_outputs=False, trigger_rule=TriggerRule.ALL_DONE)
     def report(results: Mapping[str, Any]) -> str:
-        """Print per stream: extracted, created, updated, unchanged, rejected; where rejected rows are;
+        """Log per stream: extracted, created, updated, unchanged, rejected; where rejected rows are;
         for a failed run, what did not finish and what to clear."""
         files = config.storage()
         states = task_states(get_current_context())
-        text, failed = steps.report_step(config.mapping, files, _params(), results, states)
-        print(text)
+        state = config.state()
+        text, failed = steps.report_step(config.mapping, files, _params(), results, states, state)
+        log.info("Report (also in %s):\n%s", files.report, text)  # a log line, before "Done. Returned ..."
         if failed:
             raise AirflowFailException(f"the run is incomplete: {', '.join(failed)} failed (see the report)")
         return str(files.report)
@@ -374,6 +395,8 @@ def build_dag(
     max_archive_fraction: float = 0.1,
     on_quota_short: str = "defer",
     quota_reserve: float = DEFAULT_RESERVE,
+    state_conn_id: str | None = None,
+    state_table: str = DEFAULT_STATE_TABLE,
 ) -> DAG:
     """Build the nightly commerce sync.
 
@@ -388,6 +411,8 @@ def build_dag(
     :param max_rejected_fraction: the default of the Param of that name: a stream fails when more than
         this share of its rows is rejected, before sending (then nothing of it is written) or by HubSpot
         (then after every good record landed). A stream's ``max_rejected_fraction`` in the mapping wins.
+    :param state_conn_id: the SQL connection holding the sync state table (default: the source connection);
+        ``state_table`` names the table (created if missing).
     :param max_archive_fraction: a mirror stream archives at most this share of its records in one run
         unless the run's ``confirm_archive`` Param is set (runs archiving 10 records or fewer always may).
     :param on_quota_short: the default of that Param: ``defer``, ``fail`` or ``partial`` when a write needs
@@ -398,8 +423,9 @@ def build_dag(
     mapping = load_mapping(mapping_path or configured("mapping_path"), sql_dir or configured("sql_dir"))
     work_root = storage_path(work_dir) if work_dir else default_work_dir()
     config = SyncConfig(
-        dag_id, mapping, work_root, source_conn_id, hubspot_conn_id, pool, max_archive_fraction
-    )
+        dag_id, mapping, work_root, source_conn_id, hubspot_conn_id, pool, max_archive_fraction,
+        state_conn_id, state_table,
+    )  # fmt: skip
     quota = QuotaRule(on_quota_short, quota_reserve)
     params = {**sync_params(list(mapping.streams), max_rejected_fraction), **_quota_params(quota)}
     settings = {"source_conn_id": source_conn_id, "hubspot_conn_id": hubspot_conn_id, "pool": pool}

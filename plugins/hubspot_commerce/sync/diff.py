@@ -7,6 +7,7 @@ datetimes as instants), so a re-run with the same source data plans no write at 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from hubspot_commerce.sync.mapping import (
     to_epoch_ms,
     to_number_text,
 )
+from hubspot_commerce.sync.state import Known
 from hubspot_commerce.sync.validate import RejectedRow, definitions_by_name
 
 ASSOC_PREFIX = "assoc:"
@@ -43,6 +45,15 @@ class StreamPlan:
     relinked: int = 0
     existing_ids: dict[str, str] = field(default_factory=dict)
     rejected: list[RejectedRow] = field(default_factory=list)
+
+    def planned_state(self, keys: pd.Series, hashes: pd.Series) -> pd.DataFrame:
+        """Per row: its key, the HubSpot id known before writing, its hash and what the plan does with it
+        (``create``, ``update``, ``unchanged``), for the state the report records once the writes are done."""
+        planned = pd.Series("unchanged", index=keys.index, dtype="string")
+        planned[keys.isin([r["key"] for r in self.update])] = "update"
+        planned[keys.isin([r["key"] for r in self.create])] = "create"
+        ids = keys.map(dict(self.existing_ids)).astype("string")
+        return pd.DataFrame({"key": keys, "hubspot_id": ids, "row_hash": hashes, "planned": planned})
 
     def counts(self) -> dict[str, int]:
         return {
@@ -141,10 +152,7 @@ def plan_stream(
     associations = {ref.name: ref.association for ref in stream.references if ref.association}
     for row in frame[~found].to_dict("records"):
         record = _record(row, properties, assoc_columns, associations)
-        if stream.upsert_by:
-            record["id"] = row[stream.upsert_by]
-        else:
-            record["properties"][key_property] = row[KEY]
+        _identify(record, row, stream, key_property)
         plan.create.append(record)
     changed_rows = frame.loc[any_change[any_change].index]
     for index, row in zip(changed_rows.index, changed_rows.to_dict("records"), strict=True):
@@ -157,6 +165,66 @@ def plan_stream(
             record["id"] = hubspot_ids[index]
         plan.update.append(record)
     return plan
+
+
+def row_hashes(
+    stream: StreamMapping, frame: pd.DataFrame, definitions: Iterable[Mapping[str, Any]]
+) -> pd.Series:
+    """Per row, a hash of what the sync writes for it: every property value in HubSpot's canonical form
+    (a number's ``2.50`` and ``2.5`` hash alike) and the record each link points to. Equal hashes: nothing
+    to write."""
+    kinds = {name: d.get("type", "string") for name, d in definitions_by_name(definitions).items()}
+    text = pd.Series("", index=frame.index, dtype="string")
+    columns = [name for name in stream.property_names if name in frame.columns]
+    columns += [ASSOC_PREFIX + ref.name for ref in stream.references if ref.association]
+    for name in columns:
+        value = normalise(frame[name], kinds.get(name, "string")).fillna("\x00")
+        text = text + name + "=" + value + "\x1f"
+    return text.map(lambda row: hashlib.sha256(row.encode()).hexdigest()[:32]).astype("string")
+
+
+def plan_from_state(
+    stream: StreamMapping,
+    frame: pd.DataFrame,
+    known: Mapping[str, Known],
+    hashes: pd.Series,
+    key_property: str,
+) -> StreamPlan:
+    """Sort rows into writes by the sync state alone, with no request: a row whose hash the state holds is
+    unchanged, a known row with another hash is updated by its known id (every property: which ones changed
+    is not known), and a key the state never saw is created (the unique key property keeps that exactly
+    once: a create HubSpot answers "already exists" is read back by the write task)."""
+    plan = StreamPlan()
+    keys = frame[KEY]
+    known_ids = keys.map({key: k.hubspot_id for key, k in known.items()}).astype("string")
+    in_state = known_ids.notna()
+    same = in_state & (keys.map({key: k.row_hash for key, k in known.items()}) == hashes).fillna(False)
+    plan.existing_ids = dict(zip(keys[in_state], known_ids[in_state], strict=True))
+    plan.unchanged = int(same.sum())
+    properties = [name for name in stream.property_names if name in frame.columns]
+    assoc_columns = {ref.name: ASSOC_PREFIX + ref.name for ref in stream.references if ref.association}
+    associations = {ref.name: ref.association for ref in stream.references if ref.association}
+    for row in frame[~in_state].to_dict("records"):
+        record = _record(row, properties, assoc_columns, associations)
+        _identify(record, row, stream, key_property)
+        plan.create.append(record)
+    for row, hubspot_id in zip(
+        frame[in_state & ~same].to_dict("records"), known_ids[in_state & ~same], strict=True
+    ):
+        record = _record(row, properties, {}, {})
+        record["id"] = row[stream.upsert_by] if stream.upsert_by else hubspot_id
+        plan.update.append(record)
+    return plan
+
+
+def _identify(
+    record: dict[str, Any], row: Mapping[str, Any], stream: StreamMapping, key_property: str
+) -> None:
+    """A new record's identity: its upsert value (upsert streams), else its source key in the key property."""
+    if stream.upsert_by:
+        record["id"] = row[stream.upsert_by]
+    else:
+        record["properties"][key_property] = row[KEY]
 
 
 def _record(

@@ -44,6 +44,10 @@ class RunStorage:
     def plan(self, stream: str) -> ObjectStoragePath:
         return self.stream_dir(stream) / "plan.json"
 
+    def planned_state(self, stream: str) -> ObjectStoragePath:
+        """Per row: key, known HubSpot id, hash and what the plan does, for the state table."""
+        return self.stream_dir(stream) / "planned-state.parquet"
+
     def deleted(self, stream: str) -> ObjectStoragePath:
         """Source keys of the rows the source marks deleted (a mirror stream's ``deleted_column``)."""
         return self.stream_dir(stream) / "deleted.json"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import pandas as pd
@@ -17,15 +18,25 @@ from hubspot_commerce.batch.records import Link
 from hubspot_commerce.errors import HubSpotMissingScopes, MassArchiveRefused, SourceRowsRejected
 from hubspot_commerce.hooks.hubspot import missing_scopes
 from hubspot_commerce.operators.batch import read_ids
-from hubspot_commerce.storage import read_json, read_jsonl, read_table, write_json, write_jsonl, write_table
+from hubspot_commerce.storage import (
+    read_json,
+    read_jsonl,
+    read_table,
+    storage_path,
+    write_json,
+    write_jsonl,
+    write_table,
+)
 from hubspot_commerce.sync.diff import (
     StreamPlan,
     changeable_references,
     desired_links,
     lookup_value,
     missing_links,
+    plan_from_state,
     plan_stream,
     resolve_references,
+    row_hashes,
 )
 from hubspot_commerce.sync.extract import DataFrameSource, Window, extract_streams
 from hubspot_commerce.sync.mapping import KEY, SyncMapping, map_stream
@@ -48,6 +59,7 @@ from hubspot_commerce.sync.report import (
     stream_status,
 )
 from hubspot_commerce.sync.run_storage import RunStorage
+from hubspot_commerce.sync.state import StateRow, SyncState, outcome_rows, rejected_rows
 from hubspot_commerce.sync.validate import RejectedRow, definitions_by_name, validate_streams
 
 log = logging.getLogger(__name__)
@@ -212,6 +224,7 @@ class StreamChoices:
     dry_run: bool
     max_rejected_fraction: float
     full_refresh: bool = False  # a mirror stream then archives what HubSpot holds and the source lacks
+    reconcile: bool = False  # compare with HubSpot's records instead of the sync state
 
     @property
     def writes(self) -> bool:
@@ -230,9 +243,11 @@ def prepare_step(
     files: RunStorage,
     ids: Mapping[str, Mapping[str, str]],
     choices: StreamChoices,
+    state: SyncState | None = None,
 ) -> dict[str, dict[str, str]]:
-    """Plan one stream: resolve references to HubSpot ids, read the existing records, write the create and
-    update inputs for the operators (empty on a dry run or when the stream is not selected), and add the
+    """Plan one stream: resolve references to HubSpot ids, compare the rows with the sync state (or, on a
+    reconcile run or with no state of the stream yet, with the records read from HubSpot), write the create
+    and update inputs for the operators (empty on a dry run or when the stream is not selected), and add the
     associations existing records lack. A stream that would be written with more rows rejected than
     ``choices.max_rejected_fraction`` fails here, before any of it is written.
 
@@ -245,11 +260,18 @@ def prepare_step(
     if choices.writes:
         check_rejected_share(files, stream_name, len(accepted), rejected, choices.max_rejected_fraction)
     definitions = read_json(files.definitions(stream.object_type))
-    existing = _read_existing(hubspot, mapping, stream_name, frame, definitions)
-    plan = plan_stream(stream, frame, existing, definitions, mapping.key_property.name)
+    hashes = row_hashes(stream, frame, definitions)
+    from_state = state is not None and not choices.reconcile and state.knows_stream(stream_name)
+    if state is not None and from_state:
+        known = state.load(stream_name, list(frame[KEY]))
+        plan = plan_from_state(stream, frame, known, hashes, mapping.key_property.name)
+    else:
+        existing = _read_existing(hubspot, mapping, stream_name, frame, definitions)
+        plan = plan_stream(stream, frame, existing, definitions, mapping.key_property.name)
     plan.rejected = rejected
-    current = _link_existing(hubspot, mapping, stream_name, frame, plan, write=choices.writes)
+    current = _link_existing(hubspot, mapping, stream_name, frame, plan, choices.writes, from_state)
     _write_plan(files, stream_name, plan, writes=choices.writes, upsert=bool(stream.upsert_by))
+    write_table(files.planned_state(stream_name), plan.planned_state(frame[KEY], hashes))
     if stream.mirror and choices.selected:
         mirror = _plan_mirror(hubspot, mapping, stream_name, files, accepted, plan, choices.full_refresh)
         mirror.unlink = {
@@ -312,21 +334,29 @@ def _link_existing(
     frame: pd.DataFrame,
     plan: StreamPlan,
     write: bool,
+    from_state: bool = False,
 ) -> dict[str, dict[str, dict[str, set[int]]]]:
     """Give existing records the associations the source now has and HubSpot lacks (the associations
     API). Sets ``plan.relinked``; a link HubSpot refuses rejects its row. Returns the links HubSpot has, per
-    reference (every existing record's, for a mirror stream, which removes those the source lacks)."""
+    reference (every existing record's, for a mirror stream, which removes those the source lacks).
+
+    Planned from the state, only changed rows can have new links (links are in the row's hash): theirs are
+    created without reading first (creating a link HubSpot has is harmless); a mirror stream reads them."""
     stream = mapping.streams[stream_name]
     relinked: set[str] = set()
     current_by_ref: dict[str, dict[str, dict[str, set[int]]]] = {}
     desired = desired_links(stream, frame, plan.existing_ids)
+    changed = {record["key"] for record in plan.update}
     for ref in changeable_references(stream):
-        links = desired[ref.name]
-        from_ids = set(plan.existing_ids.values()) if stream.mirror else {link.from_id for link in links}
+        links = [link for link in desired[ref.name] if not from_state or link.key in changed]
+        scope = {k: i for k, i in plan.existing_ids.items() if not from_state or k in changed}
+        from_ids = set(scope.values()) if stream.mirror else {link.from_id for link in links}
         if not from_ids:
             continue
         from_type, to_type = stream.object_type, mapping.streams[ref.stream].object_type
-        current = hubspot.read_association_types(from_type, to_type, sorted(from_ids))
+        current = {}
+        if stream.mirror or not from_state:
+            current = hubspot.read_association_types(from_type, to_type, sorted(from_ids))
         current_by_ref[ref.name] = current
         missing = missing_links(links, {from_id: set(to) for from_id, to in current.items()})
         if missing and write:
@@ -461,15 +491,53 @@ def collect_rejected(files: RunStorage, streams: Iterable[str]) -> list[dict[str
     return rows
 
 
+def record_state(
+    mapping: SyncMapping,
+    files: RunStorage,
+    results: Mapping[str, Mapping[str, Any] | None],
+    states: Mapping[str, str | None],
+    state: SyncState,
+) -> int:
+    """Record each written stream's rows in the state table: unchanged and written rows with their hash and
+    id, rejected rows with their reason. A stream whose write task did not finish keeps its rows' state."""
+    synced_at = datetime.now(UTC).isoformat(timespec="seconds")
+    rows: list[StateRow] = []
+    for name, stream in mapping.streams.items():
+        plan = read_json(files.plan(name)) if files.plan(name).exists() else {}
+        if not plan.get("written") or not files.planned_state(name).exists():
+            continue
+        actions = ("upsert",) if stream.upsert_by else ("create", "update")
+        finished = all(states.get(f"{a}_{name}") in ("success", "skipped") for a in actions)
+        outputs = [results.get(f"{name}.{action}") for action in actions]
+        written = {k: i for out in outputs if out for k, i in read_ids(out).items()} if finished else None
+        refused = {
+            str(row["key"]): str(row.get("message") or row.get("reason"))
+            for out in outputs
+            if out and out.get("rejected_path")
+            for row in read_jsonl(storage_path(out["rejected_path"]))
+        }
+        before = {
+            str(row["key"]): str(row["reason"])
+            for stage in ("validate", "plan")
+            for row in read_jsonl(files.rejected(name, stage))
+        }
+        planned = read_table(files.planned_state(name))
+        rows += outcome_rows(name, planned, written, refused, synced_at)
+        rows += rejected_rows(name, before, state.load(name, list(before)), synced_at)
+    return state.save(rows)
+
+
 def report_step(
     mapping: SyncMapping,
     files: RunStorage,
     params: Mapping[str, Any],
     results: Mapping[str, Mapping[str, Any] | None],
     states: Mapping[str, str | None],
+    state: SyncState | None = None,
 ) -> tuple[str, list[str]]:
-    """Write the run's report, whatever happened: per stream extracted, created, updated, unchanged and
-    rejected; where the rejected rows are; which streams did not finish and what to clear.
+    """Record the run's outcome in the sync state (``state``), then write the run's report, whatever
+    happened: per stream extracted, created, updated, unchanged and rejected; where the rejected rows are;
+    which streams did not finish and what to clear.
 
     ``results`` holds the XCom values of ``extract``, ``validate``, the write tasks (``<stream>.<action>``;
     None for a task that did not run) and the mirror tasks (``<stream>.mirror``); ``states`` every task's
@@ -479,6 +547,7 @@ def report_step(
     dry_run = bool(params["dry_run"])
     plans = {name: read_json(files.plan(name)) for name in mapping.streams if files.plan(name).exists()}
     collect_rejected(files, mapping.streams)
+    recorded = 0 if state is None or dry_run else record_state(mapping, files, results, states, state)
     writes = {name: value for name, value in results.items() if "." in name}
     hubspot_rejected = sorted(
         str(result["rejected_path"]) for result in writes.values() if result and result.get("rejected_path")
@@ -495,6 +564,8 @@ def report_step(
         failed,
     )
     text = "\n".join([text, *mirror_lines(results, dry_run), *quota_lines(mapping, plans, writes)])
+    if state is not None:
+        text += f"\nsync state: {recorded} rows recorded in {state.table}"
     files.report.write_text(text + "\n")
     if not failed:
         files.remove_row_copies()
