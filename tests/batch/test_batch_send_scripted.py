@@ -224,3 +224,23 @@ def test_once_a_call_fails_for_good_no_thread_starts_another_request():
     with pytest.raises(HubSpotUnavailable):
         _engine(hubspot).write(WriteSpec("products", "upsert", id_property="hs_sku"), records)
     assert len(hubspot.requests) <= 2 * 3
+
+
+def test_progress_lines_count_retries_while_the_batch_is_still_retrying(caplog: pytest.LogCaptureFixture):
+    """A batch that is still being retried has not added its outcome to the totals yet; the progress lines
+    logged meanwhile must count its retries already (not "retries 0" after two logged retries)."""
+    answers = iter([503, 503])
+
+    def answer(endpoint: str, payload: Mapping[str, Any]) -> ApiResponse:
+        if (status := next(answers, 200)) != 200:
+            return ApiResponse(status, {"status": "error", "message": "Service Unavailable"}, {})
+        time.sleep(0.5)  # the third try is slow: progress lines are logged while it runs
+        return ApiResponse(200, {"status": "COMPLETE", "results": [_result("1", "a")]}, {})
+
+    engine = _engine(ScriptedHubSpot(answer))
+    engine.progress_every_s = 0.1
+    with caplog.at_level("INFO", logger="hubspot_commerce.batch.send"):
+        engine.write(WriteSpec("products", "update"), [WriteRecord("a", {"price": "1"}, id="1")])
+    progress = [r.getMessage() for r in caplog.records if "batches," in r.getMessage()]
+    assert any("0/1 batches" in line and "retries 2," in line for line in progress), progress
+    assert "1/1 batches" in progress[-1] and "retries 2," in progress[-1]

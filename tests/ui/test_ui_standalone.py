@@ -1,19 +1,22 @@
 """``make ui-test``: what a data engineer does in the Airflow UI, in headless Chromium (Debian's ``chromium``,
 driven by Playwright), against ``airflow standalone`` as ``make standalone`` sets it up, the sandbox and a
-small sample store. Screenshots of every step go to ``.ui-test/``. Run only with ``-m ui``."""
+small sample store. Screenshots of every step go to ``.ui-test/``; on a failure also ``failure.png`` and
+``failure.html``. Run only with ``-m ui``."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from hubspot_commerce import get_provider_info
 from hubspot_commerce.sample_store import StoreSize, generate_store
 from hubspot_commerce.sandbox.process import SandboxProcess
 
@@ -24,6 +27,15 @@ OUT = ROOT / ".ui-test"
 UI = "http://localhost:8080"
 DAG_ID = "hubspot_commerce_sync"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+TOKEN_LABEL = get_provider_info()["connection-types"][0]["ui-field-behaviour"]["relabeling"]["password"]
+WRITTEN = {"products": 30, "contacts": 40, "orders": 60}  # the sample store's rows, as HubSpot records
+# Three days of the sample store with rows in each stream: a backfill over them after a full run is unchanged.
+BACKFILL = ("2025/09/24", "2025/09/27")
+BACKFILL_INTERVALS = [
+    ("2025-09-24T03:00", "2025-09-25T03:00"),
+    ("2025-09-25T03:00", "2025-09-26T03:00"),
+    ("2025-09-26T03:00", "2025-09-27T03:00"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -47,15 +59,13 @@ def standalone() -> Iterator[SandboxProcess]:
             stop_standalone(airflow)
 
 
-def wait_until(check: Any, seconds: float, what: str) -> Any:
+def wait_until(check: Callable[[], Any], seconds: float, what: str) -> Any:
     """Poll ``check`` until it returns something true; fail naming ``what`` after ``seconds``."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        try:
+        with contextlib.suppress(requests.RequestException):
             if result := check():
                 return result
-        except requests.RequestException:
-            pass
         time.sleep(2)
     raise AssertionError(f"timed out after {seconds} s waiting for {what}")
 
@@ -67,50 +77,143 @@ class Api:
         answer = requests.post(
             f"{UI}/auth/token", json={"username": "admin", "password": "admin"}, timeout=10
         )
-        self.headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+        self.headers = {
+            "Authorization": f"Bearer {answer.json()['access_token']}",
+            "Accept": "application/json",
+        }
 
     def get(self, path: str, **params: Any) -> Any:
         answer = requests.get(f"{UI}/api/v2/{path}", headers=self.headers, params=params, timeout=30)
         answer.raise_for_status()
-        return answer.json() if "json" in answer.headers.get("content-type", "") else answer.text
+        return answer.json()
 
-    def runs(self) -> list[dict]:
-        return self.get(f"dags/{DAG_ID}/dagRuns", order_by="run_after")["dag_runs"]
+    def runs(self) -> dict[str, dict]:
+        """Every run of the DAG by run id."""
+        runs = self.get(f"dags/{DAG_ID}/dagRuns", order_by="logical_date", limit=100)["dag_runs"]
+        return {run["dag_run_id"]: run for run in runs}
 
-    def finished(self, count: int) -> list[dict]:
-        """Wait until the DAG has ``count`` runs and none is queued or running; returns them."""
+    def finished(self, since: set[str], count: int, seconds: float = 300) -> list[dict]:
+        """Wait for ``count`` runs not in ``since`` (the scheduler's own are not counted) to finish."""
 
         def done() -> list[dict] | None:
-            runs = self.runs()
-            return (
-                runs
-                if len(runs) >= count and all(r["state"] in ("success", "failed") for r in runs)
-                else None
-            )
+            runs = [run for run_id, run in self.runs().items() if run_id not in since]
+            new = [run for run in runs if run["run_type"] != "scheduled"]
+            finished = all(run["state"] in ("success", "failed") for run in runs)
+            return new if len(new) >= count and finished else None
 
-        return wait_until(done, 600, f"{count} finished runs")
+        return wait_until(done, seconds, f"{count} new runs to finish")
 
-    def report_log(self, run_id: str) -> str:
-        return str(
-            self.get(f"dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/report/logs/1", full_content="true")
-        )
+    def report_log(self, run_id: str) -> list[str]:
+        """The messages of the ``report`` task's log, in order."""
+        path = f"dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/report/logs/1"
+        return [str(line.get("event", "")) for line in self.get(path, full_content="true")["content"]]
+
+    def asset_events(self, run_id: str) -> list[dict]:
+        return self.get("assets/events", source_dag_id=DAG_ID, source_run_id=run_id)["asset_events"]
+
+
+def report_of(api: Api, run_id: str) -> tuple[str, dict[str, int]]:
+    """The report in the run's ``report`` log (before "Done. Returned value was") and its total line."""
+    messages = api.report_log(run_id)
+    reports = [i for i, message in enumerate(messages) if message.startswith("Report (also in")]
+    done = [i for i, message in enumerate(messages) if message.startswith("Done. Returned value was")]
+    assert reports and done and reports[0] < done[0], f"{run_id}: report before Done in {messages}"
+    text = messages[reports[0]]
+    total = next(line.split()[1:] for line in text.splitlines() if line.startswith("total "))
+    columns = ("extracted", "created", "updated", "unchanged", "rejected", "unfinished")
+    return text, dict(zip(columns, map(int, total), strict=True))
 
 
 def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
 
 
-def trigger_with_form(page: Any, switches: list[str]) -> None:
-    """Open the trigger form, turn on the named switches, trigger a single run."""
+@contextlib.contextmanager
+def failure_saved(page: Any) -> Iterator[None]:
+    """On a failure, save what the browser showed: ``failure.png`` and ``failure.html``."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):
+            shot(page, "failure")
+            (OUT / "failure.html").write_text(page.content())
+        raise
+
+
+def click_label_of(scope: Any, page: Any, role: str, name: str) -> None:
+    """Chakra hides checkbox and radio inputs under their label: click the label, check the input."""
+    scope.locator("label", has=page.get_by_role(role, name=name)).click()
+    assert scope.get_by_role(role, name=name).is_checked(), f"{role} {name!r} is not checked"
+
+
+def log_in(page: Any) -> None:
+    page.goto(UI)
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill("admin")
+    shot(page, "01-login")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Dags").first.wait_for()
+
+
+def check_dags_and_connection_form(page: Any, api: Api) -> None:
+    """The DAG is listed with no import error; the HubSpot connection's form shows the token's label."""
+    wait_until(lambda: api.get("dags", dag_id_pattern=DAG_ID)["total_entries"] == 1, 120, "the DAG")
+    assert api.get("importErrors")["total_entries"] == 0
+    page.goto(f"{UI}/dags")
+    page.get_by_role("link", name=DAG_ID).first.wait_for()
+    shot(page, "02-dags")
+    page.goto(f"{UI}/connections")
+    row = page.get_by_role("row", name="hubspot_default")
+    row.get_by_role("button", name="Edit Connection").click()
+    form = page.get_by_role("dialog")
+    form.get_by_role("textbox", name=TOKEN_LABEL).wait_for()
+    assert form.get_by_role("textbox", name="Host").input_value().startswith("http://127.0.0.1:")
+    shot(page, "03-connection-form")
+    form.get_by_role("button", name="Close").click()
+
+
+def trigger_with_form(page: Any, api: Api, switches: list[str]) -> dict:
+    """Trigger a single run through the form with the named switches on; wait for it to finish."""
+    before = set(api.runs())
     page.goto(f"{UI}/dags/{DAG_ID}")
     page.get_by_role("button", name="Trigger").first.click()
     dialog = page.get_by_role("dialog")
-    for label in switches:
-        dialog.get_by_text(label, exact=True).locator("xpath=../..").locator(
-            "[role=switch], input"
-        ).first.click()
+    for name in switches:
+        click_label_of(dialog, page, "checkbox", name)
     shot(page, f"trigger-{'-'.join(s.lower().replace(' ', '_') for s in switches)}")
-    dialog.get_by_role("button", name="Trigger").last.click()
+    dialog.get_by_role("button", name="Trigger").click()
+    (run,) = api.finished(before, 1)
+    assert run["run_type"] == "manual" and all(run["conf"][s.lower().replace(" ", "_")] for s in switches)
+    return run
+
+
+def pick_date(page: Any, dialog: Any, field: str, day: str) -> None:
+    """Fill the backfill dialog's ``From`` or ``To`` date picker with ``day`` (YYYY/MM/DD) at 00:00 UTC."""
+    dialog.get_by_role("group").filter(has=page.get_by_text(field, exact=True)).get_by_test_id(
+        "datetime-input"
+    ).click()
+    picker = page.get_by_role("dialog").last
+    picker.get_by_role("textbox", name=field).fill(day)
+    picker.get_by_role("textbox", name="HH:mm").fill("00:00")
+    page.keyboard.press("Escape")
+
+
+def backfill_with_dialog(page: Any, api: Api) -> list[dict]:
+    """Backfill three days through the Backfill dialog; wait for its runs."""
+    before = set(api.runs())
+    page.goto(f"{UI}/dags/{DAG_ID}")
+    page.get_by_role("button", name="Trigger").first.click()
+    dialog = page.get_by_role("dialog").first
+    click_label_of(dialog, page, "radio", "Backfill")
+    pick_date(page, dialog, "From", BACKFILL[0])
+    pick_date(page, dialog, "To", BACKFILL[1])
+    dialog.get_by_text("3 runs will be triggered.").wait_for()
+    shot(page, "06-backfill-dialog")
+    dialog.get_by_role("button", name="Run Backfill").click()
+    runs = api.finished(before, 3, seconds=420)
+    page.goto(f"{UI}/dags/{DAG_ID}/runs")
+    shot(page, "07-backfill-runs")
+    return runs
 
 
 def test_a_data_engineer_in_the_airflow_ui(standalone: SandboxProcess) -> None:
@@ -119,59 +222,48 @@ def test_a_data_engineer_in_the_airflow_ui(standalone: SandboxProcess) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(UI)
-        page.get_by_label("Username").fill("admin")
-        page.get_by_label("Password").fill("admin")
-        shot(page, "01-login")
-        page.get_by_role("button", name="Sign in").click()
-        api = Api()
-
-        wait_until(lambda: api.get("dags", dag_id_pattern=DAG_ID)["total_entries"] == 1, 180, "the DAG")
-        assert api.get("importErrors")["total_entries"] == 0
-        page.goto(f"{UI}/dags")
-        page.get_by_text(DAG_ID).first.wait_for()
-        shot(page, "02-dags")
-
-        page.goto(f"{UI}/connections")
-        page.get_by_text("hubspot_default").first.wait_for()
-        page.get_by_role("row", name="hubspot_default").get_by_role("button", name="Edit Connection").click()
-        page.get_by_text("Access token (service key, private app or OAuth)").wait_for()
-        shot(page, "03-connection-form")
-        page.keyboard.press("Escape")
-
-        trigger_with_form(page, ["Dry run", "Full refresh"])
-        dry = api.finished(1)[-1]
-        shot(page, "04-dry-run")
-        assert dry["state"] == "success"
-        assert "DRY RUN: nothing written" in api.report_log(dry["dag_run_id"])
-        assert all(standalone.dump(t) == [] for t in ("products", "contacts", "orders", "line_items"))
-
-        trigger_with_form(page, ["Full refresh"])
-        full = api.finished(2)[-1]
-        shot(page, "05-full-run")
-        assert full["state"] == "success"
-        assert len(standalone.dump("orders")) == 60 and len(standalone.dump("products")) == 30
-
-        page.goto(f"{UI}/dags/{DAG_ID}")
-        page.get_by_role("button", name="Trigger").first.click()
-        dialog = page.get_by_role("dialog")
-        dialog.get_by_text("Backfill", exact=True).click()
-        inputs = dialog.locator("input[type=datetime-local]")
-        inputs.nth(0).fill("2025-03-01T00:00")
-        inputs.nth(1).fill("2025-03-03T00:00")
-        shot(page, "06-backfill-dialog")
-        dialog.get_by_role("button", name="Run Backfill").click()
-        runs = api.finished(5)
-        shot(page, "07-backfill-runs")
-        backfill = [r for r in runs if r["run_type"] == "backfill"]
-        assert [(r["data_interval_start"][:16], r["data_interval_end"][:16]) for r in backfill] == [
-            ("2025-02-28T03:00", "2025-03-01T03:00"),
-            ("2025-03-01T03:00", "2025-03-02T03:00"),
-            ("2025-03-02T03:00", "2025-03-03T03:00"),
-        ]
-        assert all(r["state"] == "success" for r in backfill)
-        assert len(standalone.dump("orders")) == 60, "a backfill over synced data creates nothing"
-        for run in backfill:
-            events = api.get("assets/events", source_run_id=run["dag_run_id"])["asset_events"]
-            assert events == [], f"{run['dag_run_id']} wrote nothing, so it emitted no Asset event"
+        page.set_default_timeout(20_000)
+        with failure_saved(page):
+            log_in(page)
+            api = Api()
+            check_dags_and_connection_form(page, api)
+            check_dry_run(api, trigger_with_form(page, api, ["Dry run", "Full refresh"]), standalone)
+            shot(page, "04-dry-run")
+            check_full_run(api, trigger_with_form(page, api, ["Full refresh"]), standalone)
+            shot(page, "05-full-run")
+            check_backfill(api, backfill_with_dialog(page, api), standalone)
         browser.close()
+
+
+def check_dry_run(api: Api, run: dict, sandbox: SandboxProcess) -> None:
+    """Success, the report in the log says what would be written, nothing in HubSpot, no Asset event."""
+    assert run["state"] == "success"
+    text, total = report_of(api, run["dag_run_id"])
+    assert "DRY RUN: nothing written" in text and total["created"] == total["extracted"] > 0
+    assert all(sandbox.dump(name) == [] for name in WRITTEN)
+    assert api.asset_events(run["dag_run_id"]) == []
+
+
+def check_full_run(api: Api, run: dict, sandbox: SandboxProcess) -> None:
+    """Success, every row created once, and Asset events for what it wrote."""
+    assert run["state"] == "success"
+    _, total = report_of(api, run["dag_run_id"])
+    assert total["created"] == total["extracted"] > 0 and total["unfinished"] == 0
+    assert {name: len(sandbox.dump(name)) for name in WRITTEN} == WRITTEN
+    assert api.asset_events(run["dag_run_id"]), "a run that wrote emits Asset events"
+
+
+def check_backfill(api: Api, runs: list[dict], sandbox: SandboxProcess) -> None:
+    """One run per day with the day's data interval; rows read but unchanged, nothing written, no event."""
+    runs = sorted(runs, key=lambda run: run["data_interval_start"])
+    assert [run["run_type"] for run in runs] == ["backfill"] * 3
+    assert [(r["data_interval_start"][:16], r["data_interval_end"][:16]) for r in runs] == BACKFILL_INTERVALS
+    assert all(run["state"] == "success" for run in runs)
+    unchanged = 0
+    for run in runs:
+        _, total = report_of(api, run["dag_run_id"])
+        assert total["created"] == total["updated"] == total["rejected"] == 0, run["dag_run_id"]
+        unchanged += total["unchanged"]
+        assert api.asset_events(run["dag_run_id"]) == [], f"{run['dag_run_id']} wrote nothing: no event"
+    assert unchanged > 0, "the backfill read rows (unchanged), so the no-event check means something"
+    assert {name: len(sandbox.dump(name)) for name in WRITTEN} == WRITTEN

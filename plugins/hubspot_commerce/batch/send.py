@@ -134,6 +134,7 @@ class BatchEngine:
         self.max_backoff_s = max_backoff_s
         self.progress_every_s = progress_every_s
         self.sleep = sleep
+        self.live = _LiveCounts()
         self._stop = threading.Event()
 
     # -- one request -------------------------------------------------------------------------------
@@ -155,7 +156,13 @@ class BatchEngine:
         if 200 <= response.status < 300:
             return response
         stats.http_429 += response.status == 429
+        self.live.add(http_429=int(response.status == 429))
         raise error_for_response(response.status, response.body, response.headers, what=label)
+
+    def retried(self, stats: BatchOutcome) -> None:
+        """Count one retry in ``stats`` and, at once, in the progress lines."""
+        stats.retries += 1
+        self.live.add(retries=1)
 
     def backoff(self, attempt: int, retry_after: float | None) -> float:
         """Jittered exponential delay for retry number ``attempt`` (1-based), at least ``retry_after``."""
@@ -191,7 +198,7 @@ class BatchEngine:
                 if limited > self.max_rate_limited:
                     raise
                 self.limiter.throttled(exc.retry_after)
-                stats.retries += 1
+                self.retried(stats)
                 log.info("HubSpot rate limit (%s); retrying %s", exc.policy, label)
             except HubSpotServerError as exc:
                 if exc.write_uncertain and not idempotent:
@@ -205,7 +212,7 @@ class BatchEngine:
                     ) from exc
                 floor = 2.0 if exc.status == 423 else exc.retry_after  # HubSpot: locks last 2 seconds
                 delay = self.backoff(transient, floor)
-                stats.retries += 1
+                self.retried(stats)
                 log.warning("%s; retry %d/%d in %.1f s", exc.message, transient, self.max_attempts - 1, delay)
                 self.sleep(delay)
 
@@ -313,7 +320,8 @@ class BatchEngine:
         after all threads have stopped, so what already landed is accounted for.
         """
         self._stop.clear()
-        progress = _Progress(label, totals, self.progress_every_s)
+        self.live = _LiveCounts()
+        progress = _Progress(label, totals, self.progress_every_s, self.live)
         fatal: BaseException | None = None
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
             pending: set[Future] = set()
@@ -361,12 +369,29 @@ class BatchEngine:
             raise
 
 
-class _Progress:
-    """Counts finished batches and logs a progress line every ``every_s`` seconds and at the end."""
+class _LiveCounts:
+    """Retries and HTTP 429 answers as they happen, from every thread (a batch's own outcome reaches the
+    totals only when the batch ends, too late for the progress lines)."""
 
-    def __init__(self, label: str, totals: BatchOutcome, every_s: float) -> None:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.retries = 0
+        self.http_429 = 0
+
+    def add(self, retries: int = 0, http_429: int = 0) -> None:
+        with self._lock:
+            self.retries += retries
+            self.http_429 += http_429
+
+
+class _Progress:
+    """Counts finished batches and logs a progress line every ``every_s`` seconds and at the end; retries
+    and 429s as they happen (``live``)."""
+
+    def __init__(self, label: str, totals: BatchOutcome, every_s: float, live: _LiveCounts) -> None:
         self.label = label
         self.totals = totals
+        self.live = live
         self.every_s = every_s
         self.started = self.last_log = time.monotonic()
         self.total = self.batches = self.records = 0
@@ -388,7 +413,7 @@ class _Progress:
             "%s: %d/%d batches, %d records, %.0f records/s, retries %d, HTTP 429 %d, rejected %d",
             self.label, self.batches, self.total, self.records,
             self.records / max(now - self.started, 1e-9),
-            self.totals.retries, self.totals.http_429, len(self.totals.rejected),
+            self.live.retries, self.live.http_429, len(self.totals.rejected),
         )  # fmt: skip
 
 
@@ -529,7 +554,7 @@ class _BatchWriter:
         """A create may have been written: read its keys back, keep what exists, resend only the rest. Until
         then its keys are in doubt (HubSpot may stay unreachable for the read too); without a key property
         they stay in doubt and are not resent, since a resend could duplicate them."""
-        out.retries += 1
+        self.engine.retried(out)
         out.in_doubt.extend(p.key for p in pending)
         if self.spec.key_property is None:
             return []
