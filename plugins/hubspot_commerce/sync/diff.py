@@ -45,6 +45,7 @@ class StreamPlan:
     relinked: int = 0
     existing_ids: dict[str, str] = field(default_factory=dict)
     rejected: list[RejectedRow] = field(default_factory=list)
+    links_changed: set[str] = field(default_factory=set)  # planned from the state: rows whose links moved
 
     def planned_state(self, keys: pd.Series, hashes: pd.Series) -> pd.DataFrame:
         """Per row: its key, the HubSpot id known before writing, its hash and what the plan does with it
@@ -170,17 +171,22 @@ def plan_stream(
 def row_hashes(
     stream: StreamMapping, frame: pd.DataFrame, definitions: Iterable[Mapping[str, Any]]
 ) -> pd.Series:
-    """Per row, a hash of what the sync writes for it: every property value in HubSpot's canonical form
-    (a number's ``2.50`` and ``2.5`` hash alike) and the record each link points to. Equal hashes: nothing
-    to write."""
+    """Per row, a hash of what the sync writes for it: 16 hex digits for its property values in HubSpot's
+    canonical form (a number's ``2.50`` and ``2.5`` hash alike), 16 for the records its links point to.
+    Equal hashes: nothing to write; equal link halves: no link to add."""
     kinds = {name: d.get("type", "string") for name, d in definitions_by_name(definitions).items()}
+    properties = [name for name in stream.property_names if name in frame.columns]
+    links = [ASSOC_PREFIX + ref.name for ref in stream.references if ref.association]
+    return _digest(frame, properties, kinds) + _digest(frame, links, kinds)
+
+
+def _digest(frame: pd.DataFrame, columns: list[str], kinds: Mapping[str, str]) -> pd.Series:
+    """16 hex digits of SHA-256 per row over the named columns' canonical values."""
     text = pd.Series("", index=frame.index, dtype="string")
-    columns = [name for name in stream.property_names if name in frame.columns]
-    columns += [ASSOC_PREFIX + ref.name for ref in stream.references if ref.association]
     for name in columns:
         value = normalise(frame[name], kinds.get(name, "string")).fillna("\x00")
         text = text + name + "=" + value + "\x1f"
-    return text.map(lambda row: hashlib.sha256(row.encode()).hexdigest()[:32]).astype("string")
+    return text.map(lambda row: hashlib.sha256(row.encode()).hexdigest()[:16]).astype("string")
 
 
 def plan_from_state(
@@ -198,7 +204,10 @@ def plan_from_state(
     keys = frame[KEY]
     known_ids = keys.map({key: k.hubspot_id for key, k in known.items()}).astype("string")
     in_state = known_ids.notna()
-    same = in_state & (keys.map({key: k.row_hash for key, k in known.items()}) == hashes).fillna(False)
+    known_hashes = keys.map({key: k.row_hash for key, k in known.items()}).astype("string")
+    same = in_state & (known_hashes == hashes).fillna(False)
+    moved = in_state & ~same & (known_hashes.str[16:] != hashes.str[16:]).fillna(True)
+    plan.links_changed = set(keys[moved])
     plan.existing_ids = dict(zip(keys[in_state], known_ids[in_state], strict=True))
     plan.unchanged = int(same.sum())
     properties = [name for name in stream.property_names if name in frame.columns]
@@ -211,7 +220,7 @@ def plan_from_state(
     for row, hubspot_id in zip(
         frame[in_state & ~same].to_dict("records"), known_ids[in_state & ~same], strict=True
     ):
-        record = _record(row, properties, {}, {})
+        record = _record(row, properties, assoc_columns, associations)  # to recreate it if HubSpot lost it
         record["id"] = row[stream.upsert_by] if stream.upsert_by else hubspot_id
         plan.update.append(record)
     return plan
@@ -249,13 +258,13 @@ def _record(
 
 
 def desired_links(
-    stream: StreamMapping, frame: pd.DataFrame, existing_ids: Mapping[str, str]
+    stream: StreamMapping, frame: pd.DataFrame, existing_ids: Mapping[str, str], every_link: bool = False
 ) -> dict[str, list[Link]]:
     """Per association reference, the links the stream's existing records should have (creates carry
     theirs in the create request). A link named by the record's own key (a line's order) cannot change,
-    so it is not checked."""
+    so it is not checked, unless ``every_link``: the record it points to may have been recreated."""
     links: dict[str, list[Link]] = {}
-    for ref in changeable_references(stream):
+    for ref in association_references(stream, every_link):
         targets = frame[ASSOC_PREFIX + ref.name]
         keep = frame[KEY].isin(list(existing_ids)) & targets.notna()
         links[ref.name] = [
@@ -263,6 +272,13 @@ def desired_links(
             for key, to_id in zip(frame.loc[keep, KEY], targets[keep], strict=True)
         ]
     return links
+
+
+def association_references(stream: StreamMapping, every_link: bool) -> list[Reference]:
+    """The stream's association references: all of them, or only those whose target can change."""
+    if every_link:
+        return [ref for ref in stream.references if ref.association is not None]
+    return changeable_references(stream)
 
 
 def changeable_references(stream: StreamMapping) -> list[Reference]:

@@ -29,7 +29,7 @@ from hubspot_commerce.storage import (
 )
 from hubspot_commerce.sync.diff import (
     StreamPlan,
-    changeable_references,
+    association_references,
     desired_links,
     lookup_value,
     missing_links,
@@ -269,7 +269,10 @@ def prepare_step(
         existing = _read_existing(hubspot, mapping, stream_name, frame, definitions)
         plan = plan_stream(stream, frame, existing, definitions, mapping.key_property.name)
     plan.rejected = rejected
-    current = _link_existing(hubspot, mapping, stream_name, frame, plan, choices.writes, from_state)
+    every_link = from_state or choices.reconcile  # a recreated record's id changed: check every link
+    current = _link_existing(
+        hubspot, mapping, stream_name, frame, plan, choices.writes, from_state, every_link
+    )  # fmt: skip
     _write_plan(files, stream_name, plan, writes=choices.writes, upsert=bool(stream.upsert_by))
     write_table(files.planned_state(stream_name), plan.planned_state(frame[KEY], hashes))
     if stream.mirror and choices.selected:
@@ -335,6 +338,7 @@ def _link_existing(
     plan: StreamPlan,
     write: bool,
     from_state: bool = False,
+    every_link: bool = False,
 ) -> dict[str, dict[str, dict[str, set[int]]]]:
     """Give existing records the associations the source now has and HubSpot lacks (the associations
     API). Sets ``plan.relinked``; a link HubSpot refuses rejects its row. Returns the links HubSpot has, per
@@ -345,9 +349,9 @@ def _link_existing(
     stream = mapping.streams[stream_name]
     relinked: set[str] = set()
     current_by_ref: dict[str, dict[str, dict[str, set[int]]]] = {}
-    desired = desired_links(stream, frame, plan.existing_ids)
-    changed = {record["key"] for record in plan.update}
-    for ref in changeable_references(stream):
+    desired = desired_links(stream, frame, plan.existing_ids, every_link)
+    changed = plan.links_changed
+    for ref in association_references(stream, every_link):
         links = [link for link in desired[ref.name] if not from_state or link.key in changed]
         scope = {k: i for k, i in plan.existing_ids.items() if not from_state or k in changed}
         from_ids = set(scope.values()) if stream.mirror else {link.from_id for link in links}
@@ -511,7 +515,7 @@ def record_state(
         outputs = [results.get(f"{name}.{action}") for action in actions]
         written = {k: i for out in outputs if out for k, i in read_ids(out).items()} if finished else None
         refused = {
-            str(row["key"]): str(row.get("message") or row.get("reason"))
+            str(row["key"]): f"{row.get('category')}: {row.get('message')}"
             for out in outputs
             if out and out.get("rejected_path")
             for row in read_jsonl(storage_path(out["rejected_path"]))
