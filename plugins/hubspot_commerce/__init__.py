@@ -45,6 +45,15 @@ def get_provider_info() -> dict:
                         ),
                         "schema": {"type": ["string", "null"], "enum": list(API_VERSIONS)},
                     },
+                    "daily_limit": {
+                        "label": "Daily request limit (OAuth app)",
+                        "description": (
+                            "The portal's daily request quota, used when HubSpot sends no daily headers "
+                            "(OAuth apps): 250000 on Free and Starter, 625000 on Professional, 1000000 on "
+                            "Enterprise. Empty: only a 429 DAILY stops a write."
+                        ),
+                        "schema": {"type": ["integer", "null"], "minimum": 1},
+                    },
                     "client_id": {
                         "label": "OAuth app client id",
                         "description": "An OAuth app instead of an access token: its client id.",

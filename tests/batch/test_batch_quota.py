@@ -8,8 +8,10 @@ import pytest
 
 from hubspot_commerce.batch.quota import (
     QuotaRule,
+    daily_quota,
     next_reset,
     plan_quota,
+    portal_day,
     requests_for,
     stream_requests,
 )
@@ -101,3 +103,31 @@ def test_the_reset_is_the_next_midnight_in_the_portal_time_zone():
 def test_an_unknown_or_missing_time_zone_counts_as_utc():
     now = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
     assert next_reset(now, "Mars/Olympus") == next_reset(now, None) == datetime(2026, 12, 5, tzinfo=UTC)
+
+
+def test_the_portal_day_is_the_date_in_its_time_zone():
+    evening_utc = datetime(2026, 12, 4, 23, 30, tzinfo=UTC)
+    assert portal_day(evening_utc, "America/New_York") == "2026-12-04"
+    assert portal_day(evening_utc, "Europe/Berlin") == "2026-12-05"
+    assert portal_day(evening_utc, None) == portal_day(evening_utc, "Mars/Olympus") == "2026-12-04"
+
+
+@pytest.mark.parametrize(
+    ("reported", "configured", "used", "expected"),
+    [((20, 7), 1000, 500, (20, 7)),  # HubSpot's headers win over the configuration
+     ((20, 0), 1000, 0, (20, 0)),  # a daily 429's 0 too
+     ((None, None), 250_000, 1_200, (250_000, 248_800)),  # OAuth: configured limit minus recorded usage
+     ((None, None), 20, 25, (20, 0)),  # more used than configured: nothing remains, never negative
+     ((None, None), None, 1_200, (None, None))],  # nothing configured: unknown
+)  # fmt: skip
+def test_without_daily_headers_the_configured_limit_minus_the_recorded_usage_remains(
+    reported, configured, used, expected
+):
+    assert daily_quota(reported, configured, used) == expected
+
+
+def test_a_configured_limit_makes_an_oauth_write_short():
+    limit, remaining = daily_quota((None, None), 20, 12)
+    plan = plan_quota(10, limit, remaining, QuotaRule("partial"), RESET)
+    assert (plan.remaining, plan.reserve, plan.available, plan.short) == (8, 2, 6, True)
+    assert plan.records_that_fit(1000) == 600

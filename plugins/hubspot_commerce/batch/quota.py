@@ -1,7 +1,8 @@
 """Planning a write against HubSpot's daily request quota: pure decisions, no I/O.
 
 HubSpot gives each account a daily quota shared by every integration on the portal, and reports the limit
-and what is left in ``X-HubSpot-RateLimit-Daily`` / ``-Daily-Remaining`` (not on OAuth-authorized requests).
+and what is left in ``X-HubSpot-RateLimit-Daily`` / ``-Daily-Remaining``; not on OAuth-authorized requests,
+where the connection's configured daily limit minus the requests recorded for the portal's day stands in.
 Before a write, the requests it needs (one per batch of 100 records) are compared with what remains above a
 reserve kept for the portal's other integrations (10% of the daily limit by default). When the write needs
 more, ``on_quota_short`` decides: ``defer`` (write what fits, wait for the reset, go on), ``fail`` (write
@@ -16,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -46,14 +47,35 @@ def stream_requests(plan: Mapping[str, Any], *, upsert: bool) -> int:
     return writes + requests_for(relinked, LINKS_PER_REQUEST)
 
 
+def _zone(time_zone: str | None) -> tzinfo:
+    """The portal's time zone; an unknown or missing zone counts as UTC."""
+    try:
+        return ZoneInfo(time_zone) if time_zone else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
 def next_reset(now: datetime, time_zone: str | None) -> datetime:
     """The next midnight in the portal's time zone, in UTC. An unknown or missing zone counts as UTC."""
-    try:
-        zone = ZoneInfo(time_zone) if time_zone else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = UTC
+    zone = _zone(time_zone)
     local = now.astimezone(zone)
     return datetime.combine(local.date() + timedelta(days=1), time.min, zone).astimezone(UTC)
+
+
+def portal_day(now: datetime, time_zone: str | None) -> str:
+    """The portal's date at ``now`` (ISO): the day whose quota a request counts against."""
+    return now.astimezone(_zone(time_zone)).date().isoformat()
+
+
+def daily_quota(
+    reported: tuple[int | None, int | None], configured_limit: int | None, used_today: int
+) -> tuple[int | None, int | None]:
+    """The daily limit and what remains of it. HubSpot's ``reported`` headers win; without them (an OAuth
+    app) the connection's configured limit minus the requests recorded for the portal's day; else unknown."""
+    limit, remaining = reported
+    if remaining is not None or configured_limit is None:
+        return limit, remaining
+    return configured_limit, max(0, configured_limit - used_today)
 
 
 @dataclass(frozen=True)
@@ -75,7 +97,8 @@ class QuotaRule:
 @dataclass(frozen=True)
 class QuotaPlan:
     """A write's requests against the day's quota. ``limit``/``remaining`` are None when HubSpot did not
-    report them (OAuth): then nothing is known to be short, and a ``429 DAILY`` is what stops the write."""
+    report them (OAuth) and the connection configures no daily limit: then nothing is known to be short,
+    and a ``429 DAILY`` is what stops the write."""
 
     needed: int
     limit: int | None
@@ -106,8 +129,9 @@ class QuotaPlan:
         """The numbers in one line, for logs, errors and the report."""
         if self.available is None:
             return (
-                f"needs {self.needed} requests; HubSpot reported no daily quota (an OAuth app), so the write "
-                f"goes ahead and a 429 DAILY would wait for the reset ({self.resets_at:%Y-%m-%d %H:%M} UTC)"
+                f"needs {self.needed} requests; HubSpot reported no daily quota (an OAuth app) and the "
+                "connection sets no daily_limit, so the write goes ahead and a 429 DAILY would wait for "
+                f"the reset ({self.resets_at:%Y-%m-%d %H:%M} UTC)"
             )
         return (
             f"needs {self.needed} requests; {self.remaining} of {self.limit} remain today, {self.reserve} "

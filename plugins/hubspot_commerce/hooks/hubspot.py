@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
@@ -23,11 +24,20 @@ from airflow.sdk import BaseHook, Connection
 from airflow.sdk.log import mask_secret
 from requests_toolbelt.adapters.socket_options import TCPKeepAliveAdapter
 
-from hubspot_commerce.batch.quota import QuotaPlan, QuotaRule, next_reset, plan_quota, requests_for
+from hubspot_commerce.batch.quota import (
+    QuotaPlan,
+    QuotaRule,
+    daily_quota,
+    next_reset,
+    plan_quota,
+    portal_day,
+    requests_for,
+)
 from hubspot_commerce.batch.rate_limit import RateLimiter
 from hubspot_commerce.batch.records import BatchOutcome, Link, WriteRecord, WriteSpec
 from hubspot_commerce.batch.requests import MAX_BATCH, chunked
 from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS, ApiResponse, BatchEngine, split_refused
+from hubspot_commerce.batch.usage import RequestUsage
 from hubspot_commerce.errors import (
     HubSpotAuthError,
     HubSpotConfigurationError,
@@ -45,6 +55,15 @@ from hubspot_commerce.hooks.oauth import OAuthApp, OAuthToken
 
 DEFAULT_TIMEOUT_S = 60.0
 ASSOCIATION_BATCH = 1000  # inputs per association batch request (HubSpot allows 1,000 reads, 2,000 creates)
+RECORD_USAGE_EVERY = 100  # requests a write counts before adding them to the usage table (tasks run at once)
+
+
+@dataclass(frozen=True)
+class Portal:
+    """The HubSpot account the connection writes to: its id and time zone (None when not readable)."""
+
+    id: str | None
+    time_zone: str | None
 
 
 class HubSpotHook(BaseHook):
@@ -57,6 +76,9 @@ class HubSpotHook(BaseHook):
 
     :param hubspot_conn_id: Airflow connection of type ``hubspot``.
     :param max_workers: requests in flight at once inside one batch call; the rate limiter sets the pace.
+    :param usage_conn_id: a SQL connection whose ``hubspot_request_usage`` table records every request the
+        hook sends, per portal day; with the connection's ``daily_limit`` it is the day's quota when HubSpot
+        sends no daily headers (an OAuth app). None: nothing is recorded.
     """
 
     conn_name_attr = "hubspot_conn_id"
@@ -66,11 +88,17 @@ class HubSpotHook(BaseHook):
     default_host = "https://api.hubapi.com"
 
     def __init__(
-        self, hubspot_conn_id: str = default_conn_name, *, max_workers: int = DEFAULT_MAX_WORKERS
+        self,
+        hubspot_conn_id: str = default_conn_name,
+        *,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+        usage_conn_id: str | None = None,
     ) -> None:
         super().__init__()
         self.hubspot_conn_id = hubspot_conn_id
         self.max_workers = max_workers
+        self.usage_conn_id = usage_conn_id
+        self._portal: Portal | None = None  # the last account details read
 
     # -- connection and session ------------------------------------------------------------------
     @cached_property
@@ -98,6 +126,31 @@ class HubSpotHook(BaseHook):
         """The connection's host: a URL, or a host name served over HTTPS (default HubSpot's API)."""
         host = (self.connection.host or self.default_host).strip().rstrip("/")
         return host if "://" in host else f"https://{host}"
+
+    @cached_property
+    def daily_limit(self) -> int | None:
+        """The portal's daily request quota as configured (connection extra ``daily_limit``; None when
+        empty): used only when HubSpot sends no daily headers, as on OAuth-authorized requests."""
+        value = self.connection.extra_dejson.get("daily_limit")
+        if value in (None, ""):
+            return None
+        try:
+            limit = int(value)
+        except (TypeError, ValueError):
+            limit = 0
+        if limit <= 0:
+            raise HubSpotConfigurationError(
+                f"Connection {self.hubspot_conn_id!r}: daily_limit must be a positive number of requests "
+                f"(250000 on Free and Starter, 625000 on Professional, 1000000 on Enterprise), got {value!r}"
+            )
+        return limit
+
+    @cached_property
+    def usage(self) -> RequestUsage | None:
+        """The usage table in ``usage_conn_id`` (a common-sql connection), None without one."""
+        if not self.usage_conn_id:
+            return None
+        return RequestUsage(lambda: BaseHook.get_connection(str(self.usage_conn_id)).get_hook())
 
     def url(self, endpoint: str) -> str:
         return f"{self.base_url}/{endpoint.lstrip('/')}"
@@ -165,12 +218,23 @@ class HubSpotHook(BaseHook):
         """Send one request and return the answer whatever its status; no answer -> HubSpotConnectionError.
         An OAuth access token HubSpot says expired (401 ``EXPIRED_AUTHENTICATION``) is refreshed and the
         request sent once more (within the same rate limiter slot: this happens at most once per token)."""
-        response, used = self._send_once(method, endpoint, requests.Request(json=payload))
+        response, used = self._send_counted(method, endpoint, payload)
         expired = response.status == 401 and response.body.get("category") == "EXPIRED_AUTHENTICATION"
         if expired and self.oauth is not None:
             self.oauth.expired(used)
-            response, _ = self._send_once(method, endpoint, requests.Request(json=payload))
+            response, _ = self._send_counted(method, endpoint, payload)
         return response
+
+    def _send_counted(
+        self, method: str, endpoint: str, payload: Mapping[str, Any] | None
+    ) -> tuple[ApiResponse, str | None]:
+        """Send a JSON request once and count it for the usage table (whatever the answer: the stricter
+        choice, HubSpot's page does not say which answers count)."""
+        try:
+            return self._send_once(method, endpoint, requests.Request(json=payload))
+        finally:
+            if self.usage is not None:
+                self.usage.count()
 
     def _post_form(self, endpoint: str, form: dict[str, str]) -> ApiResponse:
         """POST a form to one of HubSpot's OAuth endpoints, once: they take the app's client id and secret
@@ -238,10 +302,52 @@ class HubSpotHook(BaseHook):
         :raises HubSpotQuotaShort: with ``quota.on_short`` ``fail``, before writing anything.
         """
         self.session  # noqa: B018 - build the session in this thread before the workers share it
-        if quota is None:
-            return self.engine.write(spec, records, skip_keys=skip_keys, on_batch_done=on_batch_done)
-        pending = [record for record in records if record.key not in skip_keys]
-        return self._write_within_quota(spec, pending, quota, on_batch_done)
+        done = self._recording_usage(on_batch_done)
+        try:
+            if quota is None:
+                outcome = self.engine.write(spec, records, skip_keys=skip_keys, on_batch_done=done)
+            else:
+                pending = [record for record in records if record.key not in skip_keys]
+                outcome = self._write_within_quota(spec, pending, quota, done)
+        except BaseException:
+            self._record_usage_quietly()
+            raise
+        self.record_usage()
+        return outcome
+
+    def _recording_usage(
+        self, on_batch_done: Callable[[dict[str, str]], None] | None
+    ) -> Callable[[dict[str, str]], None] | None:
+        """``on_batch_done``, also adding the requests counted so far to the usage table every
+        ``RECORD_USAGE_EVERY`` requests, so that a write task planning meanwhile sees them."""
+        usage = self.usage
+        if usage is None:
+            return on_batch_done
+
+        def done(ids: dict[str, str]) -> None:
+            if on_batch_done is not None:
+                on_batch_done(ids)
+            if usage.unrecorded >= RECORD_USAGE_EVERY:
+                self.record_usage()
+
+        return done
+
+    def record_usage(self) -> None:
+        """Add the requests this hook counted and has not recorded yet to the portal's day in the usage
+        table (no usage connection: nothing to do)."""
+        if self.usage is None or not self.usage.unrecorded:
+            return
+        portal = self._portal or self.portal_details()
+        day = portal_day(datetime.now(UTC), portal.time_zone)
+        self.usage.record(portal.id or "unknown", day)
+
+    def _record_usage_quietly(self) -> None:
+        """:meth:`record_usage` while a failure propagates: a usage table that fails too is logged, so that
+        the failure (a 429 DAILY that defers the task) is what the caller sees."""
+        try:
+            self.record_usage()
+        except Exception as exc:
+            self.log.warning("The requests of this write were not recorded in the usage table: %s", exc)
 
     def _write_within_quota(
         self,
@@ -277,23 +383,49 @@ class HubSpotHook(BaseHook):
 
     def plan_quota(self, needed: int, rule: QuotaRule) -> QuotaPlan:
         """``needed`` requests against the day's quota: the account details call tells the portal's time
-        zone (when the quota resets) and, in its rate-limit headers, the daily limit and what remains."""
-        time_zone = self.portal_time_zone()
-        limit, remaining = self.limiter.daily_quota()
-        return plan_quota(needed, limit, remaining, rule, next_reset(datetime.now(UTC), time_zone))
+        zone (when the quota resets) and, in its rate-limit headers, the daily limit and what remains.
+        Without those headers (an OAuth app), the connection's ``daily_limit`` minus the requests the usage
+        table recorded for the portal's day (this task's so far included) is what remains."""
+        portal = self.portal_details()
+        now = datetime.now(UTC)
+        reported = self.limiter.daily_quota()
+        limit, remaining = reported
+        if reported[1] is None and self.daily_limit is not None:
+            used = self._used_today(portal, now)
+            limit, remaining = daily_quota(reported, self.daily_limit, used)
+            self.log.info(
+                "HubSpot sent no daily quota headers: the connection's daily_limit %d, %s requests recorded "
+                "for portal %s on %s", limit, used, portal.id, portal_day(now, portal.time_zone),
+            )  # fmt: skip
+        return plan_quota(needed, limit, remaining, rule, next_reset(now, portal.time_zone))
 
-    def portal_time_zone(self) -> str | None:
-        """The portal's time zone from the account information API; None when the token may not read it
-        (HubSpot's page names no scope for it; assuming a token may lack one is the stricter choice): then
-        the reset is taken to be midnight UTC, and the log says so."""
+    def _used_today(self, portal: Portal, now: datetime) -> int:
+        """Requests the usage table recorded for the portal's day, after adding this hook's own; 0 without a
+        usage table (then only this hook's requests are unknown too: the log says so)."""
+        if self.usage is None:
+            self.log.warning(
+                "daily_limit is set but no usage connection records the day's requests: the whole limit is "
+                "taken as remaining"
+            )
+            return 0
+        self.record_usage()
+        return self.usage.used(portal.id or "unknown", portal_day(now, portal.time_zone))
+
+    def portal_details(self) -> Portal:
+        """The portal's id and time zone from the account information API; None for both when the token may
+        not read it (HubSpot's page names no scope for it; assuming a token may lack one is the stricter
+        choice): then the reset is taken to be midnight UTC, and the log says so."""
         try:
             body = self.request("GET", self.paths.account_details())
         except HubSpotMissingScopes as exc:
             self.log.warning(
                 "The portal's time zone is unknown (%s); the daily reset is taken as UTC midnight", exc
             )
-            return None
-        return str(body.get("timeZone") or "") or None
+            self._portal = Portal(None, None)
+        else:
+            portal_id, time_zone = body.get("portalId"), body.get("timeZone")
+            self._portal = Portal(str(portal_id) if portal_id else None, str(time_zone or "") or None)
+        return self._portal
 
     def batch_read(
         self,

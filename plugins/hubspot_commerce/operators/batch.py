@@ -96,6 +96,9 @@ class HubSpotBatchOperator(BaseOperator):
         the numbers; no retry) or ``partial`` (write what fits; the rest is reported as not attempted). A
         ``429 DAILY`` that arrives anyway defers whatever the setting. (templated)
     :param quota_reserve: share of the daily limit left for the portal's other integrations. (templated)
+    :param usage_conn_id: a SQL connection recording every HubSpot request per portal day (table
+        ``hubspot_request_usage``); with the HubSpot connection's ``daily_limit`` extra it tells what remains
+        when HubSpot sends no daily headers (an OAuth app). None: not recorded. (templated)
     :return: ``{"ids": {key: id} | path, "created", "updated", "existing", "resumed", "rejected",
         "rejected_path", "not_attempted", "not_attempted_path", "quota", "deferred_until"}``; ``resumed``
         counts records an earlier try (or the part before a wait for the quota) already wrote; ``quota`` is
@@ -113,6 +116,7 @@ class HubSpotBatchOperator(BaseOperator):
         "max_rejected_fraction",
         "on_quota_short",
         "quota_reserve",
+        "usage_conn_id",
     )
     ui_color = "#ff7a59"
 
@@ -132,6 +136,7 @@ class HubSpotBatchOperator(BaseOperator):
         skip_if_empty: bool = False,
         on_quota_short: str = "defer",
         quota_reserve: float | str = DEFAULT_RESERVE,
+        usage_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -148,11 +153,16 @@ class HubSpotBatchOperator(BaseOperator):
         self.skip_if_empty = skip_if_empty
         self.on_quota_short = on_quota_short
         self.quota_reserve = quota_reserve
+        self.usage_conn_id = usage_conn_id
 
     @cached_property
     def hook(self) -> HubSpotHook:
         """One hook (one session, one rate limiter) for the whole task."""
-        return HubSpotHook(hubspot_conn_id=self.hubspot_conn_id, max_workers=self.max_workers)
+        return HubSpotHook(
+            hubspot_conn_id=self.hubspot_conn_id,
+            max_workers=self.max_workers,
+            usage_conn_id=self.usage_conn_id or None,
+        )
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Write (or read) the inputs; write the rejections to a file; fail past the rejected threshold."""

@@ -248,6 +248,7 @@ def write_tasks(config: SyncConfig, stream: StreamMapping) -> list[HubSpotBatchO
             skip_if_empty=True,  # a dry run, a stream not selected, nothing changed: no Asset event
             on_quota_short="{{ params.on_quota_short }}",
             quota_reserve="{{ params.quota_reserve }}",
+            usage_conn_id=config.state_conn_id or config.source_conn_id,  # the day's requests, per portal
             pool=config.pool,
             outlets=[Asset(name=f"hubspot_{stream.object_type}", uri=f"hubspot://crm/{stream.object_type}")],
         )
