@@ -86,12 +86,6 @@ class SyncState:
             autocommit=True,
         )
 
-    def knows_stream(self, stream: str) -> bool:
-        """Whether any row of the stream was ever recorded (an empty state means a reconcile run)."""
-        sql = f"SELECT MIN(source_key) FROM {self.table} WHERE stream = {self.hook.placeholder}"
-        records = self.hook.get_records(sql, parameters=(stream,))
-        return bool(records and records[0][0] is not None)
-
     def load(self, stream: str, keys: Sequence[str]) -> dict[str, Known]:
         """The state of the given keys of one stream, read in chunks; keys never recorded are absent."""
         known: dict[str, Known] = {}

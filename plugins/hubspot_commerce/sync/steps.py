@@ -246,8 +246,9 @@ def prepare_step(
     state: SyncState | None = None,
 ) -> dict[str, dict[str, str]]:
     """Plan one stream: resolve references to HubSpot ids, compare the rows with the sync state (or, on a
-    reconcile run or with no state of the stream yet, with the records read from HubSpot), write the create
-    and update inputs for the operators (empty on a dry run or when the stream is not selected), and add the
+    reconcile run, with the records read from HubSpot; a key the state does not know is created, and the
+    write task reads back only those HubSpot says it has), write the create and update inputs for the
+    operators (empty on a dry run or when the stream is not selected), and add the
     associations existing records lack. A stream that would be written with more rows rejected than
     ``choices.max_rejected_fraction`` fails here, before any of it is written.
 
@@ -261,7 +262,7 @@ def prepare_step(
         check_rejected_share(files, stream_name, len(accepted), rejected, choices.max_rejected_fraction)
     definitions = read_json(files.definitions(stream.object_type))
     hashes = row_hashes(stream, frame, definitions)
-    from_state = state is not None and not choices.reconcile and state.knows_stream(stream_name)
+    from_state = state is not None and not choices.reconcile
     if state is not None and from_state:
         known = state.load(stream_name, list(frame[KEY]))
         plan = plan_from_state(stream, frame, known, hashes, mapping.key_property.name)
