@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
@@ -292,7 +292,8 @@ class HubSpotHook(BaseHook):
         """Create, upsert or update any number of records, 100 per request, concurrently and paced.
 
         :param spec: object type, action (``create``, ``upsert``, ``update``) and the properties that
-            identify records (``key_property`` for exactly-once creates; ``id_property`` for upserts).
+            identify records (``key_property`` for exactly-once creates; ``id_property`` for upserts). An
+            update with a ``key_property`` creates anew the records HubSpot no longer has.
         :param skip_keys: source keys already written (a resumed task); they are not sent.
         :param on_batch_done: called in the calling thread with each finished batch's ``{key: id}``.
         :return: ids of every record that landed, counts, and the records HubSpot rejected with reasons.
@@ -303,17 +304,42 @@ class HubSpotHook(BaseHook):
         """
         self.session  # noqa: B018 - build the session in this thread before the workers share it
         done = self._recording_usage(on_batch_done)
+        recreate = spec.action == "update" and spec.key_property is not None
+        records = list(records) if recreate else records  # read twice: sent, then the gone ones again
         try:
             if quota is None:
                 outcome = self.engine.write(spec, records, skip_keys=skip_keys, on_batch_done=done)
             else:
                 pending = [record for record in records if record.key not in skip_keys]
                 outcome = self._write_within_quota(spec, pending, quota, done)
+            if recreate:
+                self._recreate_gone(spec, records, outcome, done)
         except BaseException:
             self._record_usage_quietly()
             raise
         self.record_usage()
         return outcome
+
+    def _recreate_gone(
+        self,
+        spec: WriteSpec,
+        records: Sequence[WriteRecord],
+        outcome: BatchOutcome,
+        on_batch_done: Callable[[dict[str, str]], None] | None,
+    ) -> None:
+        """Create anew, with their source key and links, the records of an update that HubSpot no longer has
+        (deleted or merged in HubSpot: ``OBJECT_NOT_FOUND``), instead of rejecting them."""
+        gone = {rejection.key for rejection in outcome.rejected if rejection.category == "OBJECT_NOT_FOUND"}
+        if not gone:
+            return
+        create = WriteSpec(spec.object_type, "create", key_property=spec.key_property)
+        again = [replace(record, id=None) for record in records if record.key in gone]
+        recreated = self.engine.write(create, again, on_batch_done=on_batch_done)
+        outcome.rejected = [rejection for rejection in outcome.rejected if rejection.key not in gone]
+        outcome.add(recreated)
+        self.log.info(
+            "%d %s records HubSpot no longer had were created anew", recreated.created, spec.object_type
+        )
 
     def _recording_usage(
         self, on_batch_done: Callable[[dict[str, str]], None] | None

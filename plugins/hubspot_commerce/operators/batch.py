@@ -81,7 +81,8 @@ class HubSpotBatchOperator(BaseOperator):
         (an XComArg works), or the path or object-storage URL of a ``.jsonl``/``.json`` file. For
         ``read``: keys (strings) or dicts whose ``id`` (else ``key``) is looked up by ``id_property``.
     :param id_property: upsert/read: the unique property whose value is each record's ``id``.
-    :param key_property: create: the unique custom property that stores the source key (exactly-once).
+    :param key_property: the unique custom property that stores the source key: creates are exactly-once;
+        an update creates anew, with it, a record HubSpot no longer has.
     :param max_rejected_fraction: fail (after every good record landed) when more records than this
         fraction are rejected; default 0.0 = any rejection fails the task. (templated)
     :param output_dir: where the rejected-records file and large id maps go: an object-storage URL

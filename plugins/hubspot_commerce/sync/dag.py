@@ -236,7 +236,8 @@ def write_tasks(config: SyncConfig, stream: StreamMapping) -> list[HubSpotBatchO
             action=action,
             inputs=f"{{{{ sync_input(run_id, '{stream.name}', '{action}') }}}}",
             id_property=stream.upsert_by,
-            key_property=config.mapping.key_property.name if action == "create" else None,
+            # creates: exactly once; updates: to create anew a record HubSpot no longer has
+            key_property=config.mapping.key_property.name if action in ("create", "update") else None,
             hubspot_conn_id=config.hubspot_conn_id,
             max_rejected_fraction=(
                 stream.max_rejected_fraction

@@ -20,7 +20,6 @@ from hubspot_commerce.errors import SyncConfigurationError
 
 DEFAULT_TABLE = "hubspot_sync_state"
 COLUMNS = ("stream", "source_key", "hubspot_id", "row_hash", "outcome", "reason", "synced_at")
-GONE = "OBJECT_NOT_FOUND"  # the category HubSpot gives an update of a record it no longer has
 READ_CHUNK = 500  # keys per SELECT ... IN (...): below every database's parameter limit
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
 
@@ -124,10 +123,10 @@ def outcome_rows(
     synced_at: str,
 ) -> list[StateRow]:
     """The state of a planned stream after its writes: unchanged rows as they were, written rows with the
-    id HubSpot gave, rows HubSpot refused with its reason and no hash (so the next run tries again); an
-    update HubSpot refused because the record is gone (deleted or merged in HubSpot) forgets the id, so the
-    next run creates the record anew. ``written`` is None when a write task did not finish: its rows keep
-    the state they had, which stays true (a create that landed anyway is found again by its unique key)."""
+    id HubSpot gave (a new one for a record the update task created anew), rows HubSpot refused with its
+    reason and no hash (so the next run tries again). ``written`` is None when a write task did not
+    finish: its rows keep the state they had, which stays true (a create that landed anyway is found again
+    by its unique key)."""
     rows = []
     outcome = {"create": "created", "update": "updated", "unchanged": "unchanged"}
     for key, known_id, row_hash, planned_as in planned[
@@ -137,10 +136,7 @@ def outcome_rows(
         if planned_as == "unchanged":
             rows.append(StateRow(stream, key, known_id, row_hash, "unchanged", None, synced_at))
         elif key in refused:
-            gone = planned_as == "update" and refused[key].startswith(GONE)
-            rows.append(
-                StateRow(stream, key, None if gone else known_id, None, "rejected", refused[key], synced_at)
-            )
+            rows.append(StateRow(stream, key, known_id, None, "rejected", refused[key], synced_at))
         elif written is not None and key in written:
             rows.append(StateRow(stream, key, written[key], row_hash, outcome[planned_as], None, synced_at))
     return rows
