@@ -34,10 +34,11 @@ ui-test: $(INSTALLED)
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 
-## bench: throughput figures against the sandbox (sandbox capacity, operator vs a hand-written loop)
+## bench: throughput figures against the sandbox (sandbox capacity, operator vs a hand-written loop, the whole DAG)
 bench: $(INSTALLED)
 	$(PY) bench/bench_sandbox.py
 	$(PY) bench/bench_batch.py
+	$(PY) bench/bench_dag.py
 
 ## sandbox: run the local HubSpot sandbox in the foreground on port 8765
 sandbox: $(INSTALLED)
