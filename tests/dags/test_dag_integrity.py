@@ -110,14 +110,15 @@ def test_one_asset_per_hubspot_object_type(sync_dag) -> None:
 
 
 def test_creates_are_exactly_once_by_the_source_key_property(sync_dag) -> None:
-    """Every create task names the unique key property (what makes a lost answer safe to retry)."""
+    """Every create task names the unique key property (what makes a lost answer safe to retry), and every
+    update task too (to create anew a record HubSpot no longer has); upserts need none."""
     writers = {
         t.task_id: t for t in sync_dag.tasks if t.task_id.startswith(("create_", "update_", "upsert_"))
     }
     assert writers
     for task_id, task in writers.items():
-        if task_id.startswith("create_"):
-            assert (task.action, task.key_property) == ("create", "airflow_source_key"), task_id
+        if task_id.startswith(("create_", "update_")):
+            assert (task.action, task.key_property) == (task_id.split("_")[0], "airflow_source_key"), task_id
         else:
             assert task.key_property is None, task_id
     assert {t.id_property for i, t in writers.items() if i.startswith("upsert_")} == {"hs_sku", "email"}
