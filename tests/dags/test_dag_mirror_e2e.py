@@ -144,7 +144,10 @@ def test_a_soft_deleted_order_is_archived_with_its_lines_on_an_incremental_run(
             (order_id,),
         )
     window = {"window_start": "2025-03-01T00:00:00+00:00", "window_end": "2025-03-02T00:00:00+00:00"}
+    before = sandbox.stats()["by_path"]
     files = run(mirror_dag, window)
+    reads = [p for p, n in sandbox.stats()["by_path"].items() if "/batch/read" in p and n > before.get(p, 0)]
+    assert reads == [], "the deleted rows' ids come from the sync state"
     assert str(order_id) not in by_key(sandbox.dump("orders"))
     assert not lines & set(by_key(sandbox.dump("line_items")))
     assert files.all_rejected.read_text() == "", "the deleted order's lines and payments are not rejected"
@@ -153,6 +156,18 @@ def test_a_soft_deleted_order_is_archived_with_its_lines_on_an_incremental_run(
         str(r["order_id"]) for r in rows(store, "SELECT order_id FROM orders WHERE deleted_at IS NULL")
     }
     assert set(by_key(sandbox.dump("orders"))) == remaining
+    recorded = rows(store, "SELECT * FROM hubspot_sync_state WHERE source_key = ?", str(order_id))[0]
+    assert (recorded["outcome"], recorded["hubspot_id"]) == ("archived", None)
+
+    with sqlite3.connect(store) as db:  # restored in the source: created anew, with its lines
+        db.execute(
+            "UPDATE orders SET deleted_at = NULL, updated_at = '2025-03-01 06:00:00' WHERE order_id = ?",
+            (order_id,),
+        )
+    run(mirror_dag, window)
+    assert str(order_id) in by_key(sandbox.dump("orders"))
+    assert lines <= set(by_key(sandbox.dump("line_items")))
+    assert_hubspot_matches_store(sandbox, store)
 
 
 def test_the_guard_stops_a_mass_archive_until_a_run_confirms_it(mirror_dag, store, sandbox) -> None:

@@ -346,6 +346,7 @@ def mirror_task(config: SyncConfig, stream: StreamMapping, upstream: list[Any]) 
             dry_run=bool(params["dry_run"]),
             max_archive_fraction=config.max_archive_fraction,
             confirmed=bool(params["confirm_archive"]),
+            state=config.state(),
         )
 
     mirrored = mirror()

@@ -277,7 +277,8 @@ def prepare_step(
     _write_plan(files, stream_name, plan, writes=choices.writes, upsert=bool(stream.upsert_by))
     write_table(files.planned_state(stream_name), plan.planned_state(frame[KEY], hashes))
     if stream.mirror and choices.selected:
-        mirror = _plan_mirror(hubspot, mapping, stream_name, files, accepted, plan, choices.full_refresh)
+        trusted = state if from_state else None
+        mirror = _plan_mirror(hubspot, mapping, stream_name, files, accepted, choices.full_refresh, trusted)
         mirror.unlink = {
             ref: _to_synced_records(hubspot, mapping, stream_name, ref, links, ids)
             for ref, links in stale_links(stream, frame, plan.existing_ids, current).items()
@@ -388,12 +389,12 @@ def _plan_mirror(
     stream_name: str,
     files: RunStorage,
     accepted: pd.DataFrame,
-    plan: StreamPlan,
     full_refresh: bool,
+    state: SyncState | None,
 ) -> MirrorPlan:
-    """The records a mirror stream archives: those of rows the source marks deleted, and on a full refresh
-    every record HubSpot holds for the stream whose key the source no longer has (rows rejected by
-    validation are still in the source: they are kept)."""
+    """The records a mirror stream archives: those of rows the source marks deleted (their ids from the sync
+    state, else read by key), and on a full refresh every record HubSpot holds for the stream whose key the
+    source no longer has (rows rejected by validation are still in the source: they are kept)."""
     stream = mapping.streams[stream_name]
     key_name = mapping.key_property.name
     if key_name not in definitions_by_name(read_json(files.definitions(stream.object_type))):
@@ -406,6 +407,9 @@ def _plan_mirror(
         source = set(accepted[KEY]) | {row["key"] for row in rejected}
         mirror.archive = stale_keys(stream, held, source)
         mirror.known = len(stale_keys(stream, held, ()))
+    elif deleted and state is not None:
+        known = state.load(stream_name, deleted)
+        mirror.archive = {key: k.hubspot_id for key, k in known.items() if k.hubspot_id}
     elif deleted:
         found = hubspot.batch_read(stream.object_type, deleted, id_property=key_name)
         mirror.archive = {key: str(record["id"]) for key, record in found.items()}
@@ -446,10 +450,12 @@ def mirror_step(
     dry_run: bool,
     max_archive_fraction: float,
     confirmed: bool,
+    state: SyncState | None = None,
 ) -> dict[str, Any]:
     """Archive and unlink what the stream's mirror plan names, unless the guard stops it (more than
-    ``max_archive_fraction`` of the stream, not ``confirmed``): then nothing is archived. A dry run only
-    lists what it would do. Returns the counts and the list's URL."""
+    ``max_archive_fraction`` of the stream, not ``confirmed``): then nothing is archived; the sync state
+    forgets the archived records' ids (a row that comes back is created anew). A dry run only lists what it
+    would do. Returns the counts and the list's URL."""
     stream = mapping.streams[stream_name]
     path = files.mirror_plan(stream_name)
     plan = MirrorPlan.from_json(read_json(path)) if path.exists() else MirrorPlan()
@@ -462,6 +468,9 @@ def mirror_step(
     rows = [{"action": "archive", "key": key, "id": record_id} for key, record_id in plan.archive.items()]
     if not dry_run:
         hubspot.archive_records(stream.object_type, sorted(plan.archive.values()))
+        if state is not None:
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            state.save(StateRow(stream_name, key, None, None, "archived", None, now) for key in plan.archive)
     for ref in stream.references:
         links = plan.unlink.get(ref.name) or []
         if links and not dry_run:
