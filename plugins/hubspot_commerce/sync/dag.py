@@ -145,6 +145,14 @@ def sync_params(stream_names: list[str], max_rejected_fraction: float) -> dict[s
             description="Share of a stream's rows that may be rejected (before sending, or by HubSpot), "
             "e.g. 0.01 for 1%; above it the stream fails, and before sending nothing of it is written.",
         ),
+        **_existing_records_params(),
+    }
+
+
+def _existing_records_params() -> dict[str, Param]:
+    """How a run treats the records HubSpot already holds: trust the sync state or reconcile, and whether a
+    mirror stream may archive more than its guard allows."""
+    return {
         "reconcile": Param(
             False,
             type="boolean",
@@ -401,27 +409,18 @@ def build_dag(
     state_conn_id: str | None = None,
     state_table: str = DEFAULT_STATE_TABLE,
 ) -> DAG:
-    """Build the nightly commerce sync.
+    """Build the nightly commerce sync (the README's "The hubspot_commerce_sync DAG" explains every argument).
 
-    :param source_conn_id: a connection whose hook is a common-sql ``DbApiHook`` (any SQL database).
-    :param mapping_path: the mapping YAML (default: ``[hubspot_commerce] mapping_path``, else the package's
-        ``include/mappings/commerce.yaml``).
-    :param sql_dir: the folder of the queries the mapping names (default: ``[hubspot_commerce] sql_dir``,
-        else the package's ``include/sql``).
-    :param work_dir: where runs keep what their tasks hand each other: an object-storage URL
-        (``s3://<aws_conn_id>@bucket/prefix``, ``gs://...``, ``file:///...``) every worker can reach;
-        default ``[hubspot_commerce] work_dir``, else ``$AIRFLOW_HOME/hubspot_commerce``.
-    :param max_rejected_fraction: the default of the Param of that name: a stream fails when more than
-        this share of its rows is rejected, before sending (then nothing of it is written) or by HubSpot
-        (then after every good record landed). A stream's ``max_rejected_fraction`` in the mapping wins.
-    :param state_conn_id: the SQL connection holding the sync state table (default: the source connection);
-        ``state_table`` names the table (created if missing).
-    :param max_archive_fraction: a mirror stream archives at most this share of its records in one run
-        unless the run's ``confirm_archive`` Param is set (runs archiving 10 records or fewer always may).
-    :param on_quota_short: the default of that Param: ``defer``, ``fail`` or ``partial`` when a write needs
-        more requests than HubSpot's daily quota leaves above the reserve.
-    :param quota_reserve: the default of that Param: the share of the daily limit left for the portal's
-        other integrations (10% by default).
+    :param source_conn_id: a common-sql connection (any SQL database); ``state_conn_id`` holds the sync
+        state table ``state_table`` (default: the source connection).
+    :param mapping_path: the mapping YAML, ``sql_dir`` its queries (default: ``[hubspot_commerce]
+        mapping_path`` and ``sql_dir``, else the package's ``include/``).
+    :param work_dir: an object-storage URL every worker can reach, where runs keep what their tasks hand each
+        other (default ``[hubspot_commerce] work_dir``, else ``$AIRFLOW_HOME/hubspot_commerce``).
+    :param max_rejected_fraction: the Param's default: the share of a stream's rows that may be rejected.
+    :param max_archive_fraction: the most of a mirror stream one run archives without ``confirm_archive``.
+    :param on_quota_short: the Param's default (``defer``, ``fail``, ``partial``); ``quota_reserve`` the
+        share of the daily limit left for the portal's other integrations.
     """
     mapping = load_mapping(mapping_path or configured("mapping_path"), sql_dir or configured("sql_dir"))
     work_root = storage_path(work_dir) if work_dir else default_work_dir()
@@ -446,21 +445,25 @@ def build_dag(
         user_defined_macros=config.macros(),
         params=params,
     ) as dag:
-        extracted, validated = start_tasks(config)
-        outputs: dict[str, list[Any]] = {}
-        for name, stream in mapping.streams.items():
-            outputs[name] = stream_tasks(
-                config, stream, {r.stream: outputs[r.stream] for r in stream.references}
-            )
-            validated >> outputs[name][0]
-        writes = {f"{name}.{o.operator.action}": o for name in outputs for o in outputs[name][1:]}
-        mirrors = {
-            f"{name}.mirror": mirror_task(config, stream, outputs[name])
-            for name, stream in mapping.streams.items()
-            if stream.mirror
-        }
-        report_task(config, {"extract": extracted, "validate": validated, **writes, **mirrors})
+        wire_tasks(config)
     return dag
+
+
+def wire_tasks(config: SyncConfig) -> None:
+    """setup and extract, validate, each stream's prepare, writes and mirror in reference order, report."""
+    extracted, validated = start_tasks(config)
+    streams = config.mapping.streams
+    outputs: dict[str, list[Any]] = {}
+    for name, stream in streams.items():
+        outputs[name] = stream_tasks(config, stream, {r.stream: outputs[r.stream] for r in stream.references})
+        validated >> outputs[name][0]
+    writes = {f"{name}.{o.operator.action}": o for name in outputs for o in outputs[name][1:]}
+    mirrors = {
+        f"{name}.mirror": mirror_task(config, stream, outputs[name])
+        for name, stream in streams.items()
+        if stream.mirror
+    }
+    report_task(config, {"extract": extracted, "validate": validated, **writes, **mirrors})
 
 
 def _params() -> Mapping[str, Any]:
