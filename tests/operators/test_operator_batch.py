@@ -9,6 +9,7 @@ import time
 
 import pytest
 from airflow.sdk.exceptions import AirflowSkipException, TaskDeferred
+from task_state_store import FakeTaskStateStore
 
 from hubspot_commerce.errors import (
     HubSpotAuthError,
@@ -61,19 +62,6 @@ def _create_op(
 
 def _rejected_lines(path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-class FakeTaskStateStore:
-    """Stands in for Airflow 3.3's ``context["task_state_store"]`` (needs a task runner to exist)."""
-
-    def __init__(self) -> None:
-        self.values: dict = {}
-
-    def get(self, key, default=None):
-        return self.values.get(key, default)
-
-    def set(self, key, value, *, retention=None):
-        self.values[key] = json.loads(json.dumps(value))
 
 
 def test_execute_with_a_list_returns_a_flat_id_map(sandbox, orders_ready, tmp_path):

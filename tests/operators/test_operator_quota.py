@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import pytest
 from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 from airflow.sdk.exceptions import TaskDeferred
+from task_state_store import FakeTaskStateStore
 
 from hubspot_commerce.errors import HubSpotQuotaShort
 from hubspot_commerce.hooks.api_paths import ApiPaths
@@ -24,19 +25,6 @@ from hubspot_commerce.operators.batch import HubSpotBatchOperator
 KEY = "src_key"
 ORDERS_CREATE = f"POST /{ApiPaths().batch('orders', 'create')}"
 DAILY_LIMIT = 20  # the quota check takes 1 request: 19 remain, 2 reserved (10%), 17 batches fit
-
-
-class FakeTaskStateStore:
-    """Stands in for Airflow 3.3's ``context["task_state_store"]`` (needs a task runner to exist)."""
-
-    def __init__(self) -> None:
-        self.values: dict = {}
-
-    def get(self, key, default=None):
-        return self.values.get(key, default)
-
-    def set(self, key, value, *, retention=None):
-        self.values[key] = json.loads(json.dumps(value))
 
 
 @pytest.fixture

@@ -149,12 +149,7 @@ def plan_stream(
     any_change = changed.any(axis=1)
     plan.existing_ids = dict(zip(frame.loc[found, KEY], hubspot_ids[found], strict=True))
     plan.unchanged = int((~any_change).sum())
-    assoc_columns = {ref.name: ASSOC_PREFIX + ref.name for ref in stream.references if ref.association}
-    associations = {ref.name: ref.association for ref in stream.references if ref.association}
-    for row in frame[~found].to_dict("records"):
-        record = _record(row, properties, assoc_columns, associations)
-        _identify(record, row, stream, key_property)
-        plan.create.append(record)
+    plan.create = _creates(stream, frame[~found], properties, key_property)
     changed_rows = frame.loc[any_change[any_change].index]
     for index, row in zip(changed_rows.index, changed_rows.to_dict("records"), strict=True):
         if stream.upsert_by:
@@ -211,12 +206,8 @@ def plan_from_state(
     plan.existing_ids = dict(zip(keys[in_state], known_ids[in_state], strict=True))
     plan.unchanged = int(same.sum())
     properties = [name for name in stream.property_names if name in frame.columns]
-    assoc_columns = {ref.name: ASSOC_PREFIX + ref.name for ref in stream.references if ref.association}
-    associations = {ref.name: ref.association for ref in stream.references if ref.association}
-    for row in frame[~in_state].to_dict("records"):
-        record = _record(row, properties, assoc_columns, associations)
-        _identify(record, row, stream, key_property)
-        plan.create.append(record)
+    plan.create = _creates(stream, frame[~in_state], properties, key_property)
+    assoc_columns, associations = _association_columns(stream)
     for row, hubspot_id in zip(
         frame[in_state & ~same].to_dict("records"), known_ids[in_state & ~same], strict=True
     ):
@@ -224,6 +215,27 @@ def plan_from_state(
         record["id"] = row[stream.upsert_by] if stream.upsert_by else hubspot_id
         plan.update.append(record)
     return plan
+
+
+def _association_columns(stream: StreamMapping) -> tuple[dict[str, str], dict[str, int]]:
+    """Per association reference: the frame column holding its target id, and its association type id."""
+    references = [ref for ref in stream.references if ref.association]
+    return {ref.name: ASSOC_PREFIX + ref.name for ref in references}, {
+        ref.name: int(ref.association or 0) for ref in references
+    }
+
+
+def _creates(
+    stream: StreamMapping, rows: pd.DataFrame, properties: list[str], key_property: str
+) -> list[dict[str, Any]]:
+    """Operator inputs creating ``rows``: their properties, links and identity."""
+    assoc_columns, associations = _association_columns(stream)
+    creates = []
+    for row in rows.to_dict("records"):
+        record = _record(row, properties, assoc_columns, associations)
+        _identify(record, row, stream, key_property)
+        creates.append(record)
+    return creates
 
 
 def _identify(
