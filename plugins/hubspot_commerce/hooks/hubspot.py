@@ -505,6 +505,16 @@ class HubSpotHook(BaseHook):
         with ThreadPoolExecutor(max_workers=min(len(types), self.max_workers)) as pool:
             return dict(zip(types, pool.map(self.get_properties, types), strict=True))
 
+    def ensure_properties_by_type(
+        self, existing: Mapping[str, Sequence[Mapping[str, Any]]], definitions: Sequence[Mapping[str, Any]]
+    ) -> dict[str, list[str]]:
+        """:meth:`ensure_properties` for several object types at once (``existing``: each type's current
+        definitions), concurrently; returns the names created per type."""
+        self.session  # noqa: B018 - build the session in this thread before the workers share it
+        with ThreadPoolExecutor(max_workers=min(len(existing), self.max_workers) or 1) as pool:
+            created = pool.map(lambda t: self.ensure_properties(t, definitions, existing[t]), list(existing))
+            return dict(zip(existing, created, strict=True))
+
     def ensure_properties(
         self,
         object_type: str,

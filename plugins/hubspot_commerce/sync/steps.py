@@ -76,9 +76,9 @@ class HubSpotApi(Protocol):
 
     def get_pipelines(self, object_type: str) -> list[dict]: ...
 
-    def ensure_properties(
-        self, object_type: str, definitions: Any, existing_definitions: Any = None
-    ) -> list[str]: ...
+    def ensure_properties_by_type(
+        self, existing: Mapping[str, Any], definitions: Any
+    ) -> dict[str, list[str]]: ...
 
     def batch_read(
         self, object_type: str, keys: Iterable[str], id_property: str | None = None, properties: Any = ()
@@ -121,11 +121,12 @@ def setup_step(
     if granted is not None and (missing := missing_scopes(granted, (), (), new_properties)):
         raise _missing_scopes_error(missing, [])
     status: dict[str, str] = {}
+    if new_properties:
+        key_definition = [mapping.key_property.definition()]
+        hubspot.ensure_properties_by_type({t: definitions[t] for t in new_properties}, key_definition)
+        definitions.update(hubspot.get_properties_by_type(new_properties))
     for object_type in mapping.keyed_object_types:
         if object_type in new_properties:
-            key_definition = [mapping.key_property.definition()]
-            hubspot.ensure_properties(object_type, key_definition, definitions[object_type])
-            definitions[object_type] = hubspot.get_properties(object_type)
             status[object_type] = "created"
         else:
             exists = name in definitions_by_name(definitions[object_type])
