@@ -23,11 +23,11 @@ TOKEN_LIFE_S = 5
 
 @pytest.fixture
 def oauth_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxProcess]:
-    """A sandbox issuing 5-second access tokens, slowed to HubSpot's 400 ms an answer so that the longer
-    tasks outlive a token, and ``hubspot_default`` as an OAuth app connection to it (no password)."""
+    """A sandbox issuing 5-second access tokens, slowed to a second an answer so that setup (six answers
+    one after another) outlives its first token, and ``hubspot_default`` as an OAuth app connection to it."""
     with SandboxProcess(
         oauth_clients=[f"{CLIENT_ID}:{CLIENT_SECRET}:{REFRESH_TOKEN}"],
-        latency_ms=400,
+        latency_ms=1000,
         rate_limit=1_000_000,
         extra_args=["--oauth-expires-in", str(TOKEN_LIFE_S)],
     ) as sandbox:
