@@ -54,6 +54,7 @@ from hubspot_commerce.hooks.api_paths import DEFAULT_API_VERSION, ApiPaths
 from hubspot_commerce.hooks.oauth import OAuthApp, OAuthToken
 
 DEFAULT_TIMEOUT_S = 60.0
+CONNECT_TIMEOUT_S = 10.0  # a host that takes no connection is dead: say so in seconds, not a minute
 ASSOCIATION_BATCH = 1000  # inputs per association batch request (HubSpot allows 1,000 reads, 2,000 creates)
 RECORD_USAGE_EVERY = 100  # requests a write counts before adding them to the usage table (tasks run at once)
 
@@ -254,7 +255,8 @@ class HubSpotHook(BaseHook):
             prepared.url, proxies=session.proxies, stream=False, verify=session.verify, cert=session.cert
         )
         try:
-            response = session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
+            timeout = (min(CONNECT_TIMEOUT_S, self.timeout), self.timeout)
+            response = session.send(prepared, timeout=timeout, allow_redirects=False, **settings)
         except requests.exceptions.RequestException as exc:
             message = (
                 f"{method} {endpoint}: no answer from HubSpot ({no_answer_cause(exc)}); "
