@@ -558,11 +558,6 @@ class HubSpotHook(BaseHook):
         return created
 
     # -- associations API ----------------------------------------------------------------------------
-    def read_associations(self, from_type: str, to_type: str, from_ids: Sequence[str]) -> dict[str, set[str]]:
-        """``{from id: {associated ids}}`` through the association batch read (1,000 records a request)."""
-        links = self.read_association_types(from_type, to_type, from_ids)
-        return {from_id: set(targets) for from_id, targets in links.items()}
-
     def read_association_types(
         self, from_type: str, to_type: str, from_ids: Sequence[str]
     ) -> dict[str, dict[str, set[int]]]:

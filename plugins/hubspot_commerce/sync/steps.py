@@ -84,7 +84,6 @@ class HubSpotApi(Protocol):
         self, object_type: str, keys: Iterable[str], id_property: str | None = None, properties: Any = ()
     ) -> dict[str, dict]: ...
 
-    def read_associations(self, from_type: str, to_type: str, from_ids: list[str]) -> dict[str, set[str]]: ...
 
     def create_associations(
         self, from_type: str, to_type: str, links: list[Link]
@@ -512,14 +511,16 @@ def record_state(
     results: Mapping[str, Mapping[str, Any] | None],
     states: Mapping[str, str | None],
     state: SyncState,
+    plans: Mapping[str, Mapping[str, Any]],
+    rejected: Iterable[Mapping[str, Any]],
 ) -> int:
     """Record each written stream's rows in the state table: unchanged and written rows with their hash and
-    id, rejected rows with their reason. A stream whose write task did not finish keeps its rows' state."""
+    id, rejected rows with their reason (``rejected``: the run's rows rejected before sending, as
+    ``collect_rejected`` gathered them). A stream whose write task did not finish keeps its rows' state."""
     synced_at = datetime.now(UTC).isoformat(timespec="seconds")
     rows: list[StateRow] = []
     for name, stream in mapping.streams.items():
-        plan = read_json(files.plan(name)) if files.plan(name).exists() else {}
-        if not plan.get("written") or not files.planned_state(name).exists():
+        if not plans.get(name, {}).get("written") or not files.planned_state(name).exists():
             continue
         actions = ("upsert",) if stream.upsert_by else ("create", "update")
         finished = all(states.get(f"{a}_{name}") in ("success", "skipped") for a in actions)
@@ -531,11 +532,7 @@ def record_state(
             if out and out.get("rejected_path")
             for row in read_jsonl(storage_path(out["rejected_path"]))
         }
-        before = {
-            str(row["key"]): str(row["reason"])
-            for stage in ("validate", "plan")
-            for row in read_jsonl(files.rejected(name, stage))
-        }
+        before = {str(row["key"]): str(row["reason"]) for row in rejected if row["stream"] == name}
         planned = read_table(files.planned_state(name))
         rows += outcome_rows(name, planned, written, refused, synced_at)
         rows += rejected_rows(name, before, state.load(name, list(before)), synced_at)
@@ -561,8 +558,10 @@ def report_step(
     """
     dry_run = bool(params["dry_run"])
     plans = {name: read_json(files.plan(name)) for name in mapping.streams if files.plan(name).exists()}
-    collect_rejected(files, mapping.streams)
-    recorded = 0 if state is None or dry_run else record_state(mapping, files, results, states, state)
+    rejected = collect_rejected(files, mapping.streams)
+    recorded = 0
+    if state is not None and not dry_run:
+        recorded = record_state(mapping, files, results, states, state, plans, rejected)
     writes = {name: value for name, value in results.items() if "." in name}
     hubspot_rejected = sorted(
         str(result["rejected_path"]) for result in writes.values() if result and result.get("rejected_path")
