@@ -259,13 +259,14 @@ class ObjectsApi:
             return self._plan_create(obj, properties, None, claims, dialect)
         definitions = self.store.definitions(obj)
         changes = self._changes(definitions, properties)
-        values = {k: v for k, v in {**record.properties, **changes}.items() if v}
+        current = record.properties
+        values = {k: v for k, v in {**current, **changes}.items() if v}
         if obj.name == "line_items" and "hs_product_id" in changes:
             self._product_reference(values, changes, inherit=False)
         self._required(obj, values)
         if dialect.rules is not None:
             dialect.rules.on_update(obj, values)
-        changed = {k: v for k, v in changes.items() if v and record.properties.get(k) != v}
+        changed = {k: v for k, v in changes.items() if v and current.get(k) != v}
         self._claim(obj, definitions, changed, record.id, claims, creating=False)
         return Plan(record.id, values, record, None)
 
@@ -318,9 +319,10 @@ class ObjectsApi:
                 ]
             )
         if inherit:
+            inherited = product.properties
             for name in INHERITED_FROM_PRODUCT:
-                if name not in changes and name in product.properties:
-                    values[name] = product.properties[name]
+                if name not in changes and name in inherited:
+                    values[name] = inherited[name]
 
     def _claim(
         self,
@@ -412,7 +414,7 @@ class ObjectsApi:
         self.store.save(obj.name, record)
         for to_type, to_id, type_id, reverse_id in plan.links:
             self.store.associate(obj.name, record.id, to_type, to_id, type_id, reverse_id)
-        result = _view(record, record.properties)
+        result = _view(record, values)
         if upsert:
             result["new"] = plan.existing is None
         if plan.trace_id is not None:
@@ -472,7 +474,8 @@ class ObjectsApi:
         """Requested properties (or the object's default set), unset ones as null, as HubSpot reads do."""
         definitions = self.store.definitions(obj)
         names = (*wanted, obj.create_date, obj.modified_date, "hs_object_id") if wanted else obj.default_read
-        return {name: record.properties.get(name) for name in names if name in definitions}
+        values = record.properties
+        return {name: values.get(name) for name in names if name in definitions}
 
     def list(
         self, obj: ObjectType, query: dict[str, list[str]], base: str = "/crm/v3/objects"
@@ -490,10 +493,8 @@ class ObjectsApi:
         with self.store.lock:
             page: list[Record] = []
             more = False
-            records = [] if archived else self.store.records[obj.name].values()  # archived records are gone
+            records = () if archived else self.store.records_after(obj.name, after)  # archived ones are gone
             for record in records:
-                if int(record.id) <= after:
-                    continue
                 if len(page) == limit:
                     more = True
                     break
@@ -589,7 +590,7 @@ class ObjectsApi:
                     "associations": self.store.all_associations(obj.name, record.id),
                     "association_types": self.store.all_association_types(obj.name, record.id),
                 }
-                for record in self.store.records[obj.name].values()
+                for record in self.store.all_records(obj.name)
             ]
 
 
@@ -606,10 +607,11 @@ def _view(record: Record, properties: dict) -> dict:
 
 def _history(record: Record, names: list[str]) -> dict[str, list[dict]]:
     """The sandbox keeps no history: each requested property's current value is its only version."""
+    values = record.properties
     return {
-        name: [{"value": record.properties[name], "timestamp": record.updated_at, "sourceType": "API"}]
+        name: [{"value": values[name], "timestamp": record.updated_at, "sourceType": "API"}]
         for name in names
-        if name in record.properties
+        if name in values
     }
 
 

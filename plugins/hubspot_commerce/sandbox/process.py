@@ -62,6 +62,12 @@ class SandboxProcess:
         """The first token, without its scope list."""
         return self.tokens[0].split(":", 1)[0]
 
+    @property
+    def pid(self) -> int:
+        """The server process's id (to read its memory from ``/proc/<pid>/status``)."""
+        assert self._process is not None, "start() first"
+        return self._process.pid
+
     def start(self) -> SandboxProcess:
         """Start the process and wait for its ready line (RuntimeError if it never comes)."""
         command = [sys.executable, "-m", "hubspot_commerce.sandbox", *self.args]
