@@ -2,6 +2,10 @@
 
 The tables follow the source contract the sync reads (see ``include/sql/``): products, customers, orders with
 order_lines, payments, carts with cart_lines. The same sizes and seed always produce the same file.
+
+Rows are generated and inserted ``CHUNK`` customers, orders or carts at a time (with their lines and
+payments), so a store of millions of rows is written in bounded memory; a store of up to ``CHUNK`` of each is
+written table by table.
 """
 
 from __future__ import annotations
@@ -9,9 +13,11 @@ from __future__ import annotations
 import argparse
 import random
 import sqlite3
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 
 SCHEMA = """
@@ -133,6 +139,9 @@ PAYMENT_METHODS = ["card", "paypal", "bank_transfer", "cash"]
 CART_STATUSES = ["open", "abandoned", "converted"]
 CURRENCIES = ["USD", "USD", "USD", "EUR", "GBP"]
 CENT = Decimal("0.01")
+CHUNK = 50_000  # customers, orders or carts generated and inserted at once (with their lines and payments)
+
+Group = tuple[list[tuple], ...]  # one generated row's rows for each table it fills (an order, its lines, ...)
 
 
 @dataclass(frozen=True)
@@ -143,6 +152,14 @@ class StoreSize:
     customers: int = 2_000
     orders: int = 5_000
     carts: int = 1_000
+
+
+class Prices:
+    """The products' prices by SKU, and their SKUs sorted once (every line draws from them)."""
+
+    def __init__(self, of: dict[str, Decimal]) -> None:
+        self.of = of
+        self.skus = sorted(of)
 
 
 def _stamp(moment: datetime) -> str:
@@ -181,39 +198,35 @@ def _products(rng: random.Random, count: int) -> list[tuple]:
     return rows
 
 
-def _customers(rng: random.Random, count: int) -> list[tuple]:
-    rows = []
+def _customers(rng: random.Random, count: int) -> Iterator[Group]:
     for n in range(1, count + 1):
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         local = f"{first}.{last}".lower().replace("'", "").replace("ü", "ue")
         # A few customers typed their address with capitals; HubSpot stores emails lower-cased.
         email = f"{local}.{n}@example.com" if rng.random() > 0.05 else f"{first}.{last}.{n}@Example.com"
         phone = f"+1-555-{rng.randint(0, 9999):04d}" if rng.random() > 0.3 else None
-        rows.append((n, email, first, last, phone, _stamp(_moment(rng))))
-    return rows
+        yield ([(n, email, first, last, phone, _stamp(_moment(rng)))],)
 
 
 def _lines(
-    rng: random.Random, parent_id: int, prices: dict[str, Decimal], max_lines: int, with_discount: bool
+    rng: random.Random, parent_id: int, prices: Prices, max_lines: int, with_discount: bool
 ) -> list[tuple]:
-    skus = rng.sample(sorted(prices), k=min(rng.randint(1, max_lines), len(prices)))
+    skus = rng.sample(prices.skus, k=min(rng.randint(1, max_lines), len(prices.skus)))
     lines = []
     for number, sku in enumerate(skus, start=1):
         quantity = rng.choice([1, 1, 1, 2, 2, 3, 4, 5])
-        row: tuple = (parent_id, number, sku, quantity, prices[sku])
+        row: tuple = (parent_id, number, sku, quantity, prices.of[sku])
         if with_discount:
             discount = (
-                (prices[sku] * quantity * Decimal("0.1")).quantize(CENT) if rng.random() < 0.15 else None
+                (prices.of[sku] * quantity * Decimal("0.1")).quantize(CENT) if rng.random() < 0.15 else None
             )
             row = (*row, discount)
         lines.append(row)
     return lines
 
 
-def _orders(
-    rng: random.Random, count: int, customers: int, prices: dict[str, Decimal]
-) -> tuple[list[tuple], list[tuple], list[tuple]]:
-    orders, lines, payments = [], [], []
+def _orders(rng: random.Random, count: int, customers: int, prices: Prices) -> Iterator[Group]:
+    """Per order: the order, its lines, its payment (none while open)."""
     for n in range(count):
         order_id = 100_001 + n
         customer_id = rng.randint(1, customers) if customers and rng.random() > 0.12 else None  # guests
@@ -227,25 +240,22 @@ def _orders(
         tax = ((subtotal - discount) * Decimal("0.08")).quantize(CENT)
         shipping = rng.choice([Decimal("0.00"), Decimal("4.99"), Decimal("9.95")])
         total = subtotal - discount + tax + shipping
-        orders.append(
-            (
-                order_id,
-                customer_id,
-                f"SO-{order_id}",
-                status,
-                currency,
-                str(subtotal),
-                str(discount),
-                str(tax),
-                str(shipping),
-                str(total),
-                _stamp(placed),
-                _stamp(updated),
-            )
+        order = (
+            order_id,
+            customer_id,
+            f"SO-{order_id}",
+            status,
+            currency,
+            str(subtotal),
+            str(discount),
+            str(tax),
+            str(shipping),
+            str(total),
+            _stamp(placed),
+            _stamp(updated),
         )
-        lines.extend(
-            (*line[:4], str(line[4]), None if line[5] is None else str(line[5])) for line in order_lines
-        )
+        lines = [(*line[:4], str(line[4]), None if line[5] is None else str(line[5])) for line in order_lines]
+        payments = []
         if status != "open":
             initiated = _moment(rng, after=placed, within_days=0.01)
             paid_status = {"cancelled": "refunded"}.get(
@@ -264,13 +274,11 @@ def _orders(
                     _stamp(updated),
                 )
             )
-    return orders, lines, payments
+        yield [order], lines, payments
 
 
-def _carts(
-    rng: random.Random, count: int, customers: int, prices: dict[str, Decimal]
-) -> tuple[list[tuple], list[tuple]]:
-    carts, lines = [], []
+def _carts(rng: random.Random, count: int, customers: int, prices: Prices) -> Iterator[Group]:
+    """Per cart: the cart and its lines."""
     for n in range(count):
         cart_id = 500_001 + n
         customer_id = rng.randint(1, customers) if customers and rng.random() > 0.3 else None  # anonymous
@@ -278,20 +286,17 @@ def _carts(
         total = sum((line[3] * line[4] for line in cart_lines), Decimal(0))
         created = _moment(rng, within_days=STORE_DAYS - 5)
         updated = _moment(rng, after=created, within_days=5)
-        carts.append(
-            (
-                cart_id,
-                customer_id,
-                rng.choice(CART_STATUSES),
-                rng.choice(CURRENCIES),
-                str(total),
-                f"https://shop.example.com/cart/{cart_id}",
-                _stamp(created),
-                _stamp(updated),
-            )
+        cart = (
+            cart_id,
+            customer_id,
+            rng.choice(CART_STATUSES),
+            rng.choice(CURRENCIES),
+            str(total),
+            f"https://shop.example.com/cart/{cart_id}",
+            _stamp(created),
+            _stamp(updated),
         )
-        lines.extend((*line[:4], str(line[4])) for line in cart_lines)
-    return carts, lines
+        yield [cart], [(*line[:4], str(line[4])) for line in cart_lines]
 
 
 def generate_store(path: str | Path, size: StoreSize = StoreSize(), seed: int = 2025) -> dict[str, int]:
@@ -300,28 +305,35 @@ def generate_store(path: str | Path, size: StoreSize = StoreSize(), seed: int = 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     rng = random.Random(seed)
-    products = _products(rng, size.products)
-    prices = {row[0]: Decimal(row[3]) for row in products}
-    customers = _customers(rng, size.customers)
-    orders, order_lines, payments = _orders(rng, size.orders, size.customers, prices)
-    carts, cart_lines = _carts(rng, size.carts, size.customers, prices)
-    tables = {
-        "products": products,
-        "customers": customers,
-        "orders": orders,
-        "order_lines": order_lines,
-        "payments": payments,
-        "carts": carts,
-        "cart_lines": cart_lines,
-    }
+    counts: dict[str, int] = {}
     with sqlite3.connect(path) as db:
         db.executescript(SCHEMA)
-        for table, rows in tables.items():
+        products = _products(rng, size.products)
+        counts.update(_write(db, ("products",), (([row],) for row in products)))
+        prices = Prices({row[0]: Decimal(row[3]) for row in products})
+        counts.update(_write(db, ("customers",), _customers(rng, size.customers)))
+        counts.update(
+            _write(
+                db, ("orders", "order_lines", "payments"), _orders(rng, size.orders, size.customers, prices)
+            )
+        )
+        counts.update(_write(db, ("carts", "cart_lines"), _carts(rng, size.carts, size.customers, prices)))
+    db.close()
+    return counts
+
+
+def _write(db: sqlite3.Connection, tables: tuple[str, ...], groups: Iterable[Group]) -> dict[str, int]:
+    """Insert ``CHUNK`` groups at a time, table by table; the rows inserted per table."""
+    counts = dict.fromkeys(tables, 0)
+    groups = iter(groups)
+    while chunk := list(islice(groups, CHUNK)):
+        for index, table in enumerate(tables):
+            rows = [row for group in chunk for row in group[index]]
             if rows:
                 marks = ", ".join("?" * len(rows[0]))
                 db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
-    db.close()
-    return {table: len(rows) for table, rows in tables.items()}
+            counts[table] += len(rows)
+    return counts
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,6 +7,8 @@ import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from hubspot_commerce.sample_store import StoreSize, generate_store
 
 SIZE = StoreSize(products=15, customers=20, orders=50, carts=12)
@@ -91,3 +93,11 @@ def test_order_totals_add_up(tmp_path: Path) -> None:
         ).fetchall()
         net = sum(Decimal(str(q)) * Decimal(str(p)) - Decimal(str(d or 0)) for q, p, d in lines)
         assert net == money["subtotal"]
+
+
+def test_chunks_hold_the_same_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    generate_store(tmp_path / "whole.sqlite", SIZE)
+    monkeypatch.setattr("hubspot_commerce.sample_store.CHUNK", 7)
+    generate_store(tmp_path / "chunked.sqlite", SIZE)
+
+    assert _dump(tmp_path / "chunked.sqlite") == _dump(tmp_path / "whole.sqlite")
