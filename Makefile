@@ -8,7 +8,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 
-.PHONY: demo test ui-test lint bench sandbox standalone distributed clean
+.PHONY: demo test ui-test lint bench bench-scale sandbox standalone distributed clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ bench: $(INSTALLED)
 	$(PY) bench/bench_sandbox.py
 	$(PY) bench/bench_batch.py
 	$(PY) bench/bench_dag.py
+
+## bench-scale: the sandbox's bytes per record, then the whole DAG on 100,000- and 1,000,000-order stores (SCALE lines)
+bench-scale: $(INSTALLED)
+	$(PY) bench/bench_sandbox_memory.py
+	$(PY) bench/bench_scale.py
 
 ## sandbox: run the local HubSpot sandbox in the foreground on port 8765
 sandbox: $(INSTALLED)

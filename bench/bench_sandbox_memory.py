@@ -76,6 +76,7 @@ class Client:
         """Every body POSTed by ``THREADS`` connections; the answers' results."""
 
         def work(chunk: list[dict]) -> list[dict]:
+            """One connection's share of the bodies, sent in turn."""
             connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
             try:
                 return [result for body in chunk for result in self.post(connection, path, body)["results"]]
@@ -186,6 +187,7 @@ def fill(sandbox: SandboxProcess, orders: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Fill a fresh sandbox and print its memory per record."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=100_000)
     args = parser.parse_args(argv)

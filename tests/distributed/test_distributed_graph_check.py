@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from hubspot_commerce.distributed.graph_check import STAGES, check_graph, same_amount
+from hubspot_commerce.distributed.graph_check import STAGES, check_graph, load_source, same_amount, sampled
 from hubspot_commerce.sample_store import StoreSize, generate_store
 
 TINY = StoreSize(products=6, customers=5, orders=8, carts=4)
@@ -225,6 +225,31 @@ def test_excluded_rows_must_be_absent_and_are_not_missing(store: Path) -> None:
     assert result.missing == []
     product_id = hubspot.find("products", "hs_sku", "SKU-00006")["id"]
     assert result.mismatches == [f"products SKU-00006: in HubSpot (id {product_id}) but excluded"]
+
+
+def test_a_sample_reads_the_links_of_some_orders_and_carts_and_checks_every_record(store: Path) -> None:
+    everything = check_graph(faithful_portal(store), store)
+    hubspot = faithful_portal(store)
+    hubspot.records["orders"].remove(hubspot.find("orders", "airflow_source_key", "100002"))
+    result = check_graph(hubspot, store, sample=2)
+    assert result.missing == ["orders 100002"] and not result.mismatches and not result.duplicates
+    assert result.checked == everything.checked
+    assert 0 < result.links_checked < everything.links_checked
+
+
+def test_a_sample_keeps_whole_orders_and_carts(store: Path) -> None:
+    source = load_source(store)
+    found = {name: {key: {"id": key} for key in rows} for name, rows in source.items()}
+    kept = sampled(source, found, 3)
+    assert len(kept["orders"]) == 3 and len(kept["carts"]) == 3
+    assert kept["products"] == found["products"] and kept["contacts"] == found["contacts"]
+    for stream, parent, column in (
+        ("order_line_items", "orders", "order_id"),
+        ("payments", "orders", "order_id"),
+        ("cart_line_items", "carts", "cart_id"),
+    ):
+        wanted = {key for key, row in source[stream].items() if str(row[column]) in kept[parent]}
+        assert set(kept[stream]) == wanted
 
 
 @pytest.mark.parametrize(
