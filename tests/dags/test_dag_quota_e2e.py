@@ -24,8 +24,8 @@ from hubspot_commerce.sync.run_storage import RunStorage
 
 pytestmark = [pytest.mark.usefixtures("airflow_db", "hubspot_conn"), pytest.mark.timeout(300)]
 
-DAILY_LIMIT = 40  # a SMALL store's full run takes more than one day of it above the reserve
-RESERVE = 0.3  # 12 requests: more than any task reads between two writes
+DAILY_LIMIT = 30  # a SMALL store's full run takes more than one day of it above the reserve
+RESERVE = 0.3  # 9 requests: more than any task reads between two writes
 
 
 @pytest.fixture
@@ -58,8 +58,9 @@ def test_a_run_longer_than_the_day_defers_resumes_after_the_reset_and_lands_ever
     files = RunStorage.for_run(default_work_dir(), sync_dag.dag_id, dag_run.run_id)
     report = files.report.read_text()
     assert "daily quota: the run's plans need" in report
+    assert "reserve 9, so 5 available: each write checked again" in report, "the run's plan found it short"
     waited = [line for line in report.splitlines() if "waited for the reset until" in line]
-    assert len(waited) >= 1 and all("remaining" in line and "reserve 12" in line for line in waited)
+    assert len(waited) >= 1 and all("remaining" in line and "reserve 9" in line for line in waited)
     assert "INCOMPLETE" not in report and "not attempted" not in report
 
     sandbox.next_day()
@@ -76,3 +77,24 @@ def _xcom(dag_run: Any, task_id: str) -> Any:
     """A task's return value in the run."""
     ti = next(ti for ti in dag_run.get_task_instances() if ti.task_id == task_id)
     return ti.xcom_pull(task_ids=task_id)
+
+
+def test_fail_stops_the_run_before_its_first_write_and_names_the_numbers(
+    sync_dag, store: Path, sandbox
+) -> None:
+    """With ``fail``, the run's plan (made once, before any write task) finds the day short: plan_quota fails,
+    no write task runs, HubSpot holds no record, and the report gives the numbers."""
+    sandbox.set_limits(daily_limit=DAILY_LIMIT)
+    conf = {**sync_dag.params.dump(), "full_refresh": True, "quota_reserve": RESERVE}
+    conf["on_quota_short"] = "fail"
+    dag_run = sync_dag.test(run_conf=conf)
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert dag_run.state == "failed" and states["plan_quota"] == "failed", states
+    writers = [task for task in states if task.startswith(("create_", "update_", "upsert_"))]
+    assert writers and all(states[task] == "upstream_failed" for task in writers), states
+    for object_type in ("products", "contacts", "orders", "line_items", "commerce_payments", "carts"):
+        assert sandbox.dump(object_type) == [], object_type
+
+    report = RunStorage.for_run(default_work_dir(), sync_dag.dag_id, dag_run.run_id).report.read_text()
+    assert "before the first write: about" in report and "reserve 9, so 5 available" in report
+    assert "plan_quota" in report  # among the failed tasks, with what to clear

@@ -8,6 +8,7 @@ goes on where it stopped.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections import Counter
@@ -20,7 +21,7 @@ from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 from airflow.sdk import BaseOperator, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowSkipException
 
-from hubspot_commerce.batch.quota import DEFAULT_RESERVE, QuotaRule
+from hubspot_commerce.batch.quota import DEFAULT_RESERVE, QuotaPlan, QuotaRule
 from hubspot_commerce.batch.records import BatchOutcome, Rejection, WriteRecord, WriteSpec
 from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS
 from hubspot_commerce.errors import (
@@ -100,6 +101,9 @@ class HubSpotBatchOperator(BaseOperator):
     :param usage_conn_id: a SQL connection recording every HubSpot request per portal day (table
         ``hubspot_request_usage``); with the HubSpot connection's ``daily_limit`` extra it tells what remains
         when HubSpot sends no daily headers (an OAuth app). None: not recorded. (templated)
+    :param run_quota: the run's plan against the day's quota, made before its first write (a
+        ``QuotaPlan.to_json()`` dict, or its JSON text as a template renders it): when it is not short, the
+        write trusts it and spends no request on checking the quota. (templated)
     :return: ``{"ids": {key: id} | path, "created", "updated", "existing", "resumed", "rejected",
         "rejected_path", "not_attempted", "not_attempted_path", "quota", "deferred_until"}``; ``resumed``
         counts records an earlier try (or the part before a wait for the quota) already wrote; ``quota`` is
@@ -118,6 +122,7 @@ class HubSpotBatchOperator(BaseOperator):
         "on_quota_short",
         "quota_reserve",
         "usage_conn_id",
+        "run_quota",
     )
     ui_color = "#ff7a59"
 
@@ -138,6 +143,7 @@ class HubSpotBatchOperator(BaseOperator):
         on_quota_short: str = "defer",
         quota_reserve: float | str = DEFAULT_RESERVE,
         usage_conn_id: str | None = None,
+        run_quota: Mapping[str, Any] | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -155,6 +161,7 @@ class HubSpotBatchOperator(BaseOperator):
         self.on_quota_short = on_quota_short
         self.quota_reserve = quota_reserve
         self.usage_conn_id = usage_conn_id
+        self.run_quota = run_quota
 
     @cached_property
     def hook(self) -> HubSpotHook:
@@ -297,7 +304,7 @@ class HubSpotBatchOperator(BaseOperator):
         try:
             spec = WriteSpec(self.object_type, self.action, self.id_property, self.key_property)
             skip = set(done) | set(in_doubt)
-            quota = QuotaRule(str(self.on_quota_short), float(self.quota_reserve))
+            quota = QuotaRule(str(self.on_quota_short), float(self.quota_reserve), self._run_plan())
             outcome = self.hook.batch_write(
                 spec, records(), skip_keys=skip, on_batch_done=checkpoint.add, quota=quota
             )
@@ -313,6 +320,13 @@ class HubSpotBatchOperator(BaseOperator):
         outcome.in_doubt[:0] = in_doubt
         keys = {str(item.get("key")) for item in items if isinstance(item, Mapping)}
         return outcome, len(keys & done.keys())  # records planned anew as unchanged are not resumed
+
+    def _run_plan(self) -> QuotaPlan | None:
+        """``run_quota`` as a plan (None when empty: a template's ``null``)."""
+        value = self.run_quota
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip() else None
+        return QuotaPlan.from_json(value) if value else None
 
     def _confirm_in_doubt(self, checkpoint: Checkpoint, done: dict[str, str]) -> list[str]:
         """Log what an earlier try wrote; read back by the key property the creates it left in doubt and add

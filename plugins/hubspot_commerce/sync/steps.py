@@ -577,7 +577,9 @@ def report_step(
         stream_status(mapping, states),
         failed,
     )
-    text = "\n".join([text, *mirror_lines(results, dry_run), *quota_lines(mapping, plans, writes)])
+    run_plan = read_json(files.quota_plan) if files.quota_plan.exists() else None
+    quota = quota_lines(mapping, plans, writes, run_plan)
+    text = "\n".join([text, *mirror_lines(results, dry_run), *quota])
     if state is not None:
         text += f"\nsync state: {recorded} rows recorded in {state.table}"
     files.report.write_text(text + "\n")
