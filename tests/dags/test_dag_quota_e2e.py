@@ -10,7 +10,9 @@ sandbox's reset (its control call) and to return that moment as the reset. Every
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ import pytest
 from hubspot_commerce.batch import quota
 from hubspot_commerce.distributed.graph_check import check_graph
 from hubspot_commerce.distributed.hubspot_reader import HubSpotReader
+from hubspot_commerce.sandbox.process import SandboxProcess
 from hubspot_commerce.storage import default_work_dir
 from hubspot_commerce.sync.run_storage import RunStorage
 
@@ -26,17 +29,44 @@ pytestmark = [pytest.mark.usefixtures("airflow_db", "hubspot_conn"), pytest.mark
 
 DAILY_LIMIT = 30  # a SMALL store's full run takes more than one day of it above the reserve
 RESERVE = 0.3  # 9 requests: more than any task reads between two writes
+CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN = "commerce-app", "client-secret-quota", "refresh-token-quota"
 
 
 @pytest.fixture
 def short_days(sandbox, monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
     """A portal whose day ends two seconds after a write finds the quota short; the resets it was given."""
+    return _shorten_days(sandbox, monkeypatch)
+
+
+@pytest.fixture
+def oauth_short_days(hubspot_conn, monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxProcess]:
+    """The same short days on an OAuth app connection, whose answers carry no daily headers: its
+    ``daily_limit`` minus the requests the usage table holds for the portal's day is what remains. The
+    usage table keys requests by the portal's date, which the sandbox's early resets do not change: here
+    a day is named by the number of resets that have passed."""
+    with SandboxProcess(oauth_clients=[f"{CLIENT_ID}:{CLIENT_SECRET}:{REFRESH_TOKEN}"]) as sandbox:
+        app = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "refresh_token": REFRESH_TOKEN}
+        extra = {**app, "daily_limit": DAILY_LIMIT}
+        connection = {"conn_type": "hubspot", "host": sandbox.url, "extra": extra}
+        monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_DEFAULT", json.dumps(connection))
+        resets = _shorten_days(sandbox, monkeypatch)
+
+        def sandbox_day(now: datetime, time_zone: str | None) -> str:
+            return f"day-{sum(1 for reset in resets if reset <= now)}"
+
+        monkeypatch.setattr("hubspot_commerce.hooks.hubspot.portal_day", sandbox_day)
+        yield sandbox
+
+
+def _shorten_days(sandbox: SandboxProcess, monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
+    """Make the sandbox's day end two seconds after a write finds the quota short; the resets given."""
     resets: list[datetime] = []
 
     def plan_with_a_near_midnight(needed: int, limit: Any, remaining: Any, rule: Any, resets_at: datetime):
         plan = quota.plan_quota(needed, limit, remaining, rule, resets_at)
         if not plan.short:
             return plan
+        resets[:] = [reset for reset in resets if reset <= datetime.now(UTC)]  # a pending one is replaced
         resets.append(datetime.fromisoformat(sandbox.reset_daily_at(in_seconds=2)["resets_at"]))
         return quota.QuotaPlan(plan.needed, limit, remaining, plan.reserve, rule.on_short, resets[-1])
 
@@ -71,6 +101,32 @@ def test_a_run_longer_than_the_day_defers_resumes_after_the_reset_and_lands_ever
     assert len(orders) == len(set(orders)) == result.checked["orders"]
     create_orders = json.loads(json.dumps(_xcom(dag_run, "create_orders")))
     assert create_orders["created"] + create_orders["resumed"] == len(orders)
+
+
+def test_an_oauth_run_longer_than_the_day_counts_its_requests_defers_and_resumes(
+    sync_dag, store: Path, oauth_short_days: SandboxProcess
+) -> None:
+    """With no daily headers, the usage table is the day's count: the run's plan finds the day short, the
+    writes wait for the reset and resume, every request of every task and day is in the table, and HubSpot
+    ends like the store."""
+    sandbox = oauth_short_days
+    conf = {**sync_dag.params.dump(), "full_refresh": True, "quota_reserve": RESERVE}
+    dag_run = sync_dag.test(run_conf=conf)
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert dag_run.state == "success", states
+
+    report = RunStorage.for_run(default_work_dir(), sync_dag.dag_id, dag_run.run_id).report.read_text()
+    assert "available: each write checked again" in report, "the run's plan found the day short"
+    assert any("waited for the reset until" in line for line in report.splitlines())
+    with sqlite3.connect(store) as db:
+        recorded = dict(db.execute("SELECT day, requests FROM hubspot_request_usage").fetchall())
+    api = {path: n for path, n in sandbox.stats()["by_path"].items() if "/oauth/" not in path}
+    assert len(recorded) >= 2 and sum(recorded.values()) == sum(api.values()), (recorded, api)
+
+    sandbox.next_day()
+    sandbox.set_limits(daily_limit=1_000_000)
+    result = check_graph(HubSpotReader(sandbox.url, sandbox.token), store, None)
+    assert result.ok, result.describe()
 
 
 def _xcom(dag_run: Any, task_id: str) -> Any:
