@@ -308,7 +308,8 @@ class HubSpotHook(BaseHook):
         self.session  # noqa: B018 - build the session in this thread before the workers share it
         done = self._recording_usage(on_batch_done)
         recreate = spec.action == "update" and spec.key_property is not None
-        records = list(records) if recreate else records  # read twice: sent, then the gone ones again
+        refresh = spec.is_create and spec.key_property is not None
+        records = list(records) if recreate or refresh else records  # read twice: sent, then some again
         try:
             if quota is None:
                 outcome = self.engine.write(spec, records, skip_keys=skip_keys, on_batch_done=done)
@@ -317,6 +318,8 @@ class HubSpotHook(BaseHook):
                 outcome = self._write_within_quota(spec, pending, quota, done)
             if recreate:
                 self._recreate_gone(spec, records, outcome, done)
+            if refresh:
+                self._update_existing(spec, records, outcome, done)
         except BaseException:
             self.record_usage_quietly()
             raise
@@ -342,6 +345,32 @@ class HubSpotHook(BaseHook):
         outcome.add(recreated)
         self.log.info(
             "%d %s records HubSpot no longer had were created anew", recreated.created, spec.object_type
+        )
+
+    def _update_existing(
+        self,
+        spec: WriteSpec,
+        records: Sequence[WriteRecord],
+        outcome: BatchOutcome,
+        on_batch_done: Callable[[dict[str, str]], None] | None,
+    ) -> None:
+        """Write the source's values onto the records HubSpot already held for a create's key (a lost sync
+        state, another writer), by their id: else they would keep older values that the sync believes it
+        wrote. Their links are not checked here (the caller is told by ``existing_keys``)."""
+        existing = set(outcome.existing_keys)
+        if not existing:
+            return
+        update = WriteSpec(spec.object_type, "update")
+        again = [
+            replace(record, id=outcome.ids[record.key], associations=())
+            for record in records
+            if record.key in existing
+        ]
+        refreshed = self.engine.write(update, again, on_batch_done=on_batch_done)
+        refreshed.updated = 0  # counted as existing already
+        outcome.add(refreshed)
+        self.log.info(
+            "%d %s records HubSpot already held now hold the source's values", len(again), spec.object_type
         )
 
     def _recording_usage(

@@ -105,9 +105,11 @@ class HubSpotBatchOperator(BaseOperator):
         ``QuotaPlan.to_json()`` dict, or its JSON text as a template renders it): when it is not short, the
         write trusts it and spends no request on checking the quota. (templated)
     :return: ``{"ids": {key: id} | path, "created", "updated", "existing", "resumed", "rejected",
-        "rejected_path", "not_attempted", "not_attempted_path", "quota", "deferred_until"}``; ``resumed``
-        counts records an earlier try (or the part before a wait for the quota) already wrote; ``quota`` is
-        the last plan against the day's quota; ``deferred_until`` when each wait for the reset ended.
+        "rejected_path", "not_attempted", "not_attempted_path", "existing_path", "quota",
+        "deferred_until"}``; ``existing_path`` lists the creates HubSpot already held a record for (it got
+        their values by an update); ``resumed`` counts records an earlier try (or the part before a wait for
+        the quota) already wrote; ``quota`` is the last plan against the day's quota; ``deferred_until`` when
+        each wait for the reset ended.
     """
 
     template_fields: Sequence[str] = (
@@ -193,6 +195,7 @@ class HubSpotBatchOperator(BaseOperator):
             "rejected_path": rejected_path,
             "not_attempted": len(outcome.not_attempted),
             "not_attempted_path": self._write_not_attempted(outcome.not_attempted, context),
+            "existing_path": self._write_existing(outcome.existing_keys, context),
             "quota": outcome.quota.to_json() if outcome.quota else None,
             "deferred_until": Checkpoint(_state_store(context)).deferrals(),
         }
@@ -386,6 +389,13 @@ class HubSpotBatchOperator(BaseOperator):
             "partial); a later run writes them. Their keys: %s", len(keys), self.object_type, path,
         )  # fmt: skip
         return str(path)
+
+    def _write_existing(self, keys: list[str], context: Any) -> str | None:
+        """Write the keys of creates HubSpot already held a record for as JSON lines: their values were
+        written by an update, their links were not checked."""
+        if not keys:
+            return None
+        return str(write_jsonl(self._output_file(context, ".existing.jsonl"), ({"key": k} for k in keys)))
 
     def _ids_value(self, ids: dict[str, str], context: Any) -> dict[str, str] | str:
         """The id map itself, or the URL of a JSON file holding it when it is large."""
