@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
 from hubspot_commerce.batch.quota import (
+    QuotaPlan,
     QuotaRule,
     daily_quota,
     next_reset,
@@ -68,8 +71,9 @@ def test_an_unreported_quota_oauth_is_never_short():
     assert "reported no daily quota" in plan.describe()
 
 
-def test_the_plan_as_json():
+def test_the_plan_as_json_and_back():
     plan = plan_quota(12, limit=105, remaining=20, rule=QuotaRule("partial"), resets_at=RESET)
+    plan = replace(plan, portal="1234", time_zone="US/Eastern")
     assert plan.to_json() == {
         "needed": 12,
         "limit": 105,
@@ -78,7 +82,10 @@ def test_the_plan_as_json():
         "available": 9,
         "on_short": "partial",
         "resets_at": "2026-12-05T05:00:00+00:00",
+        "portal": "1234",
+        "time_zone": "US/Eastern",
     }
+    assert QuotaPlan.from_json(json.loads(json.dumps(plan.to_json()))) == plan
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
@@ -158,6 +159,21 @@ def test_rerun_takes_existing_records_without_duplicating(sandbox, hook):
     assert (again.created, again.existing, again.rejected) == (100, 150, [])
     assert {k: again.ids[k] for k in first.ids} == first.ids
     assert_exact_state(sandbox, "orders", again.ids)
+    assert sorted(again.existing_keys) == sorted(first.ids)
+
+
+def test_a_create_that_finds_its_record_writes_the_new_values_onto_it(sandbox, hook):
+    """HubSpot already holds the key (a lost sync state): the record gets the source's values by an update,
+    not a second record, and the outcome names it as existing."""
+    first = hook.batch_write(WriteSpec("orders", "create", key_property=KEY), _orders(3))
+    renamed = [
+        replace(record, properties={**record.properties, "hs_order_name": "renamed"}) for record in _orders(3)
+    ]
+    again = hook.batch_write(WriteSpec("orders", "create", key_property=KEY), renamed)
+    assert (again.created, again.updated, again.existing, again.ids) == (0, 0, 3, first.ids)
+    names = {r["properties"][KEY]: r["properties"]["hs_order_name"] for r in sandbox.dump("orders")}
+    assert names == dict.fromkeys(first.ids, "renamed")
+    assert _path_count(sandbox, "orders/batch/update") == 1
 
 
 def test_bad_inputs_are_rejected_with_reasons_and_good_ones_land(sandbox, hook):

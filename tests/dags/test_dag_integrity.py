@@ -16,7 +16,7 @@ from hubspot_commerce.errors import (
     SyncConfigurationError,
 )
 
-HUBSPOT_TASKS = {"setup"}  # validate reads the definitions setup kept; it sends nothing
+HUBSPOT_TASKS = {"setup", "plan_quota"}  # validate reads the definitions setup kept; it sends nothing
 
 
 def test_dag_loads_with_its_schedule_and_params(sync_dag) -> None:
@@ -40,6 +40,7 @@ def test_task_order_follows_the_commerce_graph(sync_dag) -> None:
     upstream = {task.task_id: task.upstream_task_ids for task in sync_dag.tasks}
     assert upstream["extract"] == set() and upstream["setup"] == set(), "HubSpot and the source side by side"
     assert upstream["validate"] == {"setup", "extract"}
+    assert upstream["plan_quota"] == {"validate"}
     assert {"upsert_contacts", "create_orders"} <= upstream["prepare_payments"]
     assert {"upsert_products", "create_orders", "update_orders"} <= upstream["prepare_order_line_items"]
     assert {"create_carts", "upsert_products"} <= upstream["prepare_cart_line_items"]
@@ -61,7 +62,7 @@ def test_task_order_follows_the_commerce_graph(sync_dag) -> None:
     assert writers <= sync_dag.get_task("report").upstream_task_ids
     for writer in writers:
         stream = writer.split("_", 1)[1]
-        assert upstream[writer] == {f"prepare_{stream}"}
+        assert upstream[writer] == {f"prepare_{stream}", "plan_quota"}, "after the run's quota plan"
         assert sync_dag.get_task(writer).skip_if_empty, "dry runs and unselected streams write no input"
 
 

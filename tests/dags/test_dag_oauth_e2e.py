@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from test_dag_commerce_sync_e2e import assert_hubspot_matches_store, run
 
+from hubspot_commerce.batch.quota import portal_day
 from hubspot_commerce.hooks.oauth import OAuthToken
 from hubspot_commerce.sandbox.process import SandboxProcess
+from hubspot_commerce.sandbox.schema import PORTAL_ID
 
 pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.timeout(400)]
 
@@ -32,7 +37,7 @@ def oauth_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxProcess]:
         extra_args=["--oauth-expires-in", str(TOKEN_LIFE_S)],
     ) as sandbox:
         app = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "refresh_token": REFRESH_TOKEN}
-        connection = {"conn_type": "hubspot", "host": sandbox.url, "extra": app}
+        connection = {"conn_type": "hubspot", "host": sandbox.url, "extra": {**app, "daily_limit": 250_000}}
         monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_DEFAULT", json.dumps(connection))
         yield sandbox
 
@@ -63,6 +68,12 @@ def _stored_values(dag_id: str, run_id: str) -> str:
     return json.dumps([row[0] for row in [*xcoms, *rendered]], default=str)
 
 
+def _recorded_usage(store: Path) -> dict[tuple[str, str], int]:
+    """The usage table the DAG keeps beside its sync state (in the source database)."""
+    with sqlite3.connect(store) as db:
+        return {(portal, day): n for portal, day, n in db.execute("SELECT * FROM hubspot_request_usage")}
+
+
 def test_a_sync_on_5_second_oauth_tokens_completes_across_refreshes_and_leaks_no_token(
     sync_dag, store, oauth_sandbox, capfd, monkeypatch
 ) -> None:
@@ -80,6 +91,11 @@ def test_a_sync_on_5_second_oauth_tokens_completes_across_refreshes_and_leaks_no
     grants = stats["by_path"].get("POST /oauth/2026-09/token", 0)
     assert grants >= 3, f"only {grants} token grants: the run did not cross several refreshes"
     assert "401" not in stats["by_status"], "tokens were refreshed before they expired"
+    day = oauth_sandbox.day()
+    today = portal_day(datetime.now(UTC), day["time_zone"])
+    assert _recorded_usage(store) == {(str(PORTAL_ID), today): day["daily_used"]}, (
+        "every task's requests (setup, plan, prepare, writes) are in the usage table, as HubSpot counted them"
+    )
     assert_hubspot_matches_store(oauth_sandbox, store)
     introspect = stats["by_path"].get("POST /oauth/2026-09/token/introspect")
     assert introspect == 1, "setup checked the OAuth token's scopes once"

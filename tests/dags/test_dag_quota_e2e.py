@@ -10,7 +10,9 @@ sandbox's reset (its control call) and to return that moment as the reset. Every
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,24 +21,52 @@ import pytest
 from hubspot_commerce.batch import quota
 from hubspot_commerce.distributed.graph_check import check_graph
 from hubspot_commerce.distributed.hubspot_reader import HubSpotReader
+from hubspot_commerce.sandbox.process import SandboxProcess
 from hubspot_commerce.storage import default_work_dir
 from hubspot_commerce.sync.run_storage import RunStorage
 
 pytestmark = [pytest.mark.usefixtures("airflow_db", "hubspot_conn"), pytest.mark.timeout(300)]
 
-DAILY_LIMIT = 40  # a SMALL store's full run takes more than one day of it above the reserve
-RESERVE = 0.3  # 12 requests: more than any task reads between two writes
+DAILY_LIMIT = 30  # a SMALL store's full run takes more than one day of it above the reserve
+RESERVE = 0.3  # 9 requests: more than any task reads between two writes
+CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN = "commerce-app", "client-secret-quota", "refresh-token-quota"
 
 
 @pytest.fixture
 def short_days(sandbox, monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
     """A portal whose day ends two seconds after a write finds the quota short; the resets it was given."""
+    return _shorten_days(sandbox, monkeypatch)
+
+
+@pytest.fixture
+def oauth_short_days(hubspot_conn, monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxProcess]:
+    """The same short days on an OAuth app connection, whose answers carry no daily headers: its
+    ``daily_limit`` minus the requests the usage table holds for the portal's day is what remains. The
+    usage table keys requests by the portal's date, which the sandbox's early resets do not change: here
+    a day is named by the number of resets that have passed."""
+    with SandboxProcess(oauth_clients=[f"{CLIENT_ID}:{CLIENT_SECRET}:{REFRESH_TOKEN}"]) as sandbox:
+        app = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "refresh_token": REFRESH_TOKEN}
+        extra = {**app, "daily_limit": DAILY_LIMIT}
+        connection = {"conn_type": "hubspot", "host": sandbox.url, "extra": extra}
+        monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_DEFAULT", json.dumps(connection))
+        resets = _shorten_days(sandbox, monkeypatch)
+
+        def sandbox_day(now: datetime, time_zone: str | None) -> str:
+            return f"day-{sum(1 for reset in resets if reset <= now)}"
+
+        monkeypatch.setattr("hubspot_commerce.hooks.hubspot.portal_day", sandbox_day)
+        yield sandbox
+
+
+def _shorten_days(sandbox: SandboxProcess, monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
+    """Make the sandbox's day end two seconds after a write finds the quota short; the resets given."""
     resets: list[datetime] = []
 
     def plan_with_a_near_midnight(needed: int, limit: Any, remaining: Any, rule: Any, resets_at: datetime):
         plan = quota.plan_quota(needed, limit, remaining, rule, resets_at)
         if not plan.short:
             return plan
+        resets[:] = [reset for reset in resets if reset <= datetime.now(UTC)]  # a pending one is replaced
         resets.append(datetime.fromisoformat(sandbox.reset_daily_at(in_seconds=2)["resets_at"]))
         return quota.QuotaPlan(plan.needed, limit, remaining, plan.reserve, rule.on_short, resets[-1])
 
@@ -58,8 +88,9 @@ def test_a_run_longer_than_the_day_defers_resumes_after_the_reset_and_lands_ever
     files = RunStorage.for_run(default_work_dir(), sync_dag.dag_id, dag_run.run_id)
     report = files.report.read_text()
     assert "daily quota: the run's plans need" in report
+    assert "reserve 9, so 5 available: each write checked again" in report, "the run's plan found it short"
     waited = [line for line in report.splitlines() if "waited for the reset until" in line]
-    assert len(waited) >= 1 and all("remaining" in line and "reserve 12" in line for line in waited)
+    assert len(waited) >= 1 and all("remaining" in line and "reserve 9" in line for line in waited)
     assert "INCOMPLETE" not in report and "not attempted" not in report
 
     sandbox.next_day()
@@ -72,7 +103,54 @@ def test_a_run_longer_than_the_day_defers_resumes_after_the_reset_and_lands_ever
     assert create_orders["created"] + create_orders["resumed"] == len(orders)
 
 
+def test_an_oauth_run_longer_than_the_day_counts_its_requests_defers_and_resumes(
+    sync_dag, store: Path, oauth_short_days: SandboxProcess
+) -> None:
+    """With no daily headers, the usage table is the day's count: the run's plan finds the day short, the
+    writes wait for the reset and resume, every request of every task and day is in the table, and HubSpot
+    ends like the store."""
+    sandbox = oauth_short_days
+    conf = {**sync_dag.params.dump(), "full_refresh": True, "quota_reserve": RESERVE}
+    dag_run = sync_dag.test(run_conf=conf)
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert dag_run.state == "success", states
+
+    report = RunStorage.for_run(default_work_dir(), sync_dag.dag_id, dag_run.run_id).report.read_text()
+    assert "available: each write checked again" in report, "the run's plan found the day short"
+    assert any("waited for the reset until" in line for line in report.splitlines())
+    with sqlite3.connect(store) as db:
+        recorded = dict(db.execute("SELECT day, requests FROM hubspot_request_usage").fetchall())
+    api = {path: n for path, n in sandbox.stats()["by_path"].items() if "/oauth/" not in path}
+    assert len(recorded) >= 2 and sum(recorded.values()) == sum(api.values()), (recorded, api)
+
+    sandbox.next_day()
+    sandbox.set_limits(daily_limit=1_000_000)
+    result = check_graph(HubSpotReader(sandbox.url, sandbox.token), store, None)
+    assert result.ok, result.describe()
+
+
 def _xcom(dag_run: Any, task_id: str) -> Any:
     """A task's return value in the run."""
     ti = next(ti for ti in dag_run.get_task_instances() if ti.task_id == task_id)
     return ti.xcom_pull(task_ids=task_id)
+
+
+def test_fail_stops_the_run_before_its_first_write_and_names_the_numbers(
+    sync_dag, store: Path, sandbox
+) -> None:
+    """With ``fail``, the run's plan (made once, before any write task) finds the day short: plan_quota fails,
+    no write task runs, HubSpot holds no record, and the report gives the numbers."""
+    sandbox.set_limits(daily_limit=DAILY_LIMIT)
+    conf = {**sync_dag.params.dump(), "full_refresh": True, "quota_reserve": RESERVE}
+    conf["on_quota_short"] = "fail"
+    dag_run = sync_dag.test(run_conf=conf)
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert dag_run.state == "failed" and states["plan_quota"] == "failed", states
+    writers = [task for task in states if task.startswith(("create_", "update_", "upsert_"))]
+    assert writers and all(states[task] == "upstream_failed" for task in writers), states
+    for object_type in ("products", "contacts", "orders", "line_items", "commerce_payments", "carts"):
+        assert sandbox.dump(object_type) == [], object_type
+
+    report = RunStorage.for_run(default_work_dir(), sync_dag.dag_id, dag_run.run_id).report.read_text()
+    assert "before the first write: about" in report and "reserve 9, so 5 available" in report
+    assert "plan_quota" in report  # among the failed tasks, with what to clear

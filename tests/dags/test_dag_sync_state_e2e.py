@@ -77,14 +77,29 @@ def test_the_state_holds_every_row_a_changed_row_costs_one_update_and_a_rerun_re
 def test_a_create_hubspot_answers_already_exists_is_reconciled_without_a_duplicate(
     sync_dag, store, sandbox
 ) -> None:
+    """The state lost a row, and the source changed it meanwhile: the create finds HubSpot's record, which
+    gets the new values by an update in the same task; the state records it without a hash (its links
+    were not checked), so the next run updates it and adds its links, and the run after writes nothing."""
     run(sync_dag, {"full_refresh": True})
     hubspot_id = state(store, "orders")["100002"]["hubspot_id"]
     with sqlite3.connect(store) as db:
         db.execute("DELETE FROM hubspot_sync_state WHERE stream = 'orders' AND source_key = '100002'")
+        db.execute("UPDATE orders SET order_number = 'SO-CHANGED' WHERE order_id = 100002")
     run(sync_dag, {"full_refresh": True})
-    assert by_key(sandbox.dump("orders"))["100002"]["id"] == hubspot_id, "the same record, not a second one"
-    assert state(store, "orders")["100002"]["hubspot_id"] == hubspot_id
+    order = by_key(sandbox.dump("orders"))["100002"]
+    assert order["id"] == hubspot_id, "the same record, not a second one"
+    assert order["properties"]["hs_order_name"] == "SO-CHANGED", "the source's values, in this run"
+    recorded = state(store, "orders")["100002"]
+    assert (recorded["hubspot_id"], recorded["outcome"]) == (hubspot_id, "existing")
+    assert recorded["row_hash"] is None
     assert_hubspot_matches_store(sandbox, store)
+
+    run(sync_dag, {"full_refresh": True})
+    recorded = state(store, "orders")["100002"]
+    assert recorded["outcome"] == "updated" and recorded["row_hash"]
+    before = sandbox.stats()
+    run(sync_dag, {"full_refresh": True})
+    assert sandbox.stats()["write_requests"] == before["write_requests"], "then nothing to write"
 
 
 def test_a_record_edited_in_hubspot_is_repaired_on_reconcile(sync_dag, store, sandbox) -> None:

@@ -21,6 +21,7 @@ from hubspot_commerce.errors import HubSpotQuotaShort
 from hubspot_commerce.hooks.api_paths import ApiPaths
 from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition
 from hubspot_commerce.operators.batch import HubSpotBatchOperator
+from hubspot_commerce.sandbox.schema import PORTAL_ID
 
 KEY = "src_key"
 ORDERS_CREATE = f"POST /{ApiPaths().batch('orders', 'create')}"
@@ -98,7 +99,8 @@ def test_a_write_longer_than_the_day_writes_what_fits_defers_and_resumes_after_t
     assert result["deferred_until"] == [trigger.moment.isoformat()]
     assert result["quota"] == {
         "needed": 8, "limit": DAILY_LIMIT, "remaining": 19, "reserve": 2, "available": 17,
-        "on_short": "defer", "resets_at": result["quota"]["resets_at"],
+        "on_short": "defer", "resets_at": result["quota"]["resets_at"], "portal": str(PORTAL_ID),
+        "time_zone": "UTC",
     }  # fmt: skip
 
 

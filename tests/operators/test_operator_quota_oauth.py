@@ -98,7 +98,8 @@ def test_an_oauth_write_longer_than_the_configured_day_writes_what_fits_and_defe
     assert (result["created"], result["not_attempted"]) == (0, 100)
     assert result["quota"] == {
         "needed": 1, "limit": DAILY_LIMIT, "remaining": 1, "reserve": 2, "available": 0,
-        "on_short": "partial", "resets_at": result["quota"]["resets_at"],
+        "on_short": "partial", "resets_at": result["quota"]["resets_at"], "portal": str(PORTAL_ID),
+        "time_zone": ZONE,
     }  # fmt: skip
     assert _usage().used(str(PORTAL_ID), _today()) == short_oauth_day.day()["daily_used"] == 19
 

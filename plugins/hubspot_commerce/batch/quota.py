@@ -80,10 +80,13 @@ def daily_quota(
 
 @dataclass(frozen=True)
 class QuotaRule:
-    """How a write treats the daily quota: what to do when short, and the share of the limit to leave."""
+    """How a write treats the daily quota: what to do when short, and the share of the limit to leave.
+    ``planned`` is the run's plan, made once before its first write: a write trusts it when it is not short,
+    and asks HubSpot nothing more."""
 
     on_short: str = "defer"
     reserve: float = DEFAULT_RESERVE
+    planned: QuotaPlan | None = None
 
     def __post_init__(self) -> None:
         if self.on_short not in ON_QUOTA_SHORT:
@@ -106,6 +109,8 @@ class QuotaPlan:
     reserve: int
     on_short: str
     resets_at: datetime
+    portal: str | None = None  # the portal's id and time zone, as the account details call gave them
+    time_zone: str | None = None
 
     @property
     def available(self) -> int | None:
@@ -142,6 +147,13 @@ class QuotaPlan:
     def to_json(self) -> dict[str, Any]:
         """The plan as a JSON-ready dict (XCom, report)."""
         return {**asdict(self), "resets_at": self.resets_at.isoformat(), "available": self.available}
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> QuotaPlan:
+        """The plan :meth:`to_json` gave (extra keys, such as ``available``, are ignored)."""
+        names = ("needed", "limit", "remaining", "reserve", "on_short", "portal", "time_zone")
+        fields = {name: value.get(name) for name in names}
+        return cls(**fields, resets_at=datetime.fromisoformat(str(value["resets_at"])))
 
 
 def plan_quota(

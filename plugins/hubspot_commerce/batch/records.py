@@ -107,6 +107,7 @@ class BatchOutcome:
     ``in_doubt``: keys of creates whose answer was lost and that could not be confirmed (HubSpot stayed
     unreachable, or there is no key property to look them up by); never counted as rejected.
     ``not_attempted``: keys left unsent because the day's quota did not cover them (``quota`` is the plan).
+    ``existing_keys``: keys of creates HubSpot already held a record for (counted in ``existing``).
     """
 
     ids: dict[str, str] = field(default_factory=dict)
@@ -121,6 +122,13 @@ class BatchOutcome:
     http_429: int = 0
     not_attempted: list[str] = field(default_factory=list)
     quota: QuotaPlan | None = None
+    existing_keys: list[str] = field(default_factory=list)
+
+    def found_existing(self, key: str, hubspot_id: str) -> None:
+        """A create's key HubSpot already held: take the record's id, count it as existing."""
+        self.ids[key] = hubspot_id
+        self.existing += 1
+        self.existing_keys.append(key)
 
     def add(self, part: BatchOutcome) -> None:
         """Add ``part``'s ids, counts, rejections and keys in doubt or not attempted to this outcome."""
@@ -128,5 +136,6 @@ class BatchOutcome:
         self.rejected.extend(part.rejected)
         self.in_doubt.extend(part.in_doubt)
         self.not_attempted.extend(part.not_attempted)
+        self.existing_keys.extend(part.existing_keys)
         for name in ("created", "updated", "existing", "requests", "write_requests", "retries", "http_429"):
             setattr(self, name, getattr(self, name) + getattr(part, name))

@@ -443,7 +443,7 @@ class _BatchWriter:
             if created_at >= since - CLOCK_SKEW:
                 out.created += 1
             else:
-                out.existing += 1
+                out.found_existing(key, record["id"])
 
     def write(self, batch: list[PlannedInput], out: BatchOutcome) -> None:
         """Send ``batch`` until every input has landed or is rejected with a reason; creates whose fate
@@ -529,8 +529,7 @@ class _BatchWriter:
         found = self._read_keys([*clashes, *(p.key for p in unknown)], out)
         for key in clashes:
             if key in found:
-                out.ids[key] = found[key]["id"]
-                out.existing += 1
+                out.found_existing(key, found[key]["id"])
             else:
                 out.rejected.append(
                     Rejection(
@@ -574,8 +573,7 @@ class _BatchWriter:
             found = self._read_keys([p.key for p in pending], out)
             if found:  # a refused request wrote nothing: every key found existed before
                 for key, record in found.items():
-                    out.ids[key] = record["id"]
-                    out.existing += 1
+                    out.found_existing(key, record["id"])
                 return [p for p in pending if p.key not in found]
         split_refused(
             pending,

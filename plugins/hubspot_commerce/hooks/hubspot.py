@@ -148,8 +148,9 @@ class HubSpotHook(BaseHook):
 
     @cached_property
     def usage(self) -> RequestUsage | None:
-        """The usage table in ``usage_conn_id`` (a common-sql connection), None without one."""
-        if not self.usage_conn_id:
+        """The usage table in ``usage_conn_id`` (a common-sql connection); None without one, or when the
+        connection sets no ``daily_limit``: the table is read only to stand in for HubSpot's daily headers."""
+        if not self.usage_conn_id or self.daily_limit is None:
             return None
         return RequestUsage(lambda: BaseHook.get_connection(str(self.usage_conn_id)).get_hook())
 
@@ -307,7 +308,8 @@ class HubSpotHook(BaseHook):
         self.session  # noqa: B018 - build the session in this thread before the workers share it
         done = self._recording_usage(on_batch_done)
         recreate = spec.action == "update" and spec.key_property is not None
-        records = list(records) if recreate else records  # read twice: sent, then the gone ones again
+        refresh = spec.is_create and spec.key_property is not None
+        records = list(records) if recreate or refresh else records  # read twice: sent, then some again
         try:
             if quota is None:
                 outcome = self.engine.write(spec, records, skip_keys=skip_keys, on_batch_done=done)
@@ -316,8 +318,10 @@ class HubSpotHook(BaseHook):
                 outcome = self._write_within_quota(spec, pending, quota, done)
             if recreate:
                 self._recreate_gone(spec, records, outcome, done)
+            if refresh:
+                self._update_existing(spec, records, outcome, done)
         except BaseException:
-            self._record_usage_quietly()
+            self.record_usage_quietly()
             raise
         self.record_usage()
         return outcome
@@ -341,6 +345,32 @@ class HubSpotHook(BaseHook):
         outcome.add(recreated)
         self.log.info(
             "%d %s records HubSpot no longer had were created anew", recreated.created, spec.object_type
+        )
+
+    def _update_existing(
+        self,
+        spec: WriteSpec,
+        records: Sequence[WriteRecord],
+        outcome: BatchOutcome,
+        on_batch_done: Callable[[dict[str, str]], None] | None,
+    ) -> None:
+        """Write the source's values onto the records HubSpot already held for a create's key (a lost sync
+        state, another writer), by their id: else they would keep older values that the sync believes it
+        wrote. Their links are not checked here (the caller is told by ``existing_keys``)."""
+        existing = set(outcome.existing_keys)
+        if not existing:
+            return
+        update = WriteSpec(spec.object_type, "update")
+        again = [
+            replace(record, id=outcome.ids[record.key], associations=())
+            for record in records
+            if record.key in existing
+        ]
+        refreshed = self.engine.write(update, again, on_batch_done=on_batch_done)
+        refreshed.updated = 0  # counted as existing already
+        outcome.add(refreshed)
+        self.log.info(
+            "%d %s records HubSpot already held now hold the source's values", len(again), spec.object_type
         )
 
     def _recording_usage(
@@ -369,7 +399,7 @@ class HubSpotHook(BaseHook):
         day = portal_day(datetime.now(UTC), portal.time_zone)
         self.usage.record(portal.id or "unknown", day)
 
-    def _record_usage_quietly(self) -> None:
+    def record_usage_quietly(self) -> None:
         """:meth:`record_usage` while a failure propagates: a usage table that fails too is logged, so that
         the failure (a 429 DAILY that defers the task) is what the caller sees."""
         try:
@@ -386,9 +416,15 @@ class HubSpotHook(BaseHook):
     ) -> BatchOutcome:
         """Write what the day's quota covers above the reserve: everything when it suffices, else nothing
         (``fail``: HubSpotQuotaShort naming the numbers) or the first records that fit (the rest are in the
-        outcome's ``not_attempted``). A 429 DAILY on the way says the reset is the portal's midnight."""
-        plan = self.plan_quota(requests_for(len(pending)), rule)
+        outcome's ``not_attempted``). A 429 DAILY on the way says the reset is the portal's midnight. A
+        run's plan that found the quota sufficient (``rule.planned``) is trusted: no request checks it."""
         what = f"{spec.object_type} {spec.action}"
+        if rule.planned is not None and not rule.planned.short:
+            self._portal = Portal(rule.planned.portal, rule.planned.time_zone)
+            planned = rule.planned.describe()
+            self.log.info("%s of %d records: the run's plan covers it (%s)", what, len(pending), planned)
+            return self._write_before_reset(spec, pending, rule.planned, on_batch_done)
+        plan = self.plan_quota(requests_for(len(pending)), rule)
         self.log.info("%s of %d records: %s", what, len(pending), plan.describe())
         if plan.short and rule.on_short == "fail":
             raise HubSpotQuotaShort(
@@ -400,14 +436,25 @@ class HubSpotHook(BaseHook):
         fits = plan.records_that_fit(len(pending))
         if fits < len(pending):
             self.log.warning("%s: %d records fit today's quota; %d wait", what, fits, len(pending) - fits)
-        try:
-            outcome = self.engine.write(spec, pending[:fits], on_batch_done=on_batch_done)
-        except HubSpotDailyLimitReached as exc:  # another integration spent the quota meanwhile
-            exc.resets_at = plan.resets_at
-            raise
+        outcome = self._write_before_reset(spec, pending[:fits], plan, on_batch_done)
         outcome.not_attempted = [record.key for record in pending[fits:]]
         outcome.quota = plan
         return outcome
+
+    def _write_before_reset(
+        self,
+        spec: WriteSpec,
+        records: list[WriteRecord],
+        plan: QuotaPlan,
+        on_batch_done: Callable[[dict[str, str]], None] | None,
+    ) -> BatchOutcome:
+        """Write; a 429 DAILY on the way (another integration spent the quota) waits for the plan's reset,
+        midnight in the portal's time zone."""
+        try:
+            return self.engine.write(spec, records, on_batch_done=on_batch_done)
+        except HubSpotDailyLimitReached as exc:
+            exc.resets_at = plan.resets_at
+            raise
 
     def plan_quota(self, needed: int, rule: QuotaRule) -> QuotaPlan:
         """``needed`` requests against the day's quota: the account details call tells the portal's time
@@ -425,7 +472,8 @@ class HubSpotHook(BaseHook):
                 "HubSpot sent no daily quota headers: the connection's daily_limit %d, %s requests recorded "
                 "for portal %s on %s", limit, used, portal.id, portal_day(now, portal.time_zone),
             )  # fmt: skip
-        return plan_quota(needed, limit, remaining, rule, next_reset(now, portal.time_zone))
+        plan = plan_quota(needed, limit, remaining, rule, next_reset(now, portal.time_zone))
+        return replace(plan, portal=portal.id, time_zone=portal.time_zone)
 
     def _used_today(self, portal: Portal, now: datetime) -> int:
         """Requests the usage table recorded for the portal's day, after adding this hook's own; 0 without a

@@ -8,6 +8,7 @@ goes on where it stopped.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections import Counter
@@ -20,7 +21,7 @@ from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 from airflow.sdk import BaseOperator, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowSkipException
 
-from hubspot_commerce.batch.quota import DEFAULT_RESERVE, QuotaRule
+from hubspot_commerce.batch.quota import DEFAULT_RESERVE, QuotaPlan, QuotaRule
 from hubspot_commerce.batch.records import BatchOutcome, Rejection, WriteRecord, WriteSpec
 from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS
 from hubspot_commerce.errors import (
@@ -100,10 +101,15 @@ class HubSpotBatchOperator(BaseOperator):
     :param usage_conn_id: a SQL connection recording every HubSpot request per portal day (table
         ``hubspot_request_usage``); with the HubSpot connection's ``daily_limit`` extra it tells what remains
         when HubSpot sends no daily headers (an OAuth app). None: not recorded. (templated)
+    :param run_quota: the run's plan against the day's quota, made before its first write (a
+        ``QuotaPlan.to_json()`` dict, or its JSON text as a template renders it): when it is not short, the
+        write trusts it and spends no request on checking the quota. (templated)
     :return: ``{"ids": {key: id} | path, "created", "updated", "existing", "resumed", "rejected",
-        "rejected_path", "not_attempted", "not_attempted_path", "quota", "deferred_until"}``; ``resumed``
-        counts records an earlier try (or the part before a wait for the quota) already wrote; ``quota`` is
-        the last plan against the day's quota; ``deferred_until`` when each wait for the reset ended.
+        "rejected_path", "not_attempted", "not_attempted_path", "existing_path", "quota",
+        "deferred_until"}``; ``existing_path`` lists the creates HubSpot already held a record for (it got
+        their values by an update); ``resumed`` counts records an earlier try (or the part before a wait for
+        the quota) already wrote; ``quota`` is the last plan against the day's quota; ``deferred_until`` when
+        each wait for the reset ended.
     """
 
     template_fields: Sequence[str] = (
@@ -118,6 +124,7 @@ class HubSpotBatchOperator(BaseOperator):
         "on_quota_short",
         "quota_reserve",
         "usage_conn_id",
+        "run_quota",
     )
     ui_color = "#ff7a59"
 
@@ -138,6 +145,7 @@ class HubSpotBatchOperator(BaseOperator):
         on_quota_short: str = "defer",
         quota_reserve: float | str = DEFAULT_RESERVE,
         usage_conn_id: str | None = None,
+        run_quota: Mapping[str, Any] | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -155,6 +163,7 @@ class HubSpotBatchOperator(BaseOperator):
         self.on_quota_short = on_quota_short
         self.quota_reserve = quota_reserve
         self.usage_conn_id = usage_conn_id
+        self.run_quota = run_quota
 
     @cached_property
     def hook(self) -> HubSpotHook:
@@ -186,6 +195,7 @@ class HubSpotBatchOperator(BaseOperator):
             "rejected_path": rejected_path,
             "not_attempted": len(outcome.not_attempted),
             "not_attempted_path": self._write_not_attempted(outcome.not_attempted, context),
+            "existing_path": self._write_existing(outcome.existing_keys, context),
             "quota": outcome.quota.to_json() if outcome.quota else None,
             "deferred_until": Checkpoint(_state_store(context)).deferrals(),
         }
@@ -297,7 +307,7 @@ class HubSpotBatchOperator(BaseOperator):
         try:
             spec = WriteSpec(self.object_type, self.action, self.id_property, self.key_property)
             skip = set(done) | set(in_doubt)
-            quota = QuotaRule(str(self.on_quota_short), float(self.quota_reserve))
+            quota = QuotaRule(str(self.on_quota_short), float(self.quota_reserve), self._run_plan())
             outcome = self.hook.batch_write(
                 spec, records(), skip_keys=skip, on_batch_done=checkpoint.add, quota=quota
             )
@@ -313,6 +323,13 @@ class HubSpotBatchOperator(BaseOperator):
         outcome.in_doubt[:0] = in_doubt
         keys = {str(item.get("key")) for item in items if isinstance(item, Mapping)}
         return outcome, len(keys & done.keys())  # records planned anew as unchanged are not resumed
+
+    def _run_plan(self) -> QuotaPlan | None:
+        """``run_quota`` as a plan (None when empty: a template's ``null``)."""
+        value = self.run_quota
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip() else None
+        return QuotaPlan.from_json(value) if value else None
 
     def _confirm_in_doubt(self, checkpoint: Checkpoint, done: dict[str, str]) -> list[str]:
         """Log what an earlier try wrote; read back by the key property the creates it left in doubt and add
@@ -372,6 +389,13 @@ class HubSpotBatchOperator(BaseOperator):
             "partial); a later run writes them. Their keys: %s", len(keys), self.object_type, path,
         )  # fmt: skip
         return str(path)
+
+    def _write_existing(self, keys: list[str], context: Any) -> str | None:
+        """Write the keys of creates HubSpot already held a record for as JSON lines: their values were
+        written by an update, their links were not checked."""
+        if not keys:
+            return None
+        return str(write_jsonl(self._output_file(context, ".existing.jsonl"), ({"key": k} for k in keys)))
 
     def _ids_value(self, ids: dict[str, str], context: Any) -> dict[str, str] | str:
         """The id map itself, or the URL of a JSON file holding it when it is large."""

@@ -1,7 +1,8 @@
 """``build_dag()``: the ``hubspot_commerce_sync`` DAG. Wiring only; every step lives in ``sync.steps``.
 
-setup (HubSpot) and extract (the source) side by side -> validate -> per stream, as soon as the streams it
-refers to are written: prepare (plan against HubSpot) -> write (``HubSpotBatchOperator``: products and
+setup (HubSpot) and extract (the source) side by side -> validate -> plan_quota (the run's requests against
+the day's quota, before any write) and, per stream, as soon as the streams it refers to are written: prepare
+(plan against HubSpot) -> write (``HubSpotBatchOperator``: products and
 contacts upsert; others create, and update what changed; a write with nothing to do ends as skipped) ->
 report. Streams that do not refer to each other run at the same time. Tasks hand each other files in the
 run's directory on object storage (``work_dir``) and small XCom values; HubSpot ids travel over XCom as
@@ -11,7 +12,8 @@ run's directory on object storage (``work_dir``) and small XCom values; HubSpot 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -55,6 +57,7 @@ from hubspot_commerce.sync import steps
 from hubspot_commerce.sync.extract import resolve_window, sql_source
 from hubspot_commerce.sync.guide import user_guide
 from hubspot_commerce.sync.mapping import StreamMapping, SyncMapping, load_mapping
+from hubspot_commerce.sync.run_quota import run_quota_step
 from hubspot_commerce.sync.run_storage import RunStorage
 from hubspot_commerce.sync.state import DEFAULT_TABLE as DEFAULT_STATE_TABLE
 from hubspot_commerce.sync.state import SyncState
@@ -218,8 +221,20 @@ class SyncConfig:
         """The run's storage (the current task's run unless ``run_id`` is given)."""
         return RunStorage.for_run(self.work_root, self.dag_id, run_id or get_current_context()["run_id"])
 
-    def hubspot(self) -> HubSpotHook:
-        return HubSpotHook(hubspot_conn_id=self.hubspot_conn_id)
+    @property
+    def usage_conn_id(self) -> str:
+        """Where the day's HubSpot requests are recorded per portal (with the state)."""
+        return self.state_conn_id or self.source_conn_id
+
+    @contextmanager
+    def hubspot(self) -> Iterator[HubSpotHook]:
+        """A task's hook; at the end its requests are added to the day's usage (kept only for a connection
+        with a ``daily_limit``, an OAuth app's stand-in for HubSpot's daily headers)."""
+        hook = HubSpotHook(hubspot_conn_id=self.hubspot_conn_id, usage_conn_id=self.usage_conn_id)
+        try:
+            yield hook
+        finally:
+            hook.record_usage_quietly()
 
     def macros(self) -> dict[str, Any]:
         """Template helpers: the URL of a stream's write input and of its directory in the run's storage."""
@@ -257,7 +272,8 @@ def write_tasks(config: SyncConfig, stream: StreamMapping) -> list[HubSpotBatchO
             skip_if_empty=True,  # a dry run, a stream not selected, nothing changed: no Asset event
             on_quota_short="{{ params.on_quota_short }}",
             quota_reserve="{{ params.quota_reserve }}",
-            usage_conn_id=config.state_conn_id or config.source_conn_id,  # the day's requests, per portal
+            usage_conn_id=config.usage_conn_id,  # the day's requests, per portal
+            run_quota="{{ ti.xcom_pull(task_ids='plan_quota') | tojson }}",  # trusted when it fits
             pool=config.pool,
             outlets=[Asset(name=f"hubspot_{stream.object_type}", uri=f"hubspot://crm/{stream.object_type}")],
         )
@@ -265,9 +281,9 @@ def write_tasks(config: SyncConfig, stream: StreamMapping) -> list[HubSpotBatchO
     ]
 
 
-def start_tasks(config: SyncConfig) -> tuple[XComArg, XComArg]:
-    """setup (HubSpot) and extract (the source) side by side, then validate; returns the extract and
-    validate outputs (counts per stream)."""
+def start_tasks(config: SyncConfig) -> tuple[XComArg, XComArg, XComArg]:
+    """setup (HubSpot) and extract (the source) side by side, then validate, then the run's plan against
+    the day's quota; returns the extract and validate outputs (counts per stream) and the plan."""
 
     @task(task_id="setup", pool=config.pool, multiple_outputs=False)
     def setup() -> dict[str, str]:
@@ -275,7 +291,8 @@ def start_tasks(config: SyncConfig) -> tuple[XComArg, XComArg]:
         property exists where the run creates records."""
         params = _params()
         written = [] if params["dry_run"] else list(params["objects"])
-        return steps.setup_step(config.hubspot(), config.mapping, config.storage(), written)
+        with config.hubspot() as hubspot:
+            return steps.setup_step(hubspot, config.mapping, config.storage(), written)
 
     @task(task_id="extract", multiple_outputs=False)
     def extract() -> dict[str, str]:
@@ -297,9 +314,15 @@ def start_tasks(config: SyncConfig) -> tuple[XComArg, XComArg]:
         """Check every row against HubSpot's property definitions and the references between rows."""
         return steps.validate_step(config.mapping, config.storage())
 
-    extracted, validated = extract(), validate()
-    [setup(), extracted] >> validated
-    return extracted, validated
+    @task(task_id="plan_quota", pool=config.pool, multiple_outputs=False)
+    def plan_quota() -> dict[str, Any] | None:
+        """Before the first write: the requests the run's writes need against HubSpot's daily quota."""
+        with config.hubspot() as hubspot:
+            return run_quota_step(hubspot, config.mapping, config.storage(), config.state(), _params())
+
+    extracted, validated, planned = extract(), validate(), plan_quota()
+    [setup(), extracted] >> validated >> planned
+    return extracted, validated, planned
 
 
 def stream_tasks(config: SyncConfig, stream: StreamMapping, upstream: Mapping[str, list[Any]]) -> list[Any]:
@@ -324,9 +347,10 @@ def stream_tasks(config: SyncConfig, stream: StreamMapping, upstream: Mapping[st
             reconcile=bool(params["reconcile"]),
         )
         ids = steps.referenced_ids(upstream)
-        hubspot, storage = config.hubspot(), config.storage()
-        state = config.state()
-        return steps.prepare_step(hubspot, config.mapping, stream.name, storage, ids, choices, state)
+        with config.hubspot() as hubspot:
+            return steps.prepare_step(
+                hubspot, config.mapping, stream.name, config.storage(), ids, choices, config.state()
+            )
 
     planned = prepare(upstream)
     writers = write_tasks(config, stream)
@@ -346,16 +370,17 @@ def mirror_task(config: SyncConfig, stream: StreamMapping, upstream: list[Any]) 
     def mirror() -> dict[str, Any]:
         """Archive and unlink what prepare planned (mirror: true), unless the guard stops it."""
         params = _params()
-        return steps.mirror_step(
-            config.hubspot(),
-            config.mapping,
-            stream.name,
-            config.storage(),
-            dry_run=bool(params["dry_run"]),
-            max_archive_fraction=config.max_archive_fraction,
-            confirmed=bool(params["confirm_archive"]),
-            state=config.state(),
-        )
+        with config.hubspot() as hubspot:
+            return steps.mirror_step(
+                hubspot,
+                config.mapping,
+                stream.name,
+                config.storage(),
+                dry_run=bool(params["dry_run"]),
+                max_archive_fraction=config.max_archive_fraction,
+                confirmed=bool(params["confirm_archive"]),
+                state=config.state(),
+            )
 
     mirrored = mirror()
     for output in upstream:
@@ -451,13 +476,14 @@ def build_dag(
 
 def wire_tasks(config: SyncConfig) -> None:
     """setup and extract, validate, each stream's prepare, writes and mirror in reference order, report."""
-    extracted, validated = start_tasks(config)
+    extracted, validated, planned = start_tasks(config)
     streams = config.mapping.streams
     outputs: dict[str, list[Any]] = {}
     for name, stream in streams.items():
         outputs[name] = stream_tasks(config, stream, {r.stream: outputs[r.stream] for r in stream.references})
         validated >> outputs[name][0]
     writes = {f"{name}.{o.operator.action}": o for name in outputs for o in outputs[name][1:]}
+    planned >> [write.operator for write in writes.values()]
     mirrors = {
         f"{name}.mirror": mirror_task(config, stream, outputs[name])
         for name, stream in streams.items()

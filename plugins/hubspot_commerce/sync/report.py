@@ -187,22 +187,41 @@ def mirror_lines(results: Mapping[str, Mapping[str, Any] | None], dry_run: bool)
     return lines
 
 
+def run_plan_text(plan: Mapping[str, Any]) -> str:
+    """The run's plan against the day's quota in words: estimated need, what remained, the verdict."""
+    if plan.get("remaining") is None:
+        return (
+            f"about {plan['needed']} requests; HubSpot reported no daily quota (OAuth app) and the "
+            "connection sets no daily_limit"
+        )
+    verdict = "each write checked again" if plan["available"] < plan["needed"] else "enough"
+    return (
+        f"about {plan['needed']} requests; remaining {plan['remaining']} of {plan['limit']}, reserve "
+        f"{plan['reserve']}, so {plan['available']} available: {verdict}"
+    )
+
+
 def quota_lines(
     mapping: SyncMapping,
     plans: Mapping[str, Mapping[str, Any]],
     writes: Mapping[str, Mapping[str, Any] | None],
+    run_plan: Mapping[str, Any] | None = None,
 ) -> list[str]:
-    """The run against HubSpot's daily quota: the requests its plans need, and per write task its last check
-    (needed, remaining, reserve), until when it waited for the reset, and what it left unsent."""
+    """The run against HubSpot's daily quota: the requests its plans need, the run's plan made before its
+    first write, and per write task that checked for itself (the run was short) its check (needed,
+    remaining, reserve), until when it waited for the reset, and what it left unsent."""
     needed = sum(
         stream_requests(plan, upsert=bool(mapping.streams[name].upsert_by))
         for name, plan in plans.items()
         if plan.get("written", True) and name in mapping.streams
     )
     checked = {name: result for name, result in writes.items() if result and result.get("quota")}
-    if not checked:
+    planned = bool(run_plan and run_plan.get("needed"))
+    if not checked and not planned:
         return []
     lines = ["", f"daily quota: the run's plans need {needed} write requests"]
+    if run_plan and planned:
+        lines.append(f"  before the first write: {run_plan_text(run_plan)}")
     for name, result in checked.items():
         quota = result["quota"]
         if quota["remaining"] is None:

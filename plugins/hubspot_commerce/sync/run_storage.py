@@ -69,6 +69,11 @@ class RunStorage:
         return self.root / "rejected.jsonl"
 
     @property
+    def quota_plan(self) -> ObjectStoragePath:
+        """The run's plan against the day's quota, made before its first write."""
+        return self.root / "quota-plan.json"
+
+    @property
     def report(self) -> ObjectStoragePath:
         return self.root / "report.txt"
 

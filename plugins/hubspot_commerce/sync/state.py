@@ -121,12 +121,14 @@ def outcome_rows(
     written: Mapping[str, str] | None,
     refused: Mapping[str, str],
     synced_at: str,
+    existing: frozenset[str] | set[str] = frozenset(),
 ) -> list[StateRow]:
     """The state of a planned stream after its writes: unchanged rows as they were, written rows with the
     id HubSpot gave (a new one for a record the update task created anew), rows HubSpot refused with its
     reason and no hash (so the next run tries again). ``written`` is None when a write task did not
     finish: its rows keep the state they had, which stays true (a create that landed anyway is found again
-    by its unique key)."""
+    by its unique key). ``existing`` creates found a record HubSpot already held: its values were written,
+    its links not checked, so it gets no hash either (the next run updates it and adds its links)."""
     rows = []
     outcome = {"create": "created", "update": "updated", "unchanged": "unchanged"}
     for key, known_id, row_hash, planned_as in planned[
@@ -137,6 +139,8 @@ def outcome_rows(
             rows.append(StateRow(stream, key, known_id, row_hash, "unchanged", None, synced_at))
         elif key in refused:
             rows.append(StateRow(stream, key, known_id, None, "rejected", refused[key], synced_at))
+        elif written is not None and key in existing:
+            rows.append(StateRow(stream, key, written[key], None, "existing", None, synced_at))
         elif written is not None and key in written:
             rows.append(StateRow(stream, key, written[key], row_hash, outcome[planned_as], None, synced_at))
     return rows

@@ -505,6 +505,16 @@ def collect_rejected(files: RunStorage, streams: Iterable[str]) -> list[dict[str
     return rows
 
 
+def output_rows(outputs: Iterable[Mapping[str, Any] | None], path_field: str) -> list[dict[str, Any]]:
+    """The rows of the JSON lines files the write tasks' XCom values name in ``path_field``."""
+    return [
+        row
+        for out in outputs
+        if out and out.get(path_field)
+        for row in read_jsonl(storage_path(out[path_field]))
+    ]
+
+
 def record_state(
     mapping: SyncMapping,
     files: RunStorage,
@@ -528,13 +538,12 @@ def record_state(
         written = {k: i for out in outputs if out for k, i in read_ids(out).items()} if finished else None
         refused = {
             str(row["key"]): f"{row.get('category')}: {row.get('message')}"
-            for out in outputs
-            if out and out.get("rejected_path")
-            for row in read_jsonl(storage_path(out["rejected_path"]))
+            for row in output_rows(outputs, "rejected_path")
         }
+        existing = {str(row["key"]) for row in output_rows(outputs, "existing_path")}
         before = {str(row["key"]): str(row["reason"]) for row in rejected if row["stream"] == name}
         planned = read_table(files.planned_state(name))
-        rows += outcome_rows(name, planned, written, refused, synced_at)
+        rows += outcome_rows(name, planned, written, refused, synced_at, existing)
         rows += rejected_rows(name, before, state.load(name, list(before)), synced_at)
     return state.save(rows)
 
@@ -577,7 +586,9 @@ def report_step(
         stream_status(mapping, states),
         failed,
     )
-    text = "\n".join([text, *mirror_lines(results, dry_run), *quota_lines(mapping, plans, writes)])
+    run_plan = read_json(files.quota_plan) if files.quota_plan.exists() else None
+    quota = quota_lines(mapping, plans, writes, run_plan)
+    text = "\n".join([text, *mirror_lines(results, dry_run), *quota])
     if state is not None:
         text += f"\nsync state: {recorded} rows recorded in {state.table}"
     files.report.write_text(text + "\n")

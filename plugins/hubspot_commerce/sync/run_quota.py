@@ -1,0 +1,111 @@
+"""The run's plan against HubSpot's daily quota, made once, before the run's first write.
+
+The requests each written stream will make are estimated from the sync state, the way prepare plans them
+(a create per 100 new keys, an update per 100 changed rows, an association batch per 1,000 moved links, and on
+a reconcile run a read per 100 rows), and compared in one account details request with what the portal's day
+has left above the reserve. A run that fits writes without asking again. A short run with ``fail`` stops
+here, before anything is written; with ``defer`` or ``partial`` each write task checks the quota when it
+starts, since what fits then depends on what is left at that moment.
+
+The estimate leaves out what only HubSpot's answers decide (reads of creates it answers "already exists",
+retries) and mirroring's lists and archives: a ``429 DAILY`` on the way still waits for the reset.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import pandas as pd
+
+from hubspot_commerce.batch.quota import (
+    LINKS_PER_REQUEST,
+    QuotaPlan,
+    QuotaRule,
+    requests_for,
+    stream_requests,
+)
+from hubspot_commerce.errors import HubSpotQuotaShort
+from hubspot_commerce.storage import read_json, read_table, write_json
+from hubspot_commerce.sync.diff import plan_from_state, resolve_references, row_hashes
+from hubspot_commerce.sync.mapping import KEY, REF_PREFIX, StreamMapping, SyncMapping
+from hubspot_commerce.sync.run_storage import RunStorage
+from hubspot_commerce.sync.state import SyncState
+
+log = logging.getLogger(__name__)
+
+
+class QuotaApi(Protocol):
+    """What the run's plan needs from HubSpot (``HubSpotHook``)."""
+
+    def plan_quota(self, needed: int, rule: QuotaRule) -> QuotaPlan: ...
+
+
+def known_ids(state: SyncState, stream: str, keys: pd.Series) -> dict[str, str]:
+    """``{source key: HubSpot id}`` the sync state holds for the given keys of ``stream``."""
+    known = state.load(stream, list(keys.dropna().unique()))
+    return {key: row.hubspot_id for key, row in known.items() if row.hubspot_id}
+
+
+def stream_estimate(
+    stream: StreamMapping,
+    accepted: pd.DataFrame,
+    definitions: list[dict],
+    state: SyncState,
+    key_property: str,
+    reconcile: bool,
+) -> int:
+    """Requests one stream's writes will make, planned from the sync state as prepare will plan them; a row
+    whose referenced record the state does not know yet counts as changed (the stricter estimate)."""
+    ids = {
+        ref.stream: known_ids(state, ref.stream, accepted[REF_PREFIX + ref.name]) for ref in stream.references
+    }
+    frame, _ = resolve_references(stream, accepted, ids, strict=False)
+    known = state.load(stream.name, list(frame[KEY]))
+    plan = plan_from_state(stream, frame, known, row_hashes(stream, frame, definitions), key_property)
+    writes = stream_requests(plan.counts(), upsert=bool(stream.upsert_by))
+    links = requests_for(len(plan.links_changed), LINKS_PER_REQUEST)
+    return writes + links + (requests_for(len(frame)) if reconcile else 0)
+
+
+def run_quota_step(
+    hubspot: QuotaApi,
+    mapping: SyncMapping,
+    files: RunStorage,
+    state: SyncState,
+    params: Mapping[str, Any],
+) -> dict[str, Any] | None:
+    """Estimate the requests of every stream the run writes (or, on a dry run, would write) and plan them
+    against the day's quota (one request; none when there is nothing to write). Writes the plan to the run's
+    storage for the report and returns it for the write tasks. Raises HubSpotQuotaShort when the run is
+    short and ``on_quota_short`` is ``fail`` (never on a dry run, which only reports)."""
+    rule = QuotaRule(str(params["on_quota_short"]), float(params["quota_reserve"]))
+    written = [name for name in mapping.streams if name in params["objects"]]
+    needed = {
+        name: stream_estimate(
+            mapping.streams[name],
+            read_table(files.accepted(name)),
+            read_json(files.definitions(mapping.streams[name].object_type)),
+            state,
+            mapping.key_property.name,
+            bool(params["reconcile"]),
+        )
+        for name in written
+    }
+    total = sum(needed.values())
+    if not total:
+        write_json(files.quota_plan, {"needed": 0, "streams": needed})
+        log.info("The run writes nothing: no quota to plan")
+        return None
+    plan = hubspot.plan_quota(total, rule)
+    write_json(files.quota_plan, {**plan.to_json(), "streams": needed})
+    log.info("The run's writes, estimated per stream %s: %s", needed, plan.describe())
+    if plan.short and rule.on_short == "fail" and not params["dry_run"]:
+        raise HubSpotQuotaShort(
+            f"The run needs about {total} requests ({', '.join(f'{n} {c}' for n, c in needed.items() if c)}) "
+            f"and HubSpot's daily quota is short: {plan.describe()}. Nothing was written; run it after the "
+            "reset, lower quota_reserve, or choose on_quota_short defer or partial",
+            plan=plan,
+        )
+    return plan.to_json()
