@@ -57,16 +57,19 @@ def stream_estimate(
     reconcile: bool,
 ) -> int:
     """Requests one stream's writes will make, planned from the sync state as prepare will plan them; a row
-    whose referenced record the state does not know yet counts as changed (the stricter estimate)."""
+    whose referenced record the state does not know yet counts as changed (the stricter estimate). A stream
+    the state knows none of the rows of (a first load) is all creates, with no hashing."""
+    reads = requests_for(len(accepted)) if reconcile else 0
+    known = state.load(stream.name, list(accepted[KEY]))
+    if not known:
+        return requests_for(len(accepted)) + reads
     ids = {
         ref.stream: known_ids(state, ref.stream, accepted[REF_PREFIX + ref.name]) for ref in stream.references
     }
     frame, _ = resolve_references(stream, accepted, ids, strict=False)
-    known = state.load(stream.name, list(frame[KEY]))
     plan = plan_from_state(stream, frame, known, row_hashes(stream, frame, definitions), key_property)
     writes = stream_requests(plan.counts(), upsert=bool(stream.upsert_by))
-    links = requests_for(len(plan.links_changed), LINKS_PER_REQUEST)
-    return writes + links + (requests_for(len(frame)) if reconcile else 0)
+    return writes + requests_for(len(plan.links_changed), LINKS_PER_REQUEST) + reads
 
 
 def run_quota_step(
