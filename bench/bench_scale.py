@@ -9,8 +9,8 @@ latency, so the client's own cost shows, runs the DAG with ``full_refresh`` thro
 
 * ``records``: rows in the store; each one becomes one HubSpot record.
 * ``seconds``: from the first task's start to the run's end, as Airflow logged them (``bench_dag.py``).
-* ``peak_task_rss_mb``: ``airflow dags test`` runs every task inside its own process, one after another, so
-  that one process is the task processes. The figure is its peak resident memory, ``ru_maxrss`` from
+* ``peak_task_rss_mb``: ``airflow dags test`` runs every task in the CLI's own process, one after another,
+  so that one process is all the task processes. The figure is its peak resident memory, ``ru_maxrss`` from
   ``os.wait4`` (the process and any children it waited for). It is an upper bound for the RSS of any one task:
   each task ran inside that process, and the process also holds Airflow's own footprint (imports, the
   in-process API server, the metadata DB) and whatever earlier tasks left allocated (CPython seldom gives
