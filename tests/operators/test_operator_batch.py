@@ -77,6 +77,7 @@ def test_execute_with_a_list_returns_a_flat_id_map(sandbox, orders_ready, tmp_pa
         "rejected_path": None,
         "not_attempted": 0,
         "not_attempted_path": None,
+        "existing_path": None,
         "quota": result["quota"],
         "deferred_until": [],
     }

@@ -12,6 +12,7 @@ from hubspot_commerce.sync.diff import (
     plan_stream,
     resolve_references,
 )
+from hubspot_commerce.sync.id_index import IdIndex
 from hubspot_commerce.sync.mapping import KEY, PropertyRule, Reference, StreamMapping
 
 ORDERS = StreamMapping(
@@ -56,6 +57,11 @@ DEFS = [
 ]
 
 
+def _ids(maps: dict[str, dict[str, str]]) -> dict[str, IdIndex]:
+    """Id indexes from plain maps."""
+    return {stream: IdIndex.from_pairs(ids.items()) for stream, ids in maps.items()}
+
+
 def _orders() -> pd.DataFrame:
     frame = pd.DataFrame(
         {
@@ -67,7 +73,7 @@ def _orders() -> pd.DataFrame:
         },
         dtype="string",
     )
-    resolved, rejected = resolve_references(ORDERS, frame, {"contacts": {"c1": "901", "c2": "902"}})
+    resolved, rejected = resolve_references(ORDERS, frame, _ids({"contacts": {"c1": "901", "c2": "902"}}))
     assert rejected == []
     return resolved
 
@@ -149,7 +155,7 @@ def test_references_become_ids_or_reject_the_row() -> None:
         },
         dtype="string",
     )
-    ids = {"products": {"A": "501"}, "orders": {"1": "11"}}
+    ids = _ids({"products": {"A": "501"}, "orders": {"1": "11"}})
     resolved, rejected = resolve_references(LINES, frame, ids)
     assert resolved[KEY].tolist() == ["order:1:1"]
     assert resolved["hs_product_id"].tolist() == ["501"]
@@ -187,5 +193,5 @@ def test_existing_records_get_the_links_hubspot_lacks() -> None:
 
 def test_links_named_by_the_records_own_key_are_not_checked() -> None:
     frame = pd.DataFrame({KEY: ["order:1:1"], "ref:product": ["A"], "ref:order": ["1"]}, dtype="string")
-    resolved, _ = resolve_references(LINES, frame, {"products": {"A": "501"}, "orders": {"1": "11"}})
+    resolved, _ = resolve_references(LINES, frame, _ids({"products": {"A": "501"}, "orders": {"1": "11"}}))
     assert desired_links(LINES, resolved, {"order:1:1": "71"}) == {}

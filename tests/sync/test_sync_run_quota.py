@@ -10,6 +10,7 @@ import pytest
 from airflow.sdk import BaseHook
 
 from hubspot_commerce.sync.diff import resolve_references, row_hashes
+from hubspot_commerce.sync.id_index import IdIndex
 from hubspot_commerce.sync.mapping import KEY, PropertyRule, Reference, StreamMapping
 from hubspot_commerce.sync.run_quota import stream_estimate
 from hubspot_commerce.sync.state import StateRow, SyncState
@@ -53,7 +54,9 @@ def _record(state: SyncState, accepted: pd.DataFrame, contact_ids: dict[str, str
         StateRow("contacts", key, hubspot_id, "h", "created", None, "t")
         for key, hubspot_id in contact_ids.items()
     )
-    frame, _ = resolve_references(ORDERS, accepted, {"contacts": contact_ids}, strict=False)
+    frame, _ = resolve_references(
+        ORDERS, accepted, {"contacts": IdIndex.from_pairs(contact_ids.items())}, strict=False
+    )
     hashes = row_hashes(ORDERS, frame, DEFS)
     state.save(
         StateRow("orders", key, str(5000 + n), row_hash, "created", None, "t")

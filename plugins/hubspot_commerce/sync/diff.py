@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from hubspot_commerce.batch.records import Link
+from hubspot_commerce.sync.id_index import IdIndex
 from hubspot_commerce.sync.mapping import (
     KEY,
     REF_PREFIX,
@@ -72,7 +73,7 @@ def lookup_value(stream: StreamMapping, frame: pd.DataFrame) -> pd.Series:
 
 
 def resolve_references(
-    stream: StreamMapping, frame: pd.DataFrame, ids: Mapping[str, Mapping[str, str]], strict: bool = True
+    stream: StreamMapping, frame: pd.DataFrame, ids: Mapping[str, IdIndex], strict: bool = True
 ) -> tuple[pd.DataFrame, list[RejectedRow]]:
     """Replace referenced source keys by HubSpot ids: into the reference's property (``hs_product_id``) or an
     ``assoc:<name>`` column. With ``strict``, a row whose referenced record has no HubSpot id is rejected
@@ -81,7 +82,8 @@ def resolve_references(
     reasons = pd.Series(pd.NA, index=frame.index, dtype="string")
     for ref in stream.references:
         keys = frame[REF_PREFIX + ref.name]
-        resolved = keys.map(dict(ids.get(ref.stream, {}))).astype("string")
+        index = ids.get(ref.stream)
+        resolved = index.lookup(keys) if index is not None else pd.Series(pd.NA, keys.index, "string")
         unresolved = keys.notna() & resolved.isna()
         message = (
             f"{ref.name} '" + keys.fillna("") + "' has no HubSpot record (rejected by HubSpot, or "

@@ -65,6 +65,14 @@ day, one at a time, each syncing exactly its data interval; re-running a window 
 there. A write task emits an Asset event (`hubspot://crm/<object type>`, its counts in the event's extra) only
 when it created or updated records.
 
+## The daily quota
+
+Before any write, `plan_quota` estimates the run's requests from the sync state and compares them, in one
+request, with what HubSpot's daily quota leaves above the reserve (`quota_reserve`). When the run is short,
+`on_quota_short` decides: `defer` writes what fits and waits for the portal's midnight without holding a
+worker, `fail` stops here before anything is written, `partial` writes what fits. The report gives the
+numbers.
+
 ## The report and the rejected rows
 
 The `report` task's log shows, per stream, the rows extracted, created, updated, unchanged, rejected and

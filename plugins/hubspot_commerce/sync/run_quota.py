@@ -29,6 +29,7 @@ from hubspot_commerce.batch.quota import (
 from hubspot_commerce.errors import HubSpotQuotaShort
 from hubspot_commerce.storage import read_json, read_table, write_json
 from hubspot_commerce.sync.diff import plan_from_state, resolve_references, row_hashes
+from hubspot_commerce.sync.id_index import IdIndex
 from hubspot_commerce.sync.mapping import KEY, REF_PREFIX, StreamMapping, SyncMapping
 from hubspot_commerce.sync.run_storage import RunStorage
 from hubspot_commerce.sync.state import SyncState
@@ -42,10 +43,10 @@ class QuotaApi(Protocol):
     def plan_quota(self, needed: int, rule: QuotaRule) -> QuotaPlan: ...
 
 
-def known_ids(state: SyncState, stream: str, keys: pd.Series) -> dict[str, str]:
-    """``{source key: HubSpot id}`` the sync state holds for the given keys of ``stream``."""
+def known_ids(state: SyncState, stream: str, keys: pd.Series) -> IdIndex:
+    """The HubSpot ids the sync state holds for the given keys of ``stream``."""
     known = state.load(stream, list(keys.dropna().unique()))
-    return {key: row.hubspot_id for key, row in known.items() if row.hubspot_id}
+    return IdIndex.from_pairs((key, row.hubspot_id) for key, row in known.items() if row.hubspot_id)
 
 
 def stream_estimate(

@@ -39,6 +39,7 @@ from hubspot_commerce.sync.diff import (
     row_hashes,
 )
 from hubspot_commerce.sync.extract import DataFrameSource, Window, extract_streams
+from hubspot_commerce.sync.id_index import IdIndex
 from hubspot_commerce.sync.mapping import KEY, SyncMapping, map_stream
 from hubspot_commerce.sync.mirror import (
     MirrorPlan,
@@ -206,11 +207,11 @@ def validate_step(mapping: SyncMapping, files: RunStorage) -> dict[str, str]:
     return counts
 
 
-def referenced_ids(upstream: Mapping[str, Iterable[Mapping[str, Any]]]) -> dict[str, dict[str, str]]:
-    """Per referenced stream, one ``{source key: HubSpot id}`` map from the XCom values of its prepare
-    step (records that existed) and its write tasks (records that landed); skipped tasks give None."""
+def referenced_ids(upstream: Mapping[str, Iterable[Mapping[str, Any]]]) -> dict[str, IdIndex]:
+    """Per referenced stream, one compact ``{source key: HubSpot id}`` index from the XCom values of its
+    prepare step (records that existed) and its write tasks (records that landed); skipped tasks give None."""
     return {
-        stream: {key: hubspot_id for value in values if value for key, hubspot_id in read_ids(value).items()}
+        stream: IdIndex.from_pairs(pair for value in values if value for pair in read_ids(value).items())
         for stream, values in upstream.items()
     }
 
@@ -241,7 +242,7 @@ def prepare_step(
     mapping: SyncMapping,
     stream_name: str,
     files: RunStorage,
-    ids: Mapping[str, Mapping[str, str]],
+    ids: Mapping[str, IdIndex],
     choices: StreamChoices,
     state: SyncState | None = None,
 ) -> dict[str, dict[str, str]]:
@@ -423,14 +424,14 @@ def _to_synced_records(
     stream_name: str,
     ref_name: str,
     links: list[Link],
-    ids: Mapping[str, Mapping[str, str]],
+    ids: Mapping[str, IdIndex],
 ) -> list[Link]:
     """The links whose target the sync writes: a record of the referenced stream this run knows, or one
     carrying the source-key property. Other links are left alone: to records the sync did not write, and
     to upserted records (contacts) outside the run's rows, which only a full refresh knows all of."""
     stream = mapping.streams[stream_name]
     target = mapping.streams[next(ref.stream for ref in stream.references if ref.name == ref_name)]
-    known = set(ids.get(target.name, {}).values())
+    known = ids[target.name].id_set() if target.name in ids else set()
     unknown = sorted({link.to_id for link in links} - known)
     key_name = mapping.key_property.name
     found = {}
