@@ -560,9 +560,10 @@ def record_state(
 ) -> int:
     """Record each written stream's rows in the state table: unchanged and written rows with their hash and
     id, rejected rows with their reason (``rejected``: the run's rows rejected before sending, as
-    ``collect_rejected`` gathered them). A stream whose write task did not finish keeps its rows' state."""
+    ``collect_rejected`` gathered them). A stream whose write task did not finish keeps its rows' state.
+    The planned rows are read and recorded a chunk at a time."""
     synced_at = datetime.now(UTC).isoformat(timespec="seconds")
-    rows: list[StateRow] = []
+    recorded = 0
     for name, stream in mapping.streams.items():
         if not plans.get(name, {}).get("written") or not files.planned_state(name).exists():
             continue
@@ -576,10 +577,10 @@ def record_state(
         }
         existing = {str(row["key"]) for row in output_rows(outputs, "existing_path")}
         before = {str(row["key"]): str(row["reason"]) for row in rejected if row["stream"] == name}
-        planned = read_table(files.planned_state(name))
-        rows += outcome_rows(name, planned, written, refused, synced_at, existing)
-        rows += rejected_rows(name, before, state.load(name, list(before)), synced_at)
-    return state.save(rows)
+        for planned in iter_table(files.planned_state(name), PREPARE_CHUNK):
+            recorded += state.save(outcome_rows(name, planned, written, refused, synced_at, existing))
+        recorded += state.save(rejected_rows(name, before, state.load(name, list(before)), synced_at))
+    return recorded
 
 
 def report_step(
