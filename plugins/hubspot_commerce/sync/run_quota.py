@@ -27,7 +27,7 @@ from hubspot_commerce.batch.quota import (
     stream_requests,
 )
 from hubspot_commerce.errors import HubSpotQuotaShort
-from hubspot_commerce.storage import read_json, read_table, write_json
+from hubspot_commerce.storage import iter_table, read_json, write_json
 from hubspot_commerce.sync.diff import plan_from_state, resolve_references, row_hashes
 from hubspot_commerce.sync.id_index import IdIndex
 from hubspot_commerce.sync.mapping import KEY, REF_PREFIX, StreamMapping, SyncMapping
@@ -35,6 +35,7 @@ from hubspot_commerce.sync.run_storage import RunStorage
 from hubspot_commerce.sync.state import SyncState
 
 log = logging.getLogger(__name__)
+ESTIMATE_CHUNK = 50_000  # rows estimated at a time (a partial batch per chunk: at most one request more)
 
 
 class QuotaApi(Protocol):
@@ -87,13 +88,16 @@ def run_quota_step(
     rule = QuotaRule(str(params["on_quota_short"]), float(params["quota_reserve"]))
     written = [name for name in mapping.streams if name in params["objects"]]
     needed = {
-        name: stream_estimate(
-            mapping.streams[name],
-            read_table(files.accepted(name)),
-            read_json(files.definitions(mapping.streams[name].object_type)),
-            state,
-            mapping.key_property.name,
-            bool(params["reconcile"]),
+        name: sum(
+            stream_estimate(
+                mapping.streams[name],
+                chunk,
+                read_json(files.definitions(mapping.streams[name].object_type)),
+                state,
+                mapping.key_property.name,
+                bool(params["reconcile"]),
+            )
+            for chunk in iter_table(files.accepted(name), ESTIMATE_CHUNK)
         )
         for name in written
     }

@@ -7,7 +7,7 @@ Kept free of Airflow's task context so each step can be called directly in a tes
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -19,6 +19,7 @@ from hubspot_commerce.errors import HubSpotMissingScopes, MassArchiveRefused, So
 from hubspot_commerce.hooks.hubspot import missing_scopes
 from hubspot_commerce.operators.batch import read_ids
 from hubspot_commerce.storage import (
+    iter_table,
     read_json,
     read_jsonl,
     read_table,
@@ -40,7 +41,7 @@ from hubspot_commerce.sync.diff import (
 )
 from hubspot_commerce.sync.extract import DataFrameSource, Window, extract_streams
 from hubspot_commerce.sync.id_index import IdIndex
-from hubspot_commerce.sync.mapping import KEY, SyncMapping, map_stream
+from hubspot_commerce.sync.mapping import KEY, StreamMapping, SyncMapping, map_stream
 from hubspot_commerce.sync.mirror import (
     MirrorPlan,
     archive_refusal,
@@ -51,6 +52,7 @@ from hubspot_commerce.sync.mirror import (
     stale_links,
 )
 from hubspot_commerce.sync.options import pipelined_object_types, with_pipelines
+from hubspot_commerce.sync.plan_files import PlanFiles
 from hubspot_commerce.sync.report import (
     failed_tasks,
     format_report,
@@ -64,6 +66,7 @@ from hubspot_commerce.sync.state import StateRow, SyncState, outcome_rows, rejec
 from hubspot_commerce.sync.validate import RejectedRow, definitions_by_name, validate_streams
 
 log = logging.getLogger(__name__)
+PREPARE_CHUNK = 50_000  # rows planned at a time: memory stays flat however large the stream
 
 
 class HubSpotApi(Protocol):
@@ -257,43 +260,84 @@ def prepare_step(
     (the write tasks' XCom shape, so ``read_ids`` reads both).
     """
     stream = mapping.streams[stream_name]
-    accepted = read_table(files.accepted(stream_name))
-    frame, rejected = resolve_references(stream, accepted, ids, strict=choices.writes)
     if choices.writes:
-        check_rejected_share(files, stream_name, len(accepted), rejected, choices.max_rejected_fraction)
-    definitions = read_json(files.definitions(stream.object_type))
+        check_references(files, stream, ids, choices.max_rejected_fraction)
+    from_state = state is not None and not choices.reconcile
+    keys: list[pd.Series] = []
+    stale: dict[str, list[Link]] = {}
+    upsert = bool(stream.upsert_by)
+    with PlanFiles(files, stream_name, stream.object_type, writes=choices.writes, upsert=upsert) as out:
+        for chunk in _chunks(files, stream_name):
+            frame, hashes, plan, current = _plan_chunk(
+                hubspot, mapping, stream_name, out.definitions, chunk, ids, choices, state
+            )
+            out.add(plan, frame[KEY], hashes)
+            if stream.mirror:
+                keys.append(chunk[KEY])
+                for ref, links in stale_links(stream, frame, plan.existing_ids, current).items():
+                    stale.setdefault(ref, []).extend(links)
+    if stream.mirror and choices.selected:
+        trusted = state if from_state else None
+        source = pd.concat(keys) if keys else pd.Series(dtype="string")
+        mirror = _plan_mirror(hubspot, mapping, stream_name, files, source, choices.full_refresh, trusted)
+        mirror.unlink = {
+            ref: _to_synced_records(hubspot, mapping, stream_name, ref, links, ids)
+            for ref, links in stale.items()
+        }
+        write_json(files.mirror_plan(stream_name), mirror.to_json())
+    log.info("%s: %s (%s)", stream_name, out.describe(), choices.describe())
+    for row in out.rejected_sample:
+        log.warning("%s %s rejected: %s", stream_name, row["key"], row["reason"])
+    return {"ids": out.existing_ids}
+
+
+def _chunks(files: RunStorage, stream_name: str) -> Iterator[pd.DataFrame]:
+    """The stream's accepted rows, ``PREPARE_CHUNK`` at a time."""
+    return iter_table(files.accepted(stream_name), PREPARE_CHUNK)
+
+
+def check_references(
+    files: RunStorage, stream: StreamMapping, ids: Mapping[str, IdIndex], allowed: float
+) -> None:
+    """Before anything of the stream is written: fail when more of its rows than ``allowed`` are rejected,
+    counting those whose referenced record has no HubSpot id (read chunk by chunk)."""
+    rows, unresolved = 0, []
+    for chunk in _chunks(files, stream.name):
+        rows += len(chunk)
+        unresolved += resolve_references(stream, chunk, ids, strict=True)[1]
+    check_rejected_share(files, stream.name, rows, unresolved, allowed)
+
+
+def _plan_chunk(
+    hubspot: HubSpotApi,
+    mapping: SyncMapping,
+    stream_name: str,
+    definitions: list[dict[str, Any]],
+    chunk: pd.DataFrame,
+    ids: Mapping[str, IdIndex],
+    choices: StreamChoices,
+    state: SyncState | None,
+) -> tuple[pd.DataFrame, pd.Series, StreamPlan, dict[str, dict[str, dict[str, set[int]]]]]:
+    """Plan one chunk of the stream against the sync state (or, reconciling, HubSpot's records), and add
+    the associations its existing records lack. Returns the resolved rows, their hashes, the plan and the
+    links HubSpot has."""
+    stream = mapping.streams[stream_name]
+    frame, rejected = resolve_references(stream, chunk, ids, strict=choices.writes)
     hashes = row_hashes(stream, frame, definitions)
+    key_property = mapping.key_property.name
     from_state = state is not None and not choices.reconcile
     if state is not None and from_state:
         known = state.load(stream_name, list(frame[KEY]))
-        plan = plan_from_state(stream, frame, known, hashes, mapping.key_property.name)
+        plan = plan_from_state(stream, frame, known, hashes, key_property)
     else:
         existing = _read_existing(hubspot, mapping, stream_name, frame, definitions)
-        plan = plan_stream(stream, frame, existing, definitions, mapping.key_property.name)
+        plan = plan_stream(stream, frame, existing, definitions, key_property)
     plan.rejected = rejected
     every_link = from_state or choices.reconcile  # a recreated record's id changed: check every link
     current = _link_existing(
         hubspot, mapping, stream_name, frame, plan, choices.writes, from_state, every_link
     )  # fmt: skip
-    _write_plan(files, stream_name, plan, writes=choices.writes, upsert=bool(stream.upsert_by))
-    write_table(files.planned_state(stream_name), plan.planned_state(frame[KEY], hashes))
-    if stream.mirror and choices.selected:
-        trusted = state if from_state else None
-        mirror = _plan_mirror(hubspot, mapping, stream_name, files, accepted, choices.full_refresh, trusted)
-        mirror.unlink = {
-            ref: _to_synced_records(hubspot, mapping, stream_name, ref, links, ids)
-            for ref, links in stale_links(stream, frame, plan.existing_ids, current).items()
-        }
-        write_json(files.mirror_plan(stream_name), mirror.to_json())
-    counts = plan.counts()
-    log.info(
-        "%s: %d to create, %d to update, %d unchanged, %d rejected (%s)",
-        stream_name, counts["create"], counts["update"], counts["unchanged"], counts["rejected"],
-        choices.describe(),
-    )  # fmt: skip
-    for row in rejected[:5]:
-        log.warning("%s %s rejected: %s", stream_name, row.key, row.reason)
-    return {"ids": plan.existing_ids}
+    return frame, hashes, plan, current
 
 
 def check_rejected_share(
@@ -389,7 +433,7 @@ def _plan_mirror(
     mapping: SyncMapping,
     stream_name: str,
     files: RunStorage,
-    accepted: pd.DataFrame,
+    source_keys: pd.Series,
     full_refresh: bool,
     state: SyncState | None,
 ) -> MirrorPlan:
@@ -401,11 +445,11 @@ def _plan_mirror(
     if key_name not in definitions_by_name(read_json(files.definitions(stream.object_type))):
         return MirrorPlan()  # no record was ever created with a source key: none is ours to archive
     deleted = read_json(files.deleted(stream_name))
-    mirror = MirrorPlan(known=len(accepted) + len(deleted))
+    mirror = MirrorPlan(known=len(source_keys) + len(deleted))
     if full_refresh:
         held = hubspot.list_keys(stream.object_type, key_name)
         rejected = read_jsonl(files.rejected(stream_name, "validate"))
-        source = set(accepted[KEY]) | {row["key"] for row in rejected}
+        source = set(source_keys) | {row["key"] for row in rejected}
         mirror.archive = stale_keys(stream, held, source)
         mirror.known = len(stale_keys(stream, held, ()))
     elif deleted and state is not None:
@@ -483,17 +527,6 @@ def mirror_step(
     return {"archived": archived, "unlinked": unlinked, "path": str(files.mirrored(stream_name))}
 
 
-def _write_plan(files: RunStorage, stream: str, plan: StreamPlan, writes: bool, upsert: bool) -> None:
-    if upsert:
-        inputs = {"upsert": plan.create + plan.update if writes else []}
-    else:
-        inputs = {"create": plan.create if writes else [], "update": plan.update if writes else []}
-    for action, records in inputs.items():
-        write_jsonl(files.write_input(stream, action), records)
-    write_jsonl(files.rejected(stream, "plan"), (row.to_json() for row in plan.rejected))
-    write_json(files.plan(stream), {**plan.counts(), "written": writes})
-
-
 def collect_rejected(files: RunStorage, streams: Iterable[str]) -> list[dict[str, Any]]:
     """Every row rejected before sending, from each stream's file, into the run's one rejected-rows file."""
     rows = [
@@ -527,9 +560,10 @@ def record_state(
 ) -> int:
     """Record each written stream's rows in the state table: unchanged and written rows with their hash and
     id, rejected rows with their reason (``rejected``: the run's rows rejected before sending, as
-    ``collect_rejected`` gathered them). A stream whose write task did not finish keeps its rows' state."""
+    ``collect_rejected`` gathered them). A stream whose write task did not finish keeps its rows' state.
+    The planned rows are read and recorded a chunk at a time."""
     synced_at = datetime.now(UTC).isoformat(timespec="seconds")
-    rows: list[StateRow] = []
+    recorded = 0
     for name, stream in mapping.streams.items():
         if not plans.get(name, {}).get("written") or not files.planned_state(name).exists():
             continue
@@ -543,10 +577,10 @@ def record_state(
         }
         existing = {str(row["key"]) for row in output_rows(outputs, "existing_path")}
         before = {str(row["key"]): str(row["reason"]) for row in rejected if row["stream"] == name}
-        planned = read_table(files.planned_state(name))
-        rows += outcome_rows(name, planned, written, refused, synced_at, existing)
-        rows += rejected_rows(name, before, state.load(name, list(before)), synced_at)
-    return state.save(rows)
+        for planned in iter_table(files.planned_state(name), PREPARE_CHUNK):
+            recorded += state.save(outcome_rows(name, planned, written, refused, synced_at, existing))
+        recorded += state.save(rejected_rows(name, before, state.load(name, list(before)), synced_at))
+    return recorded
 
 
 def report_step(

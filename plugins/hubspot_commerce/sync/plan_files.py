@@ -1,0 +1,74 @@
+"""A stream's plan written as prepare makes it, a chunk at a time, so no more than a chunk is in memory: the
+write tasks' inputs, the rows rejected while planning, the planned state for the report, and at the end the
+counts (``plan.json``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from contextlib import ExitStack
+from typing import Any
+
+import pandas as pd
+
+from hubspot_commerce.storage import JsonLinesWriter, TableWriter, read_json, write_json
+from hubspot_commerce.sync.diff import StreamPlan
+from hubspot_commerce.sync.run_storage import RunStorage
+
+
+class PlanFiles:
+    """The files of one stream's plan, open for its chunks (``with PlanFiles(...) as out: out.add(...)``).
+
+    ``writes``: whether the stream is written (else its write inputs stay empty: a dry run, a stream not
+    selected); an ``upsert`` stream has one input, of its creates and updates together."""
+
+    def __init__(
+        self, files: RunStorage, stream: str, object_type: str, *, writes: bool, upsert: bool
+    ) -> None:
+        self.files, self.stream, self.writes = files, stream, writes
+        self.actions = ("upsert",) if upsert else ("create", "update")
+        self.definitions: list[dict[str, Any]] = read_json(files.definitions(object_type))
+        self.counts: Counter[str] = Counter()
+        self.existing_ids: dict[str, str] = {}
+        self.rejected_sample: list[dict[str, str]] = []  # the first few, for the log
+        self._stack = ExitStack()
+
+    def __enter__(self) -> PlanFiles:
+        enter = self._stack.enter_context
+        self._inputs = {
+            a: enter(JsonLinesWriter(self.files.write_input(self.stream, a))) for a in self.actions
+        }
+        self._rejected = enter(JsonLinesWriter(self.files.rejected(self.stream, "plan")))
+        self._planned = enter(TableWriter(self.files.planned_state(self.stream)))
+        return self
+
+    def add(self, plan: StreamPlan, keys: pd.Series, hashes: pd.Series) -> None:
+        """Write one chunk's plan: its inputs (when the stream is written), rejections and planned state."""
+        if self.writes:
+            if "upsert" in self._inputs:
+                self._inputs["upsert"].write([*plan.create, *plan.update])
+            else:
+                self._inputs["create"].write(plan.create)
+                self._inputs["update"].write(plan.update)
+        rejected = [row.to_json() for row in plan.rejected]
+        self._rejected.write(rejected)
+        self.rejected_sample.extend(rejected[: 5 - len(self.rejected_sample)])
+        self._planned.write(plan.planned_state(keys, hashes))
+        self.counts.update(plan.counts())
+        self.existing_ids.update(plan.existing_ids)
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        self._stack.close()
+        if kind is None:
+            write_json(self.files.plan(self.stream), {**self._totals(), "written": self.writes})
+
+    def _totals(self) -> dict[str, int]:
+        names = ("create", "update", "unchanged", "relinked", "rejected")
+        return {name: int(self.counts[name]) for name in names}
+
+    def describe(self) -> str:
+        """The counts in words, for the log."""
+        totals = self._totals()
+        return (
+            f"{totals['create']} to create, {totals['update']} to update, {totals['unchanged']} unchanged, "
+            f"{totals['rejected']} rejected"
+        )
