@@ -5,17 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from hubspot_commerce.batch.records import Rejection, WriteRecord, WriteSpec
+from hubspot_commerce.batch.records import BatchOutcome, Rejection, WriteRecord, WriteSpec
 from hubspot_commerce.batch.requests import PlannedInput, iter_batches
 
 
 @dataclass
 class Plan:
-    """The batches ``iter_batches`` yields and the records it refused before sending."""
+    """The batches ``iter_batches`` yields, the records it refused before sending, how many it skipped and
+    the keys it left unsent past its limit."""
 
     spec: WriteSpec
     batches: list[list[PlannedInput]]
     rejected: list[Rejection] = field(default_factory=list)
+    skipped: int = 0
+    not_attempted: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -29,9 +32,10 @@ def plan_write(
     id_property: str | None = None,
     key_property: str | None = None,
     skip_keys: frozenset[str] | set[str] = frozenset(),
+    limit: int | None = None,
 ) -> Plan:
     """Plan ``records`` for ``action`` on orders (the object type does not change the plan)."""
     spec = WriteSpec("orders", action, id_property=id_property, key_property=key_property)
-    rejected: list[Rejection] = []
-    batches = list(iter_batches(spec, records, rejected, skip_keys=skip_keys))
-    return Plan(spec, batches, rejected)
+    outcome = BatchOutcome()
+    batches = list(iter_batches(spec, records, outcome, skip_keys=skip_keys, limit=limit))
+    return Plan(spec, batches, outcome.rejected, outcome.skipped, outcome.not_attempted)

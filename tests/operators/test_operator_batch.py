@@ -100,10 +100,12 @@ def test_inputs_from_a_jsonl_file_and_large_id_maps_as_a_url(sandbox, orders_rea
         max_inline_ids=100,
     )
     result = op.execute(context={"run_id": "manual__2026-11-22"})
-    expected = f"file://{tmp_path}/hubspot_commerce/adhoc_airflow/manual__2026-11-22/create_orders.ids.json"
+    expected = f"file://{tmp_path}/hubspot_commerce/adhoc_airflow/manual__2026-11-22/create_orders.ids.jsonl"
     assert result["ids"] == expected, "the default output directory is the run's under work_dir"
     assert read_ids(result) == _state(sandbox)
     assert len(read_ids(result)) == 120
+    lines = read_jsonl(storage_path(expected))
+    assert [set(line) for line in lines] == [{"key", "id"}] * 120, "one {key, id} object a line"
 
 
 def test_inputs_and_outputs_on_object_storage(sandbox, orders_ready, s3_dir):
@@ -123,7 +125,7 @@ def test_inputs_and_outputs_on_object_storage(sandbox, orders_ready, s3_dir):
         max_rejected_fraction=0.5,
     )
     result = op.execute(context={})
-    assert result["ids"] == f"{s3_dir}/orders/create_orders.ids.json"
+    assert result["ids"] == f"{s3_dir}/orders/create_orders.ids.jsonl"
     assert read_ids(result) == _state(sandbox) and len(read_ids(result)) == 120
     assert result["rejected_path"] == f"{s3_dir}/orders/create_orders.rejected.jsonl"
     rejected = read_jsonl(storage_path(result["rejected_path"]))
@@ -196,25 +198,32 @@ def test_the_token_never_reaches_logs_or_errors(sandbox, monkeypatch, caplog, ca
     assert sandbox.stats()["requests"] == 1  # a bad token is not retried
 
 
-def test_a_task_stopped_by_a_non_hubspot_error_keeps_its_checkpoint(sandbox, orders_ready, monkeypatch):
-    """A task timeout (or any other exception) mid-call must not lose the ids of batches that landed."""
+def test_a_task_stopped_by_a_non_hubspot_error_keeps_its_checkpoint(
+    sandbox, orders_ready, tmp_path, monkeypatch
+):
+    """A task timeout (or any other exception) mid-call must not lose the ids of batches that landed: they
+    are in a part file the store counts, and the next try sends only the rest."""
     store = FakeTaskStateStore()
-    op = HubSpotBatchOperator(
-        task_id="create_orders", object_type="orders", action="create", inputs=_inputs(150), key_property=KEY
-    )
+    op = _create_op(_inputs(150), tmp_path)
     real_write = op.hook.batch_write
 
     def write_then_time_out(spec, records, **kwargs):
         landed = real_write(spec, list(records)[:100], **kwargs)
-        assert len(landed.ids) == 100
+        assert (landed.created, landed.ids) == (100, {}), "the ids went to the operator's files, not here"
         raise TimeoutError("execution_timeout")  # what Airflow raises in the task's thread
 
     monkeypatch.setattr(op.hook, "batch_write", write_then_time_out)
     with pytest.raises(TimeoutError):
         op.execute(context={"task_state_store": store})
-    assert store.get("ids.chunks") == 1
-    assert store.get("ids.0") == _state(sandbox)
-    assert len(store.get("ids.0")) == 100
+    assert store.values == {"ids.parts": 1}, "the checkpoint holds a count, not the ids"
+    part = read_jsonl(storage_path(tmp_path / "create_orders.ids" / "part-00000.jsonl"))
+    assert {row["key"]: row["id"] for row in part} == _state(sandbox) and len(part) == 100
+
+    creates_before = sandbox.stats()["by_path"].get(ORDERS_CREATE, 0)
+    result = _create_op(_inputs(150), tmp_path).execute(context={"task_state_store": store})
+    assert (result["created"], result["resumed"], result["existing"]) == (50, 100, 0)
+    assert sandbox.stats()["by_path"].get(ORDERS_CREATE, 0) - creates_before == 1, "only the last 50 sent"
+    assert result["ids"] == _state(sandbox) and len(result["ids"]) == 150, "every order once"
 
 
 def test_a_task_stopped_by_the_daily_limit_still_writes_what_hubspot_refused(sandbox, orders_ready, tmp_path):
@@ -326,8 +335,9 @@ def test_hubspot_down_mid_upsert_fails_the_try_as_an_outage_and_the_next_try_com
             first.execute(context={"task_state_store": store})
         hubspot.thaw()
         assert caught.value.partial_outcome is not None and caught.value.partial_outcome.rejected == []
-        assert store.get("ids.chunks", 0) > 0 or caught.value.partial_outcome.ids, "what landed is kept"
+        assert store.get("ids.parts", 0) > 0, "what landed is kept"
         result = _upsert_products(2000).execute(context={"task_state_store": store})
+        assert result["resumed"] > 0, "what landed before the outage is not sent again"
         skus = [record["properties"]["hs_sku"] for record in hubspot.dump("products")]
     assert (result["rejected"], len(result["ids"])) == (0, 2000)
     assert sorted(skus) == sorted(f"SKU-{i}" for i in range(2000)), "every product exactly once"

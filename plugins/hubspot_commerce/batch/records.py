@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+import os
+import pickle
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import IO, Any
 
 from hubspot_commerce.batch.quota import QuotaPlan
 
@@ -100,6 +103,47 @@ class Rejection:
     message: str
 
 
+class RecordSpool:
+    """Records set aside during a write for a second one: the updates HubSpot no longer had (created anew),
+    the creates it already held (their values written by an update). Few as a rule, but a lost sync state
+    makes every create one, so past ``in_memory`` records they wait in a temporary file, not in memory."""
+
+    def __init__(self, in_memory: int = 1_000) -> None:
+        self.in_memory = in_memory
+        self._recent: list[WriteRecord] = []
+        self._file: IO[bytes] | None = None
+        self._spilled = 0
+
+    def __len__(self) -> int:
+        return self._spilled + len(self._recent)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def extend(self, records: Iterable[WriteRecord]) -> None:
+        """Set ``records`` aside, after those already here."""
+        self._recent.extend(records)
+        if len(self._recent) > self.in_memory:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile()  # noqa: SIM115 - open as long as the spool lives
+            self._file.seek(0, os.SEEK_END)
+            for record in self._recent:
+                pickle.dump(record, self._file)  # a file of this process only: never shared, never kept
+            self._spilled += len(self._recent)
+            self._recent = []
+
+    def __iter__(self) -> Iterator[WriteRecord]:
+        """Every record set aside, in order (the spool stays as it is)."""
+        offset = 0
+        for _ in range(self._spilled):
+            assert self._file is not None
+            self._file.seek(offset)
+            record = pickle.load(self._file)
+            offset = self._file.tell()
+            yield record
+        yield from list(self._recent)
+
+
 @dataclass
 class BatchOutcome:
     """What one ``batch_write`` did: ids of every record that landed, counts and rejections.
@@ -107,7 +151,9 @@ class BatchOutcome:
     ``in_doubt``: keys of creates whose answer was lost and that could not be confirmed (HubSpot stayed
     unreachable, or there is no key property to look them up by); never counted as rejected.
     ``not_attempted``: keys left unsent because the day's quota did not cover them (``quota`` is the plan).
-    ``existing_keys``: keys of creates HubSpot already held a record for (counted in ``existing``).
+    ``skipped``: records not sent because their key was among the ``skip_keys`` (done by an earlier try).
+    ``existing_records``: creates HubSpot already held a record for (counted in ``existing``), each with the
+    id of that record. ``gone``: updates (with a key property) of records HubSpot no longer has.
     """
 
     ids: dict[str, str] = field(default_factory=dict)
@@ -122,20 +168,40 @@ class BatchOutcome:
     http_429: int = 0
     not_attempted: list[str] = field(default_factory=list)
     quota: QuotaPlan | None = None
-    existing_keys: list[str] = field(default_factory=list)
+    skipped: int = 0
+    existing_records: RecordSpool = field(default_factory=RecordSpool)
+    gone: RecordSpool = field(default_factory=RecordSpool)
 
-    def found_existing(self, key: str, hubspot_id: str) -> None:
+    @property
+    def existing_keys(self) -> list[str]:
+        """Keys of the creates HubSpot already held a record for."""
+        return [record.key for record in self.existing_records]
+
+    def found_existing(self, record: WriteRecord, hubspot_id: str) -> None:
         """A create's key HubSpot already held: take the record's id, count it as existing."""
-        self.ids[key] = hubspot_id
+        self.ids[record.key] = hubspot_id
         self.existing += 1
-        self.existing_keys.append(key)
+        self.existing_records.extend([replace(record, id=hubspot_id)])
 
-    def add(self, part: BatchOutcome) -> None:
-        """Add ``part``'s ids, counts, rejections and keys in doubt or not attempted to this outcome."""
-        self.ids.update(part.ids)
+    def add(self, part: BatchOutcome, keep_ids: bool = True) -> None:
+        """Add ``part``'s counts, rejections, keys in doubt or not attempted and records set aside to this
+        outcome; its ids too unless ``keep_ids`` is False (they went elsewhere)."""
+        if keep_ids:
+            self.ids.update(part.ids)
         self.rejected.extend(part.rejected)
         self.in_doubt.extend(part.in_doubt)
         self.not_attempted.extend(part.not_attempted)
-        self.existing_keys.extend(part.existing_keys)
-        for name in ("created", "updated", "existing", "requests", "write_requests", "retries", "http_429"):
+        self.existing_records.extend(part.existing_records)
+        self.gone.extend(part.gone)
+        names = (
+            "created",
+            "updated",
+            "existing",
+            "requests",
+            "write_requests",
+            "retries",
+            "http_429",
+            "skipped",
+        )
+        for name in names:
             setattr(self, name, getattr(self, name) + getattr(part, name))

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from hubspot_commerce.batch.records import Rejection, WriteRecord, WriteSpec
+from hubspot_commerce.batch.records import BatchOutcome, Rejection, WriteRecord, WriteSpec
 
 MAX_BATCH = 100  # HubSpot's cap on inputs per object batch request; 101 answers 400.
 _SAFE_TRACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
@@ -20,11 +20,13 @@ _SAFE_TRACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 
 @dataclass(frozen=True)
 class PlannedInput:
-    """A record ready to send: its trace id and the JSON input HubSpot expects."""
+    """A record ready to send: its trace id, the JSON input HubSpot expects, and the record itself (kept
+    while it is in flight, in case HubSpot's answer calls for a second write of it)."""
 
     key: str
     trace_id: str
     body: dict[str, Any]
+    record: WriteRecord
 
 
 def trace_id_for(key: str) -> str:
@@ -102,30 +104,35 @@ def _body(record: WriteRecord, trace_id: str, spec: WriteSpec) -> dict[str, Any]
 def iter_batches(
     spec: WriteSpec,
     records: Iterable[WriteRecord],
-    rejected: list[Rejection],
+    outcome: BatchOutcome,
     *,
-    skip_keys: frozenset[str] | set[str] = frozenset(),
+    skip_keys: Container[str] = frozenset(),
+    limit: int | None = None,
 ) -> Iterator[list[PlannedInput]]:
     """Check every record, give it a unique trace id and yield the sendable ones in batches of 100.
 
-    Lazy, so the first batches can be sent while later records are still being planned. Refused before
-    sending (appended to ``rejected``, each named with the reason): a key seen earlier in this call, an
-    ``id`` used twice (HubSpot would refuse the whole batch), a missing ``id`` for upsert/update,
-    associations on an upsert, a key property that contradicts the key. ``skip_keys`` are already done
-    (a resumed task) and are skipped silently.
+    Lazy, so the first batches can be sent while later records are still being read and planned; it keeps
+    the keys (and the ids of updates) it saw, never the records. Refused before sending (added to
+    ``outcome.rejected``, each named with the reason): a key seen earlier in this call, an ``id`` used twice
+    (HubSpot would refuse the whole batch), a missing ``id`` for upsert/update, associations on an upsert, a
+    key property that contradicts the key. ``skip_keys`` are already done (a resumed task): skipped
+    silently and counted in ``outcome.skipped``. Past ``limit`` sendable records, the keys of the others go
+    to ``outcome.not_attempted``.
     """
     seen_keys: set[str] = set()
     seen_ids: dict[str, str] = {}
-    trace_owner: dict[str, str] = {}
+    hashed: set[str] = set()  # plain trace ids are their keys, unique already
     batch: list[PlannedInput] = []
+    planned = 0
     for record in records:
         if record.key in seen_keys:
-            rejected.append(
+            outcome.rejected.append(
                 _reject(record.key, "duplicate source key in this call; only the first is written")
             )
             continue
         seen_keys.add(record.key)
         if record.key in skip_keys:
+            outcome.skipped += 1
             continue
         problem = _check(record, spec)
         if problem is None and record.id is not None and not spec.is_create:
@@ -134,17 +141,25 @@ def iter_batches(
             else:
                 seen_ids[record.id] = record.key
         if problem is not None:
-            rejected.append(_reject(record.key, problem))
+            outcome.rejected.append(_reject(record.key, problem))
             continue
-        trace_id = trace_id_for(record.key)
-        if trace_id in trace_owner:  # a 20-hex-digit hash collision; practically never
-            trace_id = f"h-{len(trace_owner)}-{trace_id[2:]}"
-        trace_owner[trace_id] = record.key
-        batch.append(
-            PlannedInput(record.key, trace_id, _body(record, trace_id, spec))
-        )
+        if limit is not None and planned >= limit:
+            outcome.not_attempted.append(record.key)
+            continue
+        planned += 1
+        batch.append(_planned(record, spec, hashed))
         if len(batch) == MAX_BATCH:
             yield batch
             batch = []
     if batch:
         yield batch
+
+
+def _planned(record: WriteRecord, spec: WriteSpec, hashed: set[str]) -> PlannedInput:
+    """``record`` with its trace id (unique among ``hashed``, the hashed ones so far) and request body."""
+    trace_id = trace_id_for(record.key)
+    if trace_id.startswith("h-"):
+        if trace_id in hashed:  # a 20-hex-digit hash collision; practically never
+            trace_id = f"h-{len(hashed)}-{trace_id[2:]}"
+        hashed.add(trace_id)
+    return PlannedInput(record.key, trace_id, _body(record, trace_id, spec), record)

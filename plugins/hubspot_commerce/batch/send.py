@@ -23,7 +23,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 # Requests in flight per task. With HubSpot's ~400 ms batch latency, 32 threads can fill a 190-request
 # window in about 2.5 s; the rate limiter, not the thread count, keeps the task under the limit.
 DEFAULT_MAX_WORKERS = 32
+IN_FLIGHT_PER_WORKER = 2  # batches planned ahead per worker: each has its next batch ready, memory stays flat
 CLOCK_SKEW = timedelta(minutes=1)  # tolerated difference between our clock and HubSpot's createdAt
 # Whole-batch refusals no input caused (a non-unique id property, an unknown object type; also any 404, as
 # HubSpot reports a batch's bad inputs with 400 or 207): every batch would fail alike, so the call fails at
@@ -267,16 +268,21 @@ class BatchEngine:
         spec: WriteSpec,
         records: Iterable[WriteRecord],
         *,
-        skip_keys: frozenset[str] | set[str] = frozenset(),
+        skip_keys: Container[str] = frozenset(),
         on_batch_done: Callable[[dict[str, str]], None] | None = None,
+        keep_ids: bool = True,
+        limit: int | None = None,
     ) -> BatchOutcome:
         """Write every record; return ids of all that landed plus rejections (see the module docstring).
 
-        A fatal error (daily limit, auth) is raised after every thread stopped, carrying what landed as
-        its ``partial_outcome``.
+        ``records`` are read as they are sent, never all at once: at most ``max_in_flight`` batches are
+        planned and not yet finished. ``on_batch_done`` gets each finished batch's ids; with ``keep_ids``
+        False the outcome keeps none of them (a write of any size then holds no id map). Past ``limit``
+        sendable records the rest are not sent (``not_attempted``). A fatal error (daily limit, auth) is
+        raised after every thread stopped, carrying what landed as its ``partial_outcome``.
         """
         outcome = BatchOutcome()
-        batches = iter_batches(spec, records, outcome.rejected, skip_keys=skip_keys)
+        batches = iter_batches(spec, records, outcome, skip_keys=skip_keys, limit=limit)
         writer = _BatchWriter(self, spec)
 
         def job(batch: list[PlannedInput]) -> tuple[None, BatchOutcome]:
@@ -291,7 +297,7 @@ class BatchEngine:
             return None, part
 
         def done(_: None, part: BatchOutcome) -> None:
-            outcome.add(part)
+            outcome.add(part, keep_ids=keep_ids)
             if on_batch_done is not None and part.ids:
                 on_batch_done(part.ids)
 
@@ -303,6 +309,11 @@ class BatchEngine:
         return outcome
 
     # -- concurrency and progress ------------------------------------------------------------------
+    @property
+    def max_in_flight(self) -> int:
+        """Batches planned and not yet finished, at most: enough to keep every worker busy."""
+        return IN_FLIGHT_PER_WORKER * self.max_workers
+
     def _run_all(
         self,
         items: Iterable[Any],
@@ -314,39 +325,33 @@ class BatchEngine:
         """Run ``job`` over ``items`` on the thread pool; call ``on_done`` in this thread with each result
         as it finishes; log progress.
 
-        ``items`` may be lazy: the workers start on the first ones while the rest are still produced.
+        ``items`` may be lazy: it is read as jobs finish, never more than ``max_in_flight`` ahead of them.
 
-        The first fatal error stops every thread (they finish their current request) and is re-raised
-        after all threads have stopped, so what already landed is accounted for.
+        The first fatal error (of a job, or of reading ``items``) stops every thread (they finish their
+        current request) and is re-raised after all threads have stopped, so what already landed is
+        accounted for.
         """
         self._stop.clear()
         self.live = _LiveCounts()
         progress = _Progress(label, totals, self.progress_every_s, self.live)
+        source, reading = iter(items), True
         fatal: BaseException | None = None
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
             pending: set[Future] = set()
             try:
-                for item in items:
-                    pending.add(pool.submit(self._stopping_on_failure, job, item))
-                progress.planned(len(pending))
-                while pending:
+                while True:
+                    try:
+                        reading = reading and self._fill(source, pool, pending, job, progress)
+                    except BaseException as exc:  # reading the items failed: stop, keep what is in flight
+                        fatal, reading = fatal or exc, False
+                        self._stop.set()
+                    if not pending:
+                        break
                     completed, pending = wait(
                         pending, timeout=self.progress_every_s, return_when=FIRST_COMPLETED
                     )
                     for future in completed:
-                        try:
-                            result, part = future.result()
-                        except _Stopped:
-                            continue
-                        except BaseException as exc:
-                            if fatal is None:
-                                fatal = exc
-                                self._stop.set()
-                            if isinstance(exc, HubSpotError) and exc.partial_outcome is not None:
-                                on_done(None, exc.partial_outcome)  # what landed before it failed
-                            continue
-                        on_done(result, part)
-                        progress.finished(part)
+                        fatal = self._finished(future, on_done, progress, fatal)
                     progress.log(final=not pending)
             finally:  # also when the caller stops early: let no thread start another request
                 self._stop.set()
@@ -356,6 +361,49 @@ class BatchEngine:
         if fatal is not None:
             raise fatal
 
+    def _fill(
+        self,
+        source: Iterator[Any],
+        pool: ThreadPoolExecutor,
+        pending: set[Future],
+        job: Callable[[Any], tuple[Any, BatchOutcome]],
+        progress: _Progress,
+    ) -> bool:
+        """Start jobs on the next items of ``source`` until ``max_in_flight`` are pending (none once the call
+        is stopping); False when ``source`` has ended."""
+        while len(pending) < self.max_in_flight and not self._stop.is_set():
+            try:
+                item = next(source)
+            except StopIteration:
+                progress.planned()
+                return False
+            pending.add(pool.submit(self._stopping_on_failure, job, item))
+            progress.submitted += 1
+        return True
+
+    def _finished(
+        self,
+        future: Future,
+        on_done: Callable[[Any, BatchOutcome], None],
+        progress: _Progress,
+        fatal: BaseException | None,
+    ) -> BaseException | None:
+        """Hand a finished job's result to ``on_done``; the first failure stops every thread, and what its
+        batch landed before it failed is handed on too. Returns the call's fatal error so far."""
+        try:
+            result, part = future.result()
+        except _Stopped:
+            return fatal
+        except BaseException as exc:
+            if fatal is None:
+                fatal = exc
+                self._stop.set()
+            if isinstance(exc, HubSpotError) and exc.partial_outcome is not None:
+                on_done(None, exc.partial_outcome)  # what landed before it failed
+            return fatal
+        on_done(result, part)
+        progress.finished(part)
+        return fatal
 
     def _stopping_on_failure(self, job: Callable[[Any], tuple[Any, BatchOutcome]], item: Any) -> Any:
         """Run one job; if it fails, stop every thread at once, from this thread, so that none starts
@@ -385,8 +433,8 @@ class _LiveCounts:
 
 
 class _Progress:
-    """Counts finished batches and logs a progress line every ``every_s`` seconds and at the end; retries
-    and 429s as they happen (``live``)."""
+    """Counts batches and logs a progress line every ``every_s`` seconds and at the end; retries and 429s
+    as they happen (``live``). How many batches there are is known once the last one is planned."""
 
     def __init__(self, label: str, totals: BatchOutcome, every_s: float, live: _LiveCounts) -> None:
         self.label = label
@@ -394,11 +442,12 @@ class _Progress:
         self.live = live
         self.every_s = every_s
         self.started = self.last_log = time.monotonic()
-        self.total = self.batches = self.records = 0
+        self.submitted = self.batches = self.records = 0
+        self.total: int | None = None
 
-    def planned(self, total: int) -> None:
-        self.total = total
-        log.info("%s: %d batches planned", self.label, total)
+    def planned(self) -> None:
+        self.total = self.submitted
+        log.info("%s: %d batches planned", self.label, self.total)
 
     def finished(self, part: BatchOutcome) -> None:
         self.batches += 1
@@ -410,8 +459,8 @@ class _Progress:
             return
         self.last_log = now
         log.info(
-            "%s: %d/%d batches, %d records, %.0f records/s, retries %d, HTTP 429 %d, rejected %d",
-            self.label, self.batches, self.total, self.records,
+            "%s: %d/%s batches, %d records, %.0f records/s, retries %d, HTTP 429 %d, rejected %d",
+            self.label, self.batches, "?" if self.total is None else self.total, self.records,
             self.records / max(now - self.started, 1e-9),
             self.live.retries, self.live.http_429, len(self.totals.rejected),
         )  # fmt: skip
@@ -424,6 +473,8 @@ class _BatchWriter:
         self.engine = engine
         self.spec = spec
         self.endpoint = engine.paths.batch(spec.object_type, spec.action)
+        # an update with a key property: what HubSpot no longer has is created anew (by the hook)
+        self.recreates = spec.action == "update" and spec.key_property is not None
 
     def _read_keys(self, keys: Sequence[str], out: BatchOutcome) -> dict[str, dict]:
         """The records holding these keys in the key property (one batch/read): ``{key: {"id", ...}}``."""
@@ -431,19 +482,37 @@ class _BatchWriter:
         return self.engine._read_chunk(self.spec.object_type, keys, self.spec.key_property, (), out)
 
     @staticmethod
-    def _take_found(found: Mapping[str, Mapping[str, Any]], since: datetime, out: BatchOutcome) -> None:
-        """Record ids read back after an uncertain or unanswered create: created by us if HubSpot's
-        ``createdAt`` is not older than our request (a minute of clock skew allowed), else existing."""
-        for key, record in found.items():
-            out.ids[key] = record["id"]
+    def _take_found(
+        pending: Sequence[PlannedInput],
+        found: Mapping[str, Mapping[str, Any]],
+        since: datetime,
+        out: BatchOutcome,
+    ) -> None:
+        """Record the ids of the ``pending`` creates read back (``found``) after an uncertain or unanswered
+        create: created by us if HubSpot's ``createdAt`` is not older than our request (a minute of clock
+        skew allowed), else existing."""
+        for planned in pending:
+            if planned.key not in found:
+                continue
+            record = found[planned.key]
             try:
                 created_at = datetime.fromisoformat(str(record.get("createdAt")))
             except ValueError:
                 created_at = since
             if created_at >= since - CLOCK_SKEW:
+                out.ids[planned.key] = record["id"]
                 out.created += 1
             else:
-                out.found_existing(key, record["id"])
+                out.found_existing(planned.record, record["id"])
+
+    def _refuse(self, planned: PlannedInput, error: Mapping[str, Any], out: BatchOutcome) -> None:
+        """HubSpot refused one input: rejected with its reason, unless HubSpot no longer has the record an
+        update (with a key property) is for: that record is set aside to be created anew."""
+        refused = rejection(planned.key, error)
+        if self.recreates and refused.category == "OBJECT_NOT_FOUND":
+            out.gone.extend([planned.record])
+        else:
+            out.rejected.append(refused)
 
     def write(self, batch: list[PlannedInput], out: BatchOutcome) -> None:
         """Send ``batch`` until every input has landed or is rejected with a reason; creates whose fate
@@ -507,13 +576,13 @@ class _BatchWriter:
                 out.created += 1
             else:
                 out.updated += 1
-        clashes: list[str] = []
+        by_key = {p.key: p for p in pending}
+        clashes: list[PlannedInput] = []
         for key, error in folded.refused.items():
             if is_create and key_property and is_unique_clash(error, key_property):
-                clashes.append(key)
+                clashes.append(by_key[key])
             else:
-                out.rejected.append(rejection(key, error))
-        by_key = {p.key: p for p in pending}
+                self._refuse(by_key[key], error, out)
         resend = [by_key[k] for k in folded.unmentioned]
         if is_create and not key_property:  # unmentioned: it may exist; a resend could duplicate it
             out.in_doubt.extend(p.key for p in resend)
@@ -523,23 +592,24 @@ class _BatchWriter:
         return resend, None
 
     def _take_existing(
-        self, clashes: list[str], unknown: list[PlannedInput], sent_at: datetime, out: BatchOutcome
+        self, clashes: list[PlannedInput], unknown: list[PlannedInput], sent_at: datetime, out: BatchOutcome
     ) -> list[PlannedInput]:
         """Read keys HubSpot refused as duplicates (-> existing) or did not mention; return what to resend."""
-        found = self._read_keys([*clashes, *(p.key for p in unknown)], out)
-        for key in clashes:
-            if key in found:
-                out.found_existing(key, found[key]["id"])
+        found = self._read_keys([p.key for p in (*clashes, *unknown)], out)
+        for planned in clashes:
+            if planned.key in found:
+                out.found_existing(planned.record, found[planned.key]["id"])
             else:
                 out.rejected.append(
                     Rejection(
-                        key,
+                        planned.key,
                         "VALIDATION_ERROR",
                         "UNIQUE_VALUE_CONFLICT",
-                        f"HubSpot reported {self.spec.key_property}={key!r} as taken, but no record holds it",
+                        f"HubSpot reported {self.spec.key_property}={planned.key!r} as taken, but no record "
+                        "holds it",
                     )
                 )
-        self._take_found({p.key: found[p.key] for p in unknown if p.key in found}, sent_at, out)
+        self._take_found(unknown, found, sent_at, out)
         return [p for p in unknown if p.key not in found]
 
     def _after_uncertain_create(
@@ -561,7 +631,7 @@ class _BatchWriter:
         log.warning("%s; reading back %d keys in %.1f s before resending", exc.message, len(pending), delay)
         self.engine.sleep(delay)
         found = self._read_keys([p.key for p in pending], out)
-        self._take_found(found, sent_at, out)
+        self._take_found(pending, found, sent_at, out)
         return [p for p in pending if p.key not in found]
 
     def _after_whole_batch_refusal(
@@ -572,13 +642,14 @@ class _BatchWriter:
         if self.spec.is_create and key_property and is_unique_clash(exc.body, key_property):
             found = self._read_keys([p.key for p in pending], out)
             if found:  # a refused request wrote nothing: every key found existed before
-                for key, record in found.items():
-                    out.found_existing(key, record["id"])
+                for planned in pending:
+                    if planned.key in found:
+                        out.found_existing(planned.record, found[planned.key]["id"])
                 return [p for p in pending if p.key not in found]
         split_refused(
             pending,
             exc,
             send_part=lambda half: self.write(half, out),
-            reject=lambda alone: out.rejected.append(rejection(alone.key, exc_body(exc))),
+            reject=lambda alone: self._refuse(alone, exc_body(exc), out),
         )
         return []

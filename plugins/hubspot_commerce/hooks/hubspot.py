@@ -12,7 +12,7 @@ masker and only ever placed in headers or a token form.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -34,7 +34,7 @@ from hubspot_commerce.batch.quota import (
     requests_for,
 )
 from hubspot_commerce.batch.rate_limit import RateLimiter
-from hubspot_commerce.batch.records import BatchOutcome, Link, WriteRecord, WriteSpec
+from hubspot_commerce.batch.records import BatchOutcome, Link, RecordSpool, WriteRecord, WriteSpec
 from hubspot_commerce.batch.requests import MAX_BATCH, chunked
 from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS, ApiResponse, BatchEngine, split_refused
 from hubspot_commerce.batch.usage import RequestUsage
@@ -65,6 +65,33 @@ class Portal:
 
     id: str | None
     time_zone: str | None
+
+
+@dataclass(frozen=True)
+class _Sending:
+    """How one ``batch_write`` sends: the keys it skips, what gets each finished batch's ids, and whether
+    its outcome keeps the ids too."""
+
+    skip_keys: Container[str]
+    on_batch_done: Callable[[dict[str, str]], None] | None
+    keep_ids: bool
+
+    def write(
+        self, engine: BatchEngine, spec: WriteSpec, records: Iterable[WriteRecord], limit: int | None = None
+    ) -> BatchOutcome:
+        """The write itself, of at most ``limit`` records."""
+        return engine.write(
+            spec,
+            records,
+            skip_keys=self.skip_keys,
+            on_batch_done=self.on_batch_done,
+            keep_ids=self.keep_ids,
+            limit=limit,
+        )
+
+    def again(self, engine: BatchEngine, spec: WriteSpec, records: Iterable[WriteRecord]) -> BatchOutcome:
+        """A second write of records the first one set aside (none of them skipped)."""
+        return engine.write(spec, records, on_batch_done=self.on_batch_done, keep_ids=self.keep_ids)
 
 
 class HubSpotHook(BaseHook):
@@ -288,90 +315,73 @@ class HubSpotHook(BaseHook):
         spec: WriteSpec,
         records: Iterable[WriteRecord],
         *,
-        skip_keys: frozenset[str] | set[str] = frozenset(),
+        skip_keys: Container[str] = frozenset(),
         on_batch_done: Callable[[dict[str, str]], None] | None = None,
         quota: QuotaRule | None = None,
     ) -> BatchOutcome:
-        """Create, upsert or update any number of records, 100 per request, concurrently and paced.
+        """Create, upsert or update any number of records, 100 per request, concurrently and paced, in
+        memory that does not grow with their number.
 
         :param spec: object type, action (``create``, ``upsert``, ``update``) and the properties that
             identify records (``key_property`` for exactly-once creates; ``id_property`` for upserts). An
-            update with a ``key_property`` creates anew the records HubSpot no longer has.
+            update with a ``key_property`` creates anew the records HubSpot no longer has; a create that
+            finds its key in HubSpot writes its values onto that record by an update.
+        :param records: read as they are sent, never held whole. When ``quota`` must count them first, a
+            one-pass iterator is read into a list: pass something that reads its source anew on each
+            ``iter()`` (a list, a file reader) to keep memory flat.
         :param skip_keys: source keys already written (a resumed task); they are not sent.
-        :param on_batch_done: called in the calling thread with each finished batch's ``{key: id}``.
-        :return: ids of every record that landed, counts, and the records HubSpot rejected with reasons.
+        :param on_batch_done: called in the calling thread with each finished batch's ``{key: id}``; the
+            outcome then holds no ids (the callback has them), so no id map grows with the write.
         :param quota: plan the write against the day's quota first (see :meth:`_write_within_quota`).
+        :return: ids of every record that landed, counts, and the records HubSpot rejected with reasons.
         :raises HubSpotDailyLimitReached, HubSpotAuthError: after stopping cleanly; the exception's
             ``partial_outcome`` holds what landed.
         :raises HubSpotQuotaShort: with ``quota.on_short`` ``fail``, before writing anything.
         """
         self.session  # noqa: B018 - build the session in this thread before the workers share it
-        done = self._recording_usage(on_batch_done)
-        recreate = spec.action == "update" and spec.key_property is not None
-        refresh = spec.is_create and spec.key_property is not None
-        records = list(records) if recreate or refresh else records  # read twice: sent, then some again
+        sending = _Sending(skip_keys, self._recording_usage(on_batch_done), keep_ids=on_batch_done is None)
         try:
             if quota is None:
-                outcome = self.engine.write(spec, records, skip_keys=skip_keys, on_batch_done=done)
+                outcome = sending.write(self.engine, spec, records)
             else:
-                pending = [record for record in records if record.key not in skip_keys]
-                outcome = self._write_within_quota(spec, pending, quota, done)
-            if recreate:
-                self._recreate_gone(spec, records, outcome, done)
-            if refresh:
-                self._update_existing(spec, records, outcome, done)
+                outcome = self._write_within_quota(spec, records, quota, sending)
+            self._recreate_gone(spec, outcome, sending)
+            self._update_existing(spec, outcome, sending)
         except BaseException:
             self.record_usage_quietly()
             raise
         self.record_usage()
         return outcome
 
-    def _recreate_gone(
-        self,
-        spec: WriteSpec,
-        records: Sequence[WriteRecord],
-        outcome: BatchOutcome,
-        on_batch_done: Callable[[dict[str, str]], None] | None,
-    ) -> None:
+    def _recreate_gone(self, spec: WriteSpec, outcome: BatchOutcome, sending: _Sending) -> None:
         """Create anew, with their source key and links, the records of an update that HubSpot no longer has
-        (deleted or merged in HubSpot: ``OBJECT_NOT_FOUND``), instead of rejecting them."""
-        gone = {rejection.key for rejection in outcome.rejected if rejection.category == "OBJECT_NOT_FOUND"}
-        if not gone:
+        (deleted or merged in HubSpot: ``OBJECT_NOT_FOUND``), which the engine set aside."""
+        if not outcome.gone:
             return
         create = WriteSpec(spec.object_type, "create", key_property=spec.key_property)
-        again = [replace(record, id=None) for record in records if record.key in gone]
-        recreated = self.engine.write(create, again, on_batch_done=on_batch_done)
-        outcome.rejected = [rejection for rejection in outcome.rejected if rejection.key not in gone]
-        outcome.add(recreated)
+        again = (replace(record, id=None) for record in outcome.gone)
+        recreated = sending.again(self.engine, create, again)
+        outcome.gone = RecordSpool()
+        outcome.add(recreated, keep_ids=sending.keep_ids)
         self.log.info(
             "%d %s records HubSpot no longer had were created anew", recreated.created, spec.object_type
         )
 
-    def _update_existing(
-        self,
-        spec: WriteSpec,
-        records: Sequence[WriteRecord],
-        outcome: BatchOutcome,
-        on_batch_done: Callable[[dict[str, str]], None] | None,
-    ) -> None:
+    def _update_existing(self, spec: WriteSpec, outcome: BatchOutcome, sending: _Sending) -> None:
         """Write the source's values onto the records HubSpot already held for a create's key (a lost sync
         state, another writer), by their id: else they would keep older values that the sync believes it
         wrote. Their links are not checked here (the caller is told by ``existing_keys``)."""
-        existing = set(outcome.existing_keys)
-        if not existing:
+        if not outcome.existing_records:
             return
         update = WriteSpec(spec.object_type, "update")
-        again = [
-            replace(record, id=outcome.ids[record.key], associations=())
-            for record in records
-            if record.key in existing
-        ]
-        refreshed = self.engine.write(update, again, on_batch_done=on_batch_done)
+        again = (replace(record, associations=()) for record in outcome.existing_records)
+        refreshed = sending.again(self.engine, update, again)
         refreshed.updated = 0  # counted as existing already
-        outcome.add(refreshed)
+        outcome.add(refreshed, keep_ids=sending.keep_ids)
         self.log.info(
-            "%d %s records HubSpot already held now hold the source's values", len(again), spec.object_type
-        )
+            "%d %s records HubSpot already held now hold the source's values",
+            len(outcome.existing_records), spec.object_type,
+        )  # fmt: skip
 
     def _recording_usage(
         self, on_batch_done: Callable[[dict[str, str]], None] | None
@@ -408,50 +418,49 @@ class HubSpotHook(BaseHook):
             self.log.warning("The requests of this write were not recorded in the usage table: %s", exc)
 
     def _write_within_quota(
-        self,
-        spec: WriteSpec,
-        pending: list[WriteRecord],
-        rule: QuotaRule,
-        on_batch_done: Callable[[dict[str, str]], None] | None,
+        self, spec: WriteSpec, records: Iterable[WriteRecord], rule: QuotaRule, sending: _Sending
     ) -> BatchOutcome:
         """Write what the day's quota covers above the reserve: everything when it suffices, else nothing
         (``fail``: HubSpotQuotaShort naming the numbers) or the first records that fit (the rest are in the
         outcome's ``not_attempted``). A 429 DAILY on the way says the reset is the portal's midnight. A
-        run's plan that found the quota sufficient (``rule.planned``) is trusted: no request checks it."""
+        run's plan that found the quota sufficient (``rule.planned``) is trusted: no request checks it, and
+        the records are not counted first."""
         what = f"{spec.object_type} {spec.action}"
         if rule.planned is not None and not rule.planned.short:
             self._portal = Portal(rule.planned.portal, rule.planned.time_zone)
-            planned = rule.planned.describe()
-            self.log.info("%s of %d records: the run's plan covers it (%s)", what, len(pending), planned)
-            return self._write_before_reset(spec, pending, rule.planned, on_batch_done)
-        plan = self.plan_quota(requests_for(len(pending)), rule)
-        self.log.info("%s of %d records: %s", what, len(pending), plan.describe())
+            self.log.info("%s: the run's plan covers it (%s)", what, rule.planned.describe())
+            return self._write_before_reset(spec, records, rule.planned, sending)
+        if iter(records) is records:  # one pass only, and it is counted before it is sent
+            records = list(records)
+        needed = sum(1 for record in records if record.key not in sending.skip_keys)
+        plan = self.plan_quota(requests_for(needed), rule)
+        self.log.info("%s of %d records: %s", what, needed, plan.describe())
         if plan.short and rule.on_short == "fail":
             raise HubSpotQuotaShort(
-                f"{what} of {len(pending)} records not started: HubSpot's daily quota is short "
+                f"{what} of {needed} records not started: HubSpot's daily quota is short "
                 f"({plan.describe()}). Nothing was written; run it after the reset, lower quota_reserve, "
                 "or choose on_quota_short defer or partial",
                 plan=plan,
             )
-        fits = plan.records_that_fit(len(pending))
-        if fits < len(pending):
-            self.log.warning("%s: %d records fit today's quota; %d wait", what, fits, len(pending) - fits)
-        outcome = self._write_before_reset(spec, pending[:fits], plan, on_batch_done)
-        outcome.not_attempted = [record.key for record in pending[fits:]]
+        fits = plan.records_that_fit(needed)
+        if fits < needed:
+            self.log.warning("%s: %d records fit today's quota; %d wait", what, fits, needed - fits)
+        outcome = self._write_before_reset(spec, records, plan, sending, fits if fits < needed else None)
         outcome.quota = plan
         return outcome
 
     def _write_before_reset(
         self,
         spec: WriteSpec,
-        records: list[WriteRecord],
+        records: Iterable[WriteRecord],
         plan: QuotaPlan,
-        on_batch_done: Callable[[dict[str, str]], None] | None,
+        sending: _Sending,
+        limit: int | None = None,
     ) -> BatchOutcome:
-        """Write; a 429 DAILY on the way (another integration spent the quota) waits for the plan's reset,
-        midnight in the portal's time zone."""
+        """Write (at most ``limit`` records); a 429 DAILY on the way (another integration spent the quota)
+        waits for the plan's reset, midnight in the portal's time zone."""
         try:
-            return self.engine.write(spec, records, on_batch_done=on_batch_done)
+            return sending.write(self.engine, spec, records, limit)
         except HubSpotDailyLimitReached as exc:
             exc.resets_at = plan.resets_at
             raise

@@ -1,9 +1,10 @@
 """HubSpotBatchOperator: write (or read) any number of records through HubSpot's batch API in one task.
 
-The operator is thin: it loads the inputs, calls one hook method, writes rejected records to a file,
-and returns a small XCom value. Retries, pacing and correlation live in the hook's batch engine. When the
-day's HubSpot quota stops a write, the task defers (holding no worker slot) until the quota resets and
-goes on where it stopped.
+The operator is thin: it reads the inputs as they are sent (a JSON-lines file line by line), calls one hook
+method, writes the ids as they land and rejected records to files, and returns a small XCom value; its
+memory does not grow with the number of records. Retries, pacing and correlation live in the hook's batch
+engine. When the day's HubSpot quota stops a write, the task defers (holding no worker slot) until the
+quota resets and goes on where it stopped.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import json
 import logging
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, NoReturn
@@ -31,15 +33,13 @@ from hubspot_commerce.errors import (
     HubSpotUncertainWrites,
 )
 from hubspot_commerce.hooks.hubspot import HubSpotHook
-from hubspot_commerce.operators.resume import Checkpoint
+from hubspot_commerce.operators.resume import Checkpoint, LandedIds, iter_jsonl
 from hubspot_commerce.storage import (
     Location,
     default_work_dir,
     path_safe,
     read_json,
-    read_jsonl,
     storage_path,
-    write_json,
     write_jsonl,
 )
 
@@ -48,29 +48,104 @@ log = logging.getLogger(__name__)
 RESET_MARGIN = timedelta(minutes=1)
 
 
-def load_inputs(inputs: Location | Iterable[Any]) -> list[Any]:
-    """The input list itself, or the records of a ``.jsonl`` (one JSON object a line) or ``.json`` file at
-    a local path or an object-storage URL."""
-    if not isinstance(inputs, str | os.PathLike | ObjectStoragePath):
-        return list(inputs)
-    path = storage_path(inputs)
-    if not path.exists():
-        raise FileNotFoundError(f"input file {path} does not exist")
-    if path.suffix == ".jsonl":
-        return read_jsonl(path)
-    data = read_json(path)
-    if not isinstance(data, list):
-        raise ValueError(f"{path}: expected a JSON list of records")
-    return data
+@dataclass(frozen=True)
+class UnreadableLine:
+    """A line of a JSON-lines input file that is not JSON: refused as that input, not raised mid-write."""
+
+    number: int
+    error: str
+
+
+class Inputs:
+    """The operator's inputs, read anew on every pass and never held whole: a list (an XComArg's value) as
+    it is, a ``.jsonl`` file (one JSON object a line) line by line, a ``.json`` file (a JSON list) at once;
+    files at a local path or an object-storage URL."""
+
+    def __init__(self, inputs: Location | Iterable[Any]) -> None:
+        self.path: ObjectStoragePath | None = None
+        self.items: Sequence[Any] = ()
+        if isinstance(inputs, str | os.PathLike | ObjectStoragePath):
+            self.path = storage_path(inputs)
+            if not self.path.exists():
+                raise FileNotFoundError(f"input file {self.path} does not exist")
+        else:
+            self.items = inputs if isinstance(inputs, Sequence) else list(inputs)
+
+    def __iter__(self) -> Iterator[Any]:
+        if self.path is None:
+            yield from self.items
+        elif self.path.suffix == ".jsonl":
+            yield from _json_lines(self.path)
+        else:
+            data = read_json(self.path)
+            if not isinstance(data, list):
+                raise ValueError(f"{self.path}: expected a JSON list of records")
+            yield from data
+
+    def empty(self) -> bool:
+        return next(iter(self), _NOTHING) is _NOTHING
+
+
+_NOTHING = object()
+
+
+def _json_lines(path: ObjectStoragePath) -> Iterator[Any]:
+    """The values of a JSON-lines file, one line at a time; a line that is no JSON as an UnreadableLine."""
+    with path.open("r", encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except ValueError as exc:
+                yield UnreadableLine(number, f"line {number} of {path} is not JSON: {exc}")
+
+
+class WriteRecords:
+    """The inputs as ``WriteRecord`` s, one pass at a time. Each pass counts the inputs (``total``) and
+    refuses the malformed ones (``refused``), which are not sent; keys in ``leave_out`` are neither sent nor
+    refused (creates an earlier try left in doubt)."""
+
+    def __init__(self, inputs: Inputs, leave_out: Container[str] = frozenset()) -> None:
+        self.inputs = inputs
+        self.leave_out = leave_out
+        self.total = 0
+        self.refused: list[Rejection] = []
+
+    def __iter__(self) -> Iterator[WriteRecord]:
+        self.total, self.refused = 0, []
+        for n, item in enumerate(self.inputs):
+            self.total += 1
+            try:
+                if isinstance(item, UnreadableLine):
+                    raise ValueError(item.error)
+                record = WriteRecord.from_dict(item)
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                key = str(item.get("key")) if isinstance(item, Mapping) and item.get("key") else f"#{n}"
+                self.refused.append(Rejection(key, "INVALID_INPUT", "MALFORMED_INPUT", str(exc)))
+                continue
+            if record.key not in self.leave_out:
+                yield record
+
+
+def iter_ids(xcom_value: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """``(source key, HubSpot id)`` pairs, one at a time, from an XCom value of this operator's shape, whose
+    ``ids`` is the map itself or the URL of a file holding it (large maps): JSON lines ``{"key", "id"}``
+    (``.jsonl``) or one JSON object (``.json``)."""
+    ids = xcom_value["ids"]
+    if not isinstance(ids, str):
+        pairs: Iterable[tuple[Any, Any]] = ids.items()
+    elif (path := storage_path(ids)).suffix == ".jsonl":
+        pairs = ((row["key"], row["id"]) for row in iter_jsonl(path))
+    else:
+        pairs = read_json(path).items()
+    for key, hubspot_id in pairs:
+        yield str(key), str(hubspot_id)
 
 
 def read_ids(xcom_value: Mapping[str, Any]) -> dict[str, str]:
-    """``{source key: HubSpot id}`` from an XCom value of this operator's shape, whose ``ids`` is the map
-    itself or the object-storage URL of a JSON file holding it (large maps)."""
-    ids = xcom_value["ids"]
-    if isinstance(ids, str):
-        ids = read_json(storage_path(ids))
-    return {str(key): str(hubspot_id) for key, hubspot_id in ids.items()}
+    """``{source key: HubSpot id}`` from an XCom value of this operator's shape (see :func:`iter_ids`)."""
+    return dict(iter_ids(xcom_value))
 
 
 class HubSpotBatchOperator(BaseOperator):
@@ -86,10 +161,12 @@ class HubSpotBatchOperator(BaseOperator):
         an update creates anew, with it, a record HubSpot no longer has.
     :param max_rejected_fraction: fail (after every good record landed) when more records than this
         fraction are rejected; default 0.0 = any rejection fails the task. (templated)
-    :param output_dir: where the rejected-records file and large id maps go: an object-storage URL
+    :param output_dir: where the ids (as they land), large id maps and the rejected-records file go: an
+        object-storage URL
         (``s3://<conn_id>@bucket/prefix``, ``file:///...``) or a local path (default
         ``<[hubspot_commerce] work_dir>/<dag_id>/<run_id>``).
-    :param max_inline_ids: above this many ids the XCom carries the URL of a JSON file instead of the map.
+    :param max_inline_ids: above this many ids the XCom carries the URL of a JSON-lines file instead of the
+        map (``read_ids`` reads either).
     :param skip_if_empty: with no inputs, or when no record was created or updated, end as skipped: no
         event on the task's outlets (Assets), so nothing downstream runs for a write that did not happen.
         Otherwise each outlet's event carries the counts as its ``extra``.
@@ -176,21 +253,23 @@ class HubSpotBatchOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Write (or read) the inputs; write the rejections to a file; fail past the rejected threshold."""
-        items = load_inputs(self.inputs)
-        if not items and self.skip_if_empty:
+        inputs = Inputs(self.inputs)
+        if self.skip_if_empty and inputs.empty():
             raise AirflowSkipException(f"no {self.object_type} records to {self.action}")
-        resumed = 0
         if self.action == "read":
-            outcome = self._read(items)
+            outcome, total = self._read(inputs)
+            ids = self._ids_value(outcome.ids.items(), len(outcome.ids), context)
         else:
-            outcome, resumed = self._write_or_defer(items, context)
+            landed = LandedIds(self._output_file(context, ".ids"), _state_store(context))
+            outcome, total = self._write_or_defer(inputs, landed, context)
+            ids = self._ids_value(landed.items(), landed.count, context)
         rejected_path = self._write_rejections(outcome.rejected, context)
         result = {
-            "ids": self._ids_value(outcome.ids, context),
+            "ids": ids,
             "created": outcome.created,
             "updated": outcome.updated,
             "existing": outcome.existing,
-            "resumed": resumed,
+            "resumed": outcome.skipped,
             "rejected": len(outcome.rejected),
             "rejected_path": rejected_path,
             "not_attempted": len(outcome.not_attempted),
@@ -202,19 +281,20 @@ class HubSpotBatchOperator(BaseOperator):
         log.info(
             "%s %s done: %d records, %d created, %d updated, %d existing, %d resumed, %d rejected; "
             "%d requests (%d writes), %d retries, %d HTTP 429",
-            self.object_type, self.action, len(items), outcome.created, outcome.updated, outcome.existing,
-            resumed, len(outcome.rejected), outcome.requests, outcome.write_requests, outcome.retries,
+            self.object_type, self.action, total, outcome.created, outcome.updated, outcome.existing,
+            outcome.skipped, len(outcome.rejected), outcome.requests, outcome.write_requests, outcome.retries,
             outcome.http_429,
         )  # fmt: skip
-        self._raise_for_failures(len(items), outcome, resumed, rejected_path, context)
+        self._raise_for_failures(total, outcome, rejected_path, context)
         self._announce(result, context)
         return result
 
-    def _write_or_defer(self, items: list[Any], context: Any) -> tuple[BatchOutcome, int]:
+    def _write_or_defer(self, inputs: Inputs, landed: LandedIds, context: Any) -> tuple[BatchOutcome, int]:
         """Write; when the day's quota stops the write (short, with ``defer``; or a 429 DAILY, whatever the
-        setting: another integration spent the quota), wait for the reset and go on from there."""
+        setting: another integration spent the quota), wait for the reset and go on from there. Returns
+        the outcome and how many inputs there were."""
         try:
-            outcome, resumed = self._write(items, context)
+            outcome, total = self._write(inputs, landed, context)
         except HubSpotDailyLimitReached as exc:
             self._defer_until(exc.resets_at, context, f"HubSpot answered 429 DAILY ({exc.message})")
         if outcome.not_attempted and self.on_quota_short == "defer" and outcome.quota is not None:
@@ -222,7 +302,7 @@ class HubSpotBatchOperator(BaseOperator):
             self._write_rejections(outcome.rejected, context)  # sent again after the wait: the file is redone
             waiting = f"{len(outcome.not_attempted)} records wait: {outcome.quota.describe()}"
             self._defer_until(outcome.quota.resets_at, context, waiting)
-        return outcome, resumed
+        return outcome, total
 
     def _defer_until(self, resets_at: datetime, context: Any, why: str) -> NoReturn:
         """Wait in the triggerer, holding no worker slot, until HubSpot's daily reset (and a minute);
@@ -255,12 +335,13 @@ class HubSpotBatchOperator(BaseOperator):
             context["outlet_events"][outlet].extra = extra
 
     def _raise_for_failures(
-        self, total: int, outcome: BatchOutcome, resumed: int, rejected_path: str | None, context: Any
+        self, total: int, outcome: BatchOutcome, rejected_path: str | None, context: Any
     ) -> None:
         """After every good record landed: fail past the rejected threshold, or when creates are in doubt."""
         landed = (
-            f"{len(outcome.ids)} landed ({outcome.created} created, {outcome.updated} updated, "
-            f"{outcome.existing} existing, {resumed} by an earlier try)"
+            f"{outcome.created + outcome.updated + outcome.existing + outcome.skipped} landed "
+            f"({outcome.created} created, {outcome.updated} updated, {outcome.existing} existing, "
+            f"{outcome.skipped} by an earlier try)"
         )
         allowed = float(self.max_rejected_fraction)
         if total and len(outcome.rejected) / total > allowed:
@@ -278,51 +359,46 @@ class HubSpotBatchOperator(BaseOperator):
                 f"none is duplicated; {landed}. Their keys: {path}"
             )
 
-    def _read(self, items: list[Any]) -> BatchOutcome:
+    def _read(self, inputs: Inputs) -> tuple[BatchOutcome, int]:
+        """Look the inputs up by ``id_property``; the outcome holds the ids found. Returns it and how many
+        inputs there were."""
         lookup: dict[str, str] = {}
-        for item in items:
+        total = 0
+        for item in inputs:
+            total += 1
+            if isinstance(item, UnreadableLine):
+                raise ValueError(item.error)
             if isinstance(item, Mapping):
                 lookup[str(item.get("id") or item["key"])] = str(item["key"])
             else:
                 lookup[str(item)] = str(item)
         found = self.hook.batch_read(self.object_type, list(lookup), id_property=self.id_property)
-        return BatchOutcome(ids={lookup[value]: record["id"] for value, record in found.items()})
+        return BatchOutcome(ids={lookup[value]: record["id"] for value, record in found.items()}), total
 
-    def _write(self, items: list[Any], context: Any) -> tuple[BatchOutcome, int]:
-        """Write the records; skip those an earlier try of this task finished, after confirming the creates
-        it left in doubt. Returns (outcome, records an earlier try wrote)."""
-        refused: list[Rejection] = []
-
-        def records() -> Iterator[WriteRecord]:  # lazy: sending starts while later inputs are converted
-            for n, item in enumerate(items):
-                try:
-                    yield WriteRecord.from_dict(item)
-                except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                    key = str(item.get("key")) if isinstance(item, Mapping) and item.get("key") else f"#{n}"
-                    refused.append(Rejection(key, "INVALID_INPUT", "MALFORMED_INPUT", str(exc)))
-
+    def _write(self, inputs: Inputs, landed: LandedIds, context: Any) -> tuple[BatchOutcome, int]:
+        """Write the records as they are read, their ids to ``landed`` as batches land; skip those an earlier
+        try of this task finished, after confirming the creates it left in doubt. Returns the outcome (its
+        ``skipped``: what an earlier try wrote) and how many inputs there were."""
         checkpoint = Checkpoint(_state_store(context))
-        done = checkpoint.load()
-        in_doubt = self._confirm_in_doubt(checkpoint, done)
+        done = landed.load()
+        in_doubt = self._confirm_in_doubt(checkpoint, done, landed)
+        records = WriteRecords(inputs, leave_out=frozenset(in_doubt))
         try:
             spec = WriteSpec(self.object_type, self.action, self.id_property, self.key_property)
-            skip = set(done) | set(in_doubt)
             quota = QuotaRule(str(self.on_quota_short), float(self.quota_reserve), self._run_plan())
             outcome = self.hook.batch_write(
-                spec, records(), skip_keys=skip, on_batch_done=checkpoint.add, quota=quota
+                spec, records, skip_keys=done, on_batch_done=landed.add, quota=quota
             )
         except HubSpotError as exc:  # stopped early (outage, daily quota, auth): keep and report what we know
             partial = exc.partial_outcome
             checkpoint.keep_in_doubt([*in_doubt, *(partial.in_doubt if partial else [])])
-            self._write_rejections(refused + (partial.rejected if partial else []), context)
+            self._write_rejections(records.refused + (partial.rejected if partial else []), context)
             raise
         finally:  # whatever stopped the call (HubSpot, a task timeout), keep what landed for the retry
-            checkpoint.flush()
-        outcome.ids = {**done, **outcome.ids}
-        outcome.rejected[:0] = refused
+            landed.flush()
+        outcome.rejected[:0] = records.refused
         outcome.in_doubt[:0] = in_doubt
-        keys = {str(item.get("key")) for item in items if isinstance(item, Mapping)}
-        return outcome, len(keys & done.keys())  # records planned anew as unchanged are not resumed
+        return outcome, records.total
 
     def _run_plan(self) -> QuotaPlan | None:
         """``run_quota`` as a plan (None when empty: a template's ``null``)."""
@@ -331,14 +407,16 @@ class HubSpotBatchOperator(BaseOperator):
             value = json.loads(value) if value.strip() else None
         return QuotaPlan.from_json(value) if value else None
 
-    def _confirm_in_doubt(self, checkpoint: Checkpoint, done: dict[str, str]) -> list[str]:
+    def _confirm_in_doubt(self, checkpoint: Checkpoint, done: set[str], landed: LandedIds) -> list[str]:
         """Log what an earlier try wrote; read back by the key property the creates it left in doubt and add
-        the ones HubSpot has to ``done``. Returns the keys that stay in doubt: those of creates without a
-        key property, which cannot be looked up and are not resent (a resend could duplicate them)."""
+        the ones HubSpot has to ``done`` and ``landed``. Returns the keys that stay in doubt: those of
+        creates without a key property, which cannot be looked up and are not resent (a resend could
+        duplicate them)."""
         doubted = [key for key in checkpoint.in_doubt() if key not in done]
         if doubted and self.key_property:
             found = self.hook.batch_read(self.object_type, doubted, id_property=self.key_property)
-            done.update({key: record["id"] for key, record in found.items()})
+            landed.add({key: record["id"] for key, record in found.items()})
+            done.update(found)
             log.info(
                 "%d creates an earlier try left in doubt: %d found in HubSpot, %d are sent again",
                 len(doubted), len(found), len(doubted) - len(found),
@@ -397,12 +475,13 @@ class HubSpotBatchOperator(BaseOperator):
             return None
         return str(write_jsonl(self._output_file(context, ".existing.jsonl"), ({"key": k} for k in keys)))
 
-    def _ids_value(self, ids: dict[str, str], context: Any) -> dict[str, str] | str:
-        """The id map itself, or the URL of a JSON file holding it when it is large."""
-        if len(ids) <= self.max_inline_ids:
-            return ids
-        path = write_json(self._output_file(context, ".ids.json"), ids)
-        log.info("%d ids written to %s (the XCom carries its URL)", len(ids), path)
+    def _ids_value(self, ids: Iterable[tuple[str, str]], count: int, context: Any) -> dict[str, str] | str:
+        """The id map itself, or the URL of a JSON-lines file (``{"key", "id"}`` a line) holding it when it
+        has more than ``max_inline_ids`` ids; ``ids`` is read once, one pair at a time."""
+        if count <= self.max_inline_ids:
+            return dict(ids)
+        path = write_jsonl(self._output_file(context, ".ids.jsonl"), ({"key": k, "id": v} for k, v in ids))
+        log.info("%d ids written to %s (the XCom carries its URL)", count, path)
         return str(path)
 
 

@@ -1,50 +1,90 @@
-"""Resuming a write task across its retries and deferrals, in Airflow 3.3's ``task_state_store``: the ids of
-every batch an earlier try finished (not resent), the creates it left in doubt (read back before anything is
-resent), so a retried task is exactly-once even when HubSpot went down mid-call; and until when the task
-waited for HubSpot's daily quota (for its report)."""
+"""Resuming a write task across its retries and deferrals, in a size that does not grow with the write.
+
+The ids of every finished batch go to JSON-lines part files beside the task's other outputs as batches land
+(``LandedIds``); Airflow 3.3's ``task_state_store`` holds only how many parts are complete, the creates a
+try left in doubt (read back before anything is resent), so a retried task is exactly-once even when HubSpot
+went down mid-call, and until when the task waited for HubSpot's daily quota (for its report).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-CHUNK = 1000  # ids or keys per task_state_store value: well under its 64 KB soft limit
+from airflow.sdk import ObjectStoragePath
+
+from hubspot_commerce.storage import write_jsonl
+
+CHUNK = 1000  # keys in doubt per task_state_store value: well under its 64 KB soft limit
+PART_IDS = 5_000  # ids per part file: a part (one file, one store value) per 50 requests
+PARTS_KEY = "ids.parts"
 
 
-class Checkpoint:
-    """What earlier tries of this task instance wrote, kept in chunks of ``CHUNK`` entries."""
+def iter_jsonl(path: ObjectStoragePath) -> Iterator[Any]:
+    """The values of a JSON-lines file, one line at a time (blank lines skipped)."""
+    with path.open("r", encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
 
-    def __init__(self, store: Any) -> None:
+
+class LandedIds:
+    """The ``{key: id}`` of every record a write task landed, its earlier tries' included: JSON lines
+    ``{"key", "id"}`` in part files of ``PART_IDS`` ids under ``directory``, written as batches land, each
+    counted in the task state store once written. A retry, or the task resumed after waiting for the quota,
+    reads them to know what not to resend. Holds one part's ids, whatever the size of the write.
+    """
+
+    def __init__(self, directory: ObjectStoragePath, store: Any) -> None:
+        self.directory = directory
         self.store = store
+        self.parts = 0
+        self.count = 0  # ids written and buffered (a key written twice, counted twice)
         self.buffer: dict[str, str] = {}
-        self.chunks = 0
 
-    def load(self) -> dict[str, str]:
-        """The ``{key: id}`` of every batch an earlier try of this task finished."""
-        if self.store is None:
-            return {}
-        self.chunks = int(self.store.get("ids.chunks", 0) or 0)
-        done: dict[str, str] = {}
-        for n in range(self.chunks):
-            done.update(self.store.get(f"ids.{n}", {}) or {})
-        return done
+    def load(self) -> set[str]:
+        """The keys earlier tries of this task instance landed, from their parts."""
+        self.parts = int(self.store.get(PARTS_KEY, 0) or 0) if self.store is not None else 0
+        self.count = 0
+        keys: set[str] = set()
+        for key, _ in self.items():
+            keys.add(key)
+            self.count += 1
+        return keys
 
     def add(self, ids: Mapping[str, str]) -> None:
-        """Remember a finished batch's ids; store them every ``CHUNK`` ids."""
-        if self.store is None:
-            return
+        """Take a finished batch's ids; write them out every ``PART_IDS`` ids."""
         self.buffer.update(ids)
-        if len(self.buffer) >= CHUNK:
+        self.count += len(ids)
+        if len(self.buffer) >= PART_IDS:
             self.flush()
 
     def flush(self) -> None:
-        """Store the ids not stored yet as one more chunk."""
-        if self.store is None or not self.buffer:
+        """Write the ids not written yet as one more part, then count it in the task state store."""
+        if not self.buffer:
             return
-        self.store.set(f"ids.{self.chunks}", self.buffer)
-        self.chunks += 1
-        self.store.set("ids.chunks", self.chunks)
+        write_jsonl(self._part(self.parts), ({"key": k, "id": v} for k, v in self.buffer.items()))
+        self.parts += 1
+        if self.store is not None:
+            self.store.set(PARTS_KEY, self.parts)
         self.buffer = {}
+
+    def items(self) -> Iterator[tuple[str, str]]:
+        """Every ``(key, id)`` written so far (``flush`` first for the latest), part by part."""
+        for n in range(self.parts):
+            for row in iter_jsonl(self._part(n)):
+                yield str(row["key"]), str(row["id"])
+
+    def _part(self, n: int) -> ObjectStoragePath:
+        return self.directory / f"part-{n:05d}.jsonl"
+
+
+class Checkpoint:
+    """What earlier tries of this task instance left in doubt, and its waits for the daily quota."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
 
     def in_doubt(self) -> list[str]:
         """Keys of creates the last try sent without learning whether they landed."""

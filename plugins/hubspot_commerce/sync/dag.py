@@ -268,7 +268,7 @@ def write_tasks(config: SyncConfig, stream: StreamMapping) -> list[HubSpotBatchO
                 else "{{ params.max_rejected_fraction }}"
             ),
             output_dir=f"{{{{ sync_stream_dir(run_id, '{stream.name}') }}}}",
-            max_inline_ids=10**9,  # large id maps go to the XCom backend's object storage instead
+            max_inline_ids=10_000,  # larger id maps travel as a JSON-lines file in the stream's directory
             skip_if_empty=True,  # a dry run, a stream not selected, nothing changed: no Asset event
             on_quota_short="{{ params.on_quota_short }}",
             quota_reserve="{{ params.quota_reserve }}",
