@@ -11,8 +11,9 @@ the operator reported, its name, its product and its order link. For each size i
     WRITE_MEMORY records=<n> peak_rss_mb=<n> seconds=<s> cpu_us_per_record=<n> start_rss_mb=<n>
                  checkpoint_kb=<n>
 
-* ``peak_rss_mb``: the child's peak resident memory (``ru_maxrss``), its imports included;
-  ``start_rss_mb``: its resident memory just before ``execute``.
+* ``peak_rss_mb``: the child's peak resident memory (``VmHWM``), its imports included; ``start_rss_mb``:
+  its resident memory just before ``execute`` (``VmRSS``). Not ``ru_maxrss``: Linux carries that over
+  ``exec`` from the forking parent, whose check of the previous size holds every record.
 * ``seconds`` and ``cpu_us_per_record``: wall time, and user + system CPU time per record, of ``execute``.
 * ``checkpoint_kb``: what the task left in its ``task_state_store`` (as JSON text).
 
@@ -101,6 +102,16 @@ def write_inputs(path: Path, records: int, product_id: str, order_ids: Sequence[
             out.write(json.dumps(line_input(n, product_id, order_ids)) + "\n")
 
 
+def memory_kb() -> dict[str, int]:
+    """This process's ``VmRSS`` and ``VmHWM`` (peak), in kB, from ``/proc/self/status``."""
+    fields = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            fields[name] = int(value.split()[0])
+    return fields
+
+
 def child(inputs: str, output_dir: str) -> None:
     """In the child process: run the operator once; print what it returned and what it cost."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
@@ -113,7 +124,7 @@ def child(inputs: str, output_dir: str) -> None:
         key_property=KEY,
         output_dir=output_dir,
     )
-    start_rss_kb = int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+    start_rss_kb = memory_kb()["VmRSS"]
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     result = operator.execute(context={"task_state_store": store})
@@ -123,7 +134,7 @@ def child(inputs: str, output_dir: str) -> None:
     cost = {
         "seconds": seconds,
         "cpu_s": cpu,
-        "peak_rss_kb": after.ru_maxrss,
+        "peak_rss_kb": memory_kb()["VmHWM"],
         "start_rss_kb": start_rss_kb,
         "checkpoint_kb": store.size_kb(),
     }

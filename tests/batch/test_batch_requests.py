@@ -84,7 +84,7 @@ def test_refusals_name_the_record_and_the_reason_and_the_rest_is_planned():
     reasons = {(r.key, r.message) for r in plan.rejected}
     assert {k for k, _ in reasons} == {"a", "b", "c", "d"}
     assert any("duplicate source key" in m for k, m in reasons if k == "a")
-    assert any("'SKU-1' is also used by record 'a'" in m for k, m in reasons if k == "c")
+    assert any("'SKU-1' is also used by an earlier record" in m for k, m in reasons if k == "c")
     assert any("needs 'id'" in m for k, m in reasons if k == "b")
     assert all(r.category == "INVALID_INPUT" for r in plan.rejected)
 
@@ -95,10 +95,25 @@ def test_key_property_contradicting_the_key_is_refused():
     assert "must hold the source key" in plan.rejected[0].message
 
 
-def test_skip_keys_are_not_sent_and_not_rejected():
+def test_skip_keys_are_not_sent_and_not_rejected_but_counted():
     plan = plan_write("create", _records(5), key_property="src_key", skip_keys={"k1", "k3"})
     assert [p.key for b in plan.batches for p in b] == ["k0", "k2", "k4"]
-    assert plan.rejected == []
+    assert (plan.rejected, plan.skipped) == ([], 2)
+
+
+def test_past_the_limit_records_are_left_unsent_by_key_and_refusals_still_count():
+    records = [*_records(5), WriteRecord("k1", {}), *_records(250)[5:]]  # k1 twice: refused, not counted
+    plan = plan_write("create", records, skip_keys={"k0"}, limit=120)
+    sent = [p.key for b in plan.batches for p in b]
+    assert sent == [f"k{i}" for i in range(1, 121)], "the first 120 sendable records, k0 skipped"
+    assert plan.not_attempted == [f"k{i}" for i in range(121, 250)]
+    assert ([r.key for r in plan.rejected], plan.skipped) == (["k1"], 1)
+
+
+def test_planned_inputs_carry_their_record_for_a_second_write():
+    records = _records(3)
+    (batch,) = plan_write("create", records, key_property="src_key").batches
+    assert [p.record for p in batch] == records
 
 
 def test_bad_configuration_raises():

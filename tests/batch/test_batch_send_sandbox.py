@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 import threading
 import time
+import weakref
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -174,6 +177,70 @@ def test_a_create_that_finds_its_record_writes_the_new_values_onto_it(sandbox, h
     names = {r["properties"][KEY]: r["properties"]["hs_order_name"] for r in sandbox.dump("orders")}
     assert names == dict.fromkeys(first.ids, "renamed")
     assert _path_count(sandbox, "orders/batch/update") == 1
+
+
+def _counting_live(
+    hook: HubSpotHook, records: Iterator[WriteRecord], alive: list[int]
+) -> Iterator[WriteRecord]:
+    """``records`` as they are made, keeping none of them: ``alive`` gets, at every request the hook sends,
+    how many of those made so far are still in memory."""
+    refs: list[weakref.ref] = []
+    send = hook.engine.transport
+
+    def counting_send(method: str, endpoint: str, payload: Any) -> Any:
+        alive.append(sum(ref() is not None for ref in refs))
+        return send(method, endpoint, payload)
+
+    hook.engine.transport = counting_send
+    for record in records:
+        refs.append(weakref.ref(record))
+        yield record
+
+
+def test_a_create_that_finds_every_record_refreshes_them_holding_only_the_batches_in_flight(sandbox, hook):
+    """A lost sync state: 1,200 creates all find their record. Each gets the new values by an update,
+    with its id kept; the hook read the records once and held no more of them than the batches in flight
+    (2 workers: 4 batches and the one being read), not the whole input, to send them again."""
+    first = hook.batch_write(WriteSpec("orders", "create", key_property=KEY), _orders(1_200))
+    hook.engine.max_workers = 2
+    renamed = (
+        replace(r, properties={**r.properties, "hs_order_name": f"{r.key} renamed"}) for r in _orders(1_200)
+    )
+    alive: list[int] = []
+    again = hook.batch_write(
+        WriteSpec("orders", "create", key_property=KEY), _counting_live(hook, renamed, alive)
+    )
+    assert (again.created, again.updated, again.existing, again.rejected) == (0, 0, 1_200, [])
+    assert again.ids == first.ids and sorted(again.existing_keys) == sorted(first.ids)
+    for record in assert_exact_state(sandbox, "orders", first.ids):
+        assert record["properties"]["hs_order_name"] == f"{record['properties'][KEY]} renamed"
+    assert _path_count(sandbox, "orders/batch/update") == 12
+    assert max(alive) <= (hook.engine.max_in_flight + 1) * 100 == 500, alive
+
+
+def test_an_update_of_records_hubspot_no_longer_has_creates_them_anew_with_their_links(sandbox, hook):
+    """60 of 150 orders were deleted in HubSpot: their update finds nothing, so they are created anew, with
+    the source key and the contact link, and the other 90 are updated in place; nothing is rejected, and
+    the records were read once, as a one-pass iterator."""
+    contact = hook.batch_write(
+        WriteSpec("contacts", "create"), [WriteRecord("c", {"email": "c@example.com"})]
+    )
+    link = (Association(contact.ids["c"], 507),)
+    created = hook.batch_write(
+        WriteSpec("orders", "create", key_property=KEY), [replace(r, associations=link) for r in _orders(150)]
+    )
+    gone = [f"o-{i}" for i in range(0, 150, 5)] + [f"o-{i}" for i in range(1, 150, 5)]
+    hook.archive_records("orders", [created.ids[key] for key in gone])
+    updates = (
+        WriteRecord(key, {"hs_order_name": f"{key} renamed"}, link, id=hubspot_id)
+        for key, hubspot_id in created.ids.items()
+    )
+    outcome = hook.batch_write(WriteSpec("orders", "update", key_property=KEY), updates)
+    assert (outcome.updated, outcome.created, outcome.rejected, len(outcome.ids)) == (90, 60, [], 150)
+    assert {key for key in created.ids if outcome.ids[key] != created.ids[key]} == set(gone)
+    for record in assert_exact_state(sandbox, "orders", outcome.ids):
+        assert record["properties"]["hs_order_name"] == f"{record['properties'][KEY]} renamed"
+        assert record["associations"]["contacts"] == [contact.ids["c"]]
 
 
 def test_bad_inputs_are_rejected_with_reasons_and_good_ones_land(sandbox, hook):

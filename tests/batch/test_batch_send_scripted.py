@@ -6,14 +6,16 @@ it retries."""
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
 
 from hubspot_commerce.batch.rate_limit import RateLimiter
 from hubspot_commerce.batch.records import WriteRecord, WriteSpec
+from hubspot_commerce.batch.requests import MAX_BATCH
 from hubspot_commerce.batch.send import ApiResponse, BatchEngine
 from hubspot_commerce.errors import HubSpotConnectionError, HubSpotUnavailable, HubSpotValidationError
 from hubspot_commerce.hooks.api_paths import ApiPaths
@@ -244,3 +246,63 @@ def test_progress_lines_count_retries_while_the_batch_is_still_retrying(caplog: 
     progress = [r.getMessage() for r in caplog.records if "batches," in r.getMessage()]
     assert any("0/1 batches" in line and "retries 2," in line for line in progress), progress
     assert "1/1 batches" in progress[-1] and "retries 2," in progress[-1]
+
+
+def _updates(n: int, pulled: list[int]) -> Iterator[WriteRecord]:
+    """``n`` product updates, one at a time, counted in ``pulled[0]``."""
+    for i in range(n):
+        pulled[0] += 1
+        yield WriteRecord(f"k{i}", {"price": "1"}, id=str(i))
+
+
+def _answer_every_input(answered: list[int]) -> Answer:
+    """Answers every update as written, counting the answers in ``answered[0]``."""
+    lock = threading.Lock()
+
+    def answer(endpoint: str, payload: Mapping[str, Any]) -> ApiResponse:
+        results = [_result(i["id"], i["objectWriteTraceId"]) for i in payload["inputs"]]
+        with lock:
+            answered[0] += 1
+        return ApiResponse(200, {"status": "COMPLETE", "results": results}, {})
+
+    return answer
+
+
+def test_records_are_read_as_batches_finish_and_ids_go_batch_by_batch_to_the_caller():
+    """A lazy input is read no further ahead of the answers than the batches in flight (with 5,000 records
+    and 2 workers, never more than 400 records ahead), and with ``keep_ids`` False the ids go only to
+    ``on_batch_done``: the call holds neither the input nor an id map."""
+    pulled, answered, ahead = [0], [0], []
+    answer = _answer_every_input(answered)
+
+    def answer_noting_how_far_ahead(endpoint: str, payload: Mapping[str, Any]) -> ApiResponse:
+        ahead.append(pulled[0] - 100 * answered[0])
+        return answer(endpoint, payload)
+
+    engine = _engine(ScriptedHubSpot(answer_noting_how_far_ahead))
+    landed: dict[str, str] = {}
+    outcome = engine.write(
+        WriteSpec("products", "update"), _updates(5_000, pulled), on_batch_done=landed.update, keep_ids=False
+    )
+    assert (outcome.updated, outcome.rejected, outcome.ids) == (5_000, [], {})
+    assert landed == {f"k{i}": str(i) for i in range(5_000)}
+    assert len(ahead) == 50 and max(ahead) <= engine.max_in_flight * MAX_BATCH == 400, max(ahead)
+
+
+def test_a_failure_reading_the_records_stops_the_call_after_the_batches_in_flight_are_accounted_for():
+    """The input breaks while the third batch is being read, once the first two were answered: they reach
+    ``on_batch_done`` (a retry must not send them again), no other request goes out, the error is raised."""
+    answered = [0]
+
+    def breaking_input() -> Iterator[WriteRecord]:
+        yield from _updates(250, [0])
+        while answered[0] < 2:  # the two batches planned before are sent and answered meanwhile
+            time.sleep(0.001)
+        raise ValueError("the input file ends in the middle of a line")
+
+    hubspot = ScriptedHubSpot(_answer_every_input(answered))
+    landed: dict[str, str] = {}
+    with pytest.raises(ValueError, match="ends in the middle of a line"):
+        _engine(hubspot).write(WriteSpec("products", "update"), breaking_input(), on_batch_done=landed.update)
+    assert landed == {f"k{i}": str(i) for i in range(200)}
+    assert len(hubspot.requests) == 2

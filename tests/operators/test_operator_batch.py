@@ -19,6 +19,8 @@ from hubspot_commerce.errors import (
 )
 from hubspot_commerce.hooks.api_paths import ApiPaths
 from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition
+from hubspot_commerce.operators import batch as batch_module
+from hubspot_commerce.operators import resume as resume_module
 from hubspot_commerce.operators.batch import HubSpotBatchOperator, read_ids
 from hubspot_commerce.sandbox.process import SandboxProcess
 from hubspot_commerce.storage import read_jsonl, storage_path, write_jsonl
@@ -341,3 +343,85 @@ def test_hubspot_down_mid_upsert_fails_the_try_as_an_outage_and_the_next_try_com
         skus = [record["properties"]["hs_sku"] for record in hubspot.dump("products")]
     assert (result["rejected"], len(result["ids"])) == (0, 2000)
     assert sorted(skus) == sorted(f"SKU-{i}" for i in range(2000)), "every product exactly once"
+
+
+def test_a_jsonl_line_that_is_not_json_is_refused_as_that_input_and_the_rest_lands(
+    sandbox, orders_ready, tmp_path
+):
+    path = tmp_path / "orders.jsonl"
+    lines = [json.dumps(item) for item in _inputs(5)]
+    lines[2] = '{"key": "o-2", "properties": {"hs_order_name": '  # cut off mid-line
+    path.write_text("\n".join(lines) + "\n")
+    op = _create_op(str(path), tmp_path / "out", max_rejected_fraction=0.5)
+    result = op.execute(context={})
+    assert (result["created"], result["rejected"]) == (4, 1)
+    assert sorted(_state(sandbox)) == ["o-0", "o-1", "o-3", "o-4"]
+    (refused,) = read_jsonl(storage_path(result["rejected_path"]))
+    assert (refused["key"], refused["code"]) == ("#2", "MALFORMED_INPUT")
+    assert refused["message"].startswith(f"line 3 of file://{path} is not JSON")
+
+
+def test_an_input_file_is_read_as_batches_land_never_far_ahead(sandbox, orders_ready, tmp_path, monkeypatch):
+    """3,000 inputs from a file, 2 workers: at every create, the file has been read at most the batches in
+    flight (4) ahead of the answers, never whole."""
+    path = tmp_path / "orders.jsonl"
+    path.write_text("".join(json.dumps(item) + "\n" for item in _inputs(3_000)))
+    read: list[int] = []  # lines read by each pass over the file
+    real_json_lines = batch_module._json_lines
+
+    def counting_json_lines(location):
+        read.append(0)
+        for item in real_json_lines(location):
+            read[-1] += 1
+            yield item
+
+    monkeypatch.setattr(batch_module, "_json_lines", counting_json_lines)
+    op = _create_op(str(path), tmp_path / "out", max_workers=2)
+    send, answered, ahead = op.hook.engine.transport, [0], []
+
+    def noting_send(method, endpoint, payload):
+        creating = endpoint.endswith("orders/batch/create")
+        if creating:
+            ahead.append(read[-1] - 100 * answered[0])
+        response = send(method, endpoint, payload)
+        answered[0] += creating
+        return response
+
+    op.hook.engine.transport = noting_send
+    result = op.execute(context={})
+    assert result["created"] == 3_000 and len(read_ids(result)) == 3_000 == len(_state(sandbox))
+    assert read[-1] == 3_000 and len(ahead) == 30
+    assert max(ahead) <= op.hook.engine.max_in_flight * 100 == 400, ahead
+
+
+def test_the_checkpoint_counts_id_parts_and_a_retry_resumes_from_them(
+    sandbox, orders_ready, tmp_path, monkeypatch
+):
+    """Ids go to part files as batches land (100 a part here); the task state store holds one number
+    whatever the write's size; the next try reads the parts, sends only the rest, and the XCom's id file
+    holds every id once."""
+    monkeypatch.setattr(resume_module, "PART_IDS", 100)
+    store = FakeTaskStateStore()
+    sandbox.fault(kind="delay", delay_ms=1, count=5, path="orders/batch/create")  # five creates land,
+    sandbox.fault(status=403, count=1000, path="orders/batch/create")  # then the token loses its scope
+    first = _create_op(_inputs(1_000), tmp_path, max_workers=2, max_inline_ids=500)
+    with pytest.raises(HubSpotAuthError):
+        first.execute(context={"task_state_store": store})
+    assert store.values == {"ids.parts": 5, "in_doubt.chunks": 0}
+    parts = sorted((tmp_path / "create_orders.ids").iterdir())
+    assert [part.name for part in parts] == [f"part-0000{n}.jsonl" for n in range(5)]
+    assert {row["key"]: row["id"] for part in parts for row in read_jsonl(storage_path(part))} == _state(
+        sandbox
+    )
+
+    sandbox.clear_faults()
+    creates_before = sandbox.stats()["by_path"].get(ORDERS_CREATE, 0)
+    result = _create_op(_inputs(1_000), tmp_path, max_inline_ids=500).execute(
+        context={"task_state_store": store}
+    )
+    assert (result["created"], result["resumed"], result["existing"], result["rejected"]) == (500, 500, 0, 0)
+    assert sandbox.stats()["by_path"].get(ORDERS_CREATE, 0) - creates_before == 5, "only the other 500"
+    assert result["ids"] == f"file://{tmp_path}/create_orders.ids.jsonl"
+    rows = read_jsonl(storage_path(result["ids"]))
+    assert len(rows) == 1_000 and {row["key"]: row["id"] for row in rows} == _state(sandbox)
+    assert store.values["ids.parts"] == 10

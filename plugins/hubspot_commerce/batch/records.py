@@ -20,7 +20,8 @@ class WriteSpec:
 
     ``id_property``: upsert (required) or update: the unique property whose value is each record's ``id``
     (an update without it takes HubSpot record ids). ``key_property``: create: the unique custom property
-    that stores each record's source key, which makes a resent create safe (exactly-once).
+    that stores each record's source key, which makes a resent create safe (exactly-once); update: the
+    records HubSpot no longer has are set aside (``BatchOutcome.gone``) to be created anew with it.
     """
 
     object_type: str

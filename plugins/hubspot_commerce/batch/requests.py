@@ -10,12 +10,14 @@ import re
 from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from hubspot_commerce.batch.keyset import KeySet, members
 from hubspot_commerce.batch.records import BatchOutcome, Rejection, WriteRecord, WriteSpec
 
 MAX_BATCH = 100  # HubSpot's cap on inputs per object batch request; 101 answers 400.
 _SAFE_TRACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,18 @@ def _body(record: WriteRecord, trace_id: str, spec: WriteSpec) -> dict[str, Any]
     return body
 
 
+def groups(items: Iterable[T], size: int = MAX_BATCH) -> Iterator[list[T]]:
+    """Consecutive lists of at most ``size`` items, read from ``items`` only as each list is asked for."""
+    group: list[T] = []
+    for item in items:
+        group.append(item)
+        if len(group) == size:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
 def iter_batches(
     spec: WriteSpec,
     records: Iterable[WriteRecord],
@@ -109,54 +123,76 @@ def iter_batches(
     skip_keys: Container[str] = frozenset(),
     limit: int | None = None,
 ) -> Iterator[list[PlannedInput]]:
-    """Check every record, give it a unique trace id and yield the sendable ones in batches of 100.
+    """Check every record, give it a trace id unique in its batch and yield the sendable ones in batches of
+    100.
 
     Lazy, so the first batches can be sent while later records are still being read and planned; it keeps
-    the keys (and the ids of updates) it saw, never the records. Refused before sending (added to
-    ``outcome.rejected``, each named with the reason): a key seen earlier in this call, an ``id`` used twice
-    (HubSpot would refuse the whole batch), a missing ``id`` for upsert/update, associations on an upsert, a
-    key property that contradicts the key. ``skip_keys`` are already done (a resumed task): skipped
-    silently and counted in ``outcome.skipped``. Past ``limit`` sendable records, the keys of the others go
-    to ``outcome.not_attempted``.
+    the keys (and the ids of updates) it saw as 16-byte digests (``KeySet``), never the records. Refused
+    before sending (added to ``outcome.rejected``, each named with the reason): a key seen earlier in this
+    call, an ``id`` used twice (HubSpot would refuse the whole batch), a missing ``id`` for upsert/update,
+    associations on an upsert, a key property that contradicts the key. ``skip_keys`` are already done (a
+    resumed task): skipped silently and counted in ``outcome.skipped``. Past ``limit`` sendable records, the
+    keys of the others go to ``outcome.not_attempted``.
     """
-    seen_keys: set[str] = set()
-    seen_ids: dict[str, str] = {}
-    hashed: set[str] = set()  # plain trace ids are their keys, unique already
+    seen = _Seen(spec, skip_keys)
     batch: list[PlannedInput] = []
+    hashed: set[str] = set()  # the batch's hashed trace ids (a plain trace id is its key, unique already)
     planned = 0
-    for record in records:
-        if record.key in seen_keys:
-            outcome.rejected.append(
-                _reject(record.key, "duplicate source key in this call; only the first is written")
-            )
-            continue
-        seen_keys.add(record.key)
-        if record.key in skip_keys:
-            outcome.skipped += 1
-            continue
-        problem = _check(record, spec)
-        if problem is None and record.id is not None and not spec.is_create:
-            if record.id in seen_ids:
-                problem = f"id {record.id!r} is also used by record {seen_ids[record.id]!r}"
-            else:
-                seen_ids[record.id] = record.key
-        if problem is not None:
-            outcome.rejected.append(_reject(record.key, problem))
-            continue
-        if limit is not None and planned >= limit:
-            outcome.not_attempted.append(record.key)
-            continue
-        planned += 1
-        batch.append(_planned(record, spec, hashed))
-        if len(batch) == MAX_BATCH:
-            yield batch
-            batch = []
+    for group in groups(records):
+        for record in seen.sendable(group, outcome):
+            if limit is not None and planned >= limit:
+                outcome.not_attempted.append(record.key)
+                continue
+            planned += 1
+            batch.append(_planned(record, spec, hashed))
+            if len(batch) == MAX_BATCH:
+                yield batch
+                batch, hashed = [], set()
     if batch:
         yield batch
 
 
+class _Seen:
+    """What ``iter_batches`` has seen so far: keys, and the ids of updates and upserts."""
+
+    def __init__(self, spec: WriteSpec, skip_keys: Container[str]) -> None:
+        self.spec = spec
+        self.skip_keys = skip_keys
+        self.keys = KeySet()
+        self.ids = KeySet()
+
+    def sendable(self, group: list[WriteRecord], outcome: BatchOutcome) -> list[WriteRecord]:
+        """The records of ``group`` to send, in order; the others are refused (``outcome.rejected``) or
+        skipped (``outcome.skipped``)."""
+        keys = [record.key for record in group]
+        checked: list[tuple[WriteRecord, str | None]] = []
+        news, dones = self.keys.new_among(keys), members(self.skip_keys, keys)
+        for record, new, done in zip(group, news, dones, strict=True):
+            if not new:
+                problem: str | None = "duplicate source key in this call; only the first is written"
+                outcome.rejected.append(_reject(record.key, problem))
+            elif done:
+                outcome.skipped += 1
+            else:
+                checked.append((record, _check(record, self.spec)))
+        by_id = not self.spec.is_create  # an update or upsert: one id twice would refuse the whole batch
+        fresh_ids = iter(
+            self.ids.new_among([str(r.id) for r, problem in checked if problem is None and by_id])
+        )
+        sendable = []
+        for record, problem in checked:
+            if problem is None and by_id and not next(fresh_ids):
+                problem = f"id {record.id!r} is also used by an earlier record of this call"
+            if problem is None:
+                sendable.append(record)
+            else:
+                outcome.rejected.append(_reject(record.key, problem))
+        return sendable
+
+
 def _planned(record: WriteRecord, spec: WriteSpec, hashed: set[str]) -> PlannedInput:
-    """``record`` with its trace id (unique among ``hashed``, the hashed ones so far) and request body."""
+    """``record`` with its trace id (unique among ``hashed``, its batch's hashed ones so far) and request
+    body."""
     trace_id = trace_id_for(record.key)
     if trace_id.startswith("h-"):
         if trace_id in hashed:  # a 20-hex-digit hash collision; practically never

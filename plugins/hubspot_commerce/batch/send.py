@@ -1,6 +1,7 @@
 """Sending: run batches concurrently, retry by error kind, isolate bad inputs, make creates exactly-once.
 
-What happens to a batch:
+Batches are planned from the records as they are read, at most ``max_in_flight`` ahead of the answers, so a
+call of any size holds a bounded part of its input. What happens to a batch:
 
 * 2xx / 207: every input is matched to its result or error by trace id (``results.fold_write``).
 * 429 burst: the shared limiter treats the window as full, then the same request goes again.
@@ -15,6 +16,9 @@ What happens to a batch:
   keys are read and their ids taken (counted as ``existing``).
 * Any other whole-batch 4xx: the batch is split in halves until the bad input(s) stand alone; they are
   rejected with HubSpot's reason and every other input lands.
+* An update (with a key property) of a record HubSpot no longer has (``OBJECT_NOT_FOUND``): the record is
+  set aside in the outcome's ``gone``, for the hook to create anew; a create that found its key is set
+  aside in ``existing_records``, for the hook to write its values by an update.
 """
 
 from __future__ import annotations

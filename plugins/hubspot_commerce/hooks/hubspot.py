@@ -24,6 +24,7 @@ from airflow.sdk import BaseHook, Connection
 from airflow.sdk.log import mask_secret
 from requests_toolbelt.adapters.socket_options import TCPKeepAliveAdapter
 
+from hubspot_commerce.batch.keyset import members
 from hubspot_commerce.batch.quota import (
     QuotaPlan,
     QuotaRule,
@@ -35,7 +36,7 @@ from hubspot_commerce.batch.quota import (
 )
 from hubspot_commerce.batch.rate_limit import RateLimiter
 from hubspot_commerce.batch.records import BatchOutcome, Link, RecordSpool, WriteRecord, WriteSpec
-from hubspot_commerce.batch.requests import MAX_BATCH, chunked
+from hubspot_commerce.batch.requests import MAX_BATCH, chunked, groups
 from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS, ApiResponse, BatchEngine, split_refused
 from hubspot_commerce.batch.usage import RequestUsage
 from hubspot_commerce.errors import (
@@ -65,6 +66,11 @@ class Portal:
 
     id: str | None
     time_zone: str | None
+
+
+def _count_unskipped(records: Iterable[WriteRecord], skip_keys: Container[str]) -> int:
+    """How many of ``records`` have a key not among ``skip_keys`` (looked up 1,000 at a time)."""
+    return sum(members(skip_keys, [r.key for r in group]).count(False) for group in groups(records, 1_000))
 
 
 @dataclass(frozen=True)
@@ -432,7 +438,7 @@ class HubSpotHook(BaseHook):
             return self._write_before_reset(spec, records, rule.planned, sending)
         if iter(records) is records:  # one pass only, and it is counted before it is sent
             records = list(records)
-        needed = sum(1 for record in records if record.key not in sending.skip_keys)
+        needed = _count_unskipped(records, sending.skip_keys)
         plan = self.plan_quota(requests_for(needed), rule)
         self.log.info("%s of %d records: %s", what, needed, plan.describe())
         if plan.short and rule.on_short == "fail":

@@ -23,6 +23,7 @@ from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 from airflow.sdk import BaseOperator, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowSkipException
 
+from hubspot_commerce.batch.keyset import KeySet
 from hubspot_commerce.batch.quota import DEFAULT_RESERVE, QuotaPlan, QuotaRule
 from hubspot_commerce.batch.records import BatchOutcome, Rejection, WriteRecord, WriteSpec
 from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS
@@ -407,7 +408,7 @@ class HubSpotBatchOperator(BaseOperator):
             value = json.loads(value) if value.strip() else None
         return QuotaPlan.from_json(value) if value else None
 
-    def _confirm_in_doubt(self, checkpoint: Checkpoint, done: set[str], landed: LandedIds) -> list[str]:
+    def _confirm_in_doubt(self, checkpoint: Checkpoint, done: KeySet, landed: LandedIds) -> list[str]:
         """Log what an earlier try wrote; read back by the key property the creates it left in doubt and add
         the ones HubSpot has to ``done`` and ``landed``. Returns the keys that stay in doubt: those of
         creates without a key property, which cannot be looked up and are not resent (a resend could

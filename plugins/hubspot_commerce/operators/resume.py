@@ -14,6 +14,7 @@ from typing import Any
 
 from airflow.sdk import ObjectStoragePath
 
+from hubspot_commerce.batch.keyset import KeySet
 from hubspot_commerce.storage import write_jsonl
 
 CHUNK = 1000  # keys in doubt per task_state_store value: well under its 64 KB soft limit
@@ -43,14 +44,15 @@ class LandedIds:
         self.count = 0  # ids written and buffered (a key written twice, counted twice)
         self.buffer: dict[str, str] = {}
 
-    def load(self) -> set[str]:
-        """The keys earlier tries of this task instance landed, from their parts."""
+    def load(self) -> KeySet:
+        """The keys earlier tries of this task instance landed, from their parts (16 bytes a key)."""
         self.parts = int(self.store.get(PARTS_KEY, 0) or 0) if self.store is not None else 0
         self.count = 0
-        keys: set[str] = set()
-        for key, _ in self.items():
-            keys.add(key)
-            self.count += 1
+        keys = KeySet()
+        for part in range(self.parts):
+            landed = [str(row["key"]) for row in iter_jsonl(self._part(part))]
+            keys.update(landed)
+            self.count += len(landed)
         return keys
 
     def add(self, ids: Mapping[str, str]) -> None:
