@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hubspot_commerce.sync.extract import Window, extract_streams, render_query, resolve_window
+from hubspot_commerce.sync.extract import Window, render_query, resolve_window
 from hubspot_commerce.sync.resources import include_path
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
@@ -54,8 +54,8 @@ def test_sql_is_rendered_with_the_window() -> None:
     assert "1 = 1" in render_query("orders", Window(None, None, full_refresh=True), include_path("sql"))
 
 
-def test_full_refresh_extracts_every_row(source, store: Path, mapping) -> None:
-    frames = extract_streams(source, mapping, Window(None, None, full_refresh=True))
+def test_full_refresh_extracts_every_row(extract, store: Path) -> None:
+    frames = extract()
     db = sqlite3.connect(store)
     for stream, table in [
         ("products", "products"),
@@ -69,7 +69,7 @@ def test_full_refresh_extracts_every_row(source, store: Path, mapping) -> None:
         assert len(frames[stream]) == db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0], stream
 
 
-def test_window_selects_updated_rows_and_everything_they_refer_to(source, store: Path, mapping) -> None:
+def test_window_selects_updated_rows_and_everything_they_refer_to(extract, store: Path) -> None:
     db = sqlite3.connect(store)
     # Move one order, one payment of another order and one cart into the window; nothing else is in it.
     db.execute("UPDATE orders SET updated_at = '2024-01-01 00:00:00'")
@@ -91,7 +91,7 @@ def test_window_selects_updated_rows_and_everything_they_refer_to(source, store:
         "UPDATE products SET updated_at = '2025-03-02 00:00:00' WHERE sku = 'SKU-00001'"
     )  # end: excluded
     db.commit()
-    frames = extract_streams(source, mapping, Window(T0, T1))
+    frames = extract(Window(T0, T1))
     assert set(frames["orders"]["order_id"]) == {order_id, paid_order}
     assert set(frames["payments"]["payment_id"]) == {payment_id}
     assert set(frames["carts"]["cart_id"]) == {cart_id}
