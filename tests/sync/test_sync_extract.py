@@ -183,6 +183,17 @@ def test_a_query_the_source_refuses_names_its_file(source, tmp_path: Path) -> No
         steps.extract_step(source, mapping, Window(T0, T1), files)
 
 
+def test_a_column_of_values_of_several_types_is_named(source, store: Path, tmp_path: Path) -> None:
+    """SQLite lets a column hold numbers and text side by side; the query must say which it means."""
+    with sqlite3.connect(store) as db:
+        db.execute("CREATE TABLE things (id)")
+        db.executemany("INSERT INTO things VALUES (?)", [(1,), ("one",)])
+    mapping, files = _things(tmp_path, "SELECT id FROM things")
+    mixed = r"stream things: .*things\.sql: column 'id' holds values of more than one type .*; cast it"
+    with pytest.raises(SyncConfigurationError, match=mixed):
+        steps.extract_step(source, mapping, Window(T0, T1), files)
+
+
 def test_extracting_again_replaces_the_table(source, tmp_path: Path) -> None:
     """A retried extract leaves only its own rows, whatever parts the first try wrote."""
     mapping, files = _things(tmp_path, "SELECT CASE WHEN rowid > 3 THEN sku END AS id FROM products")

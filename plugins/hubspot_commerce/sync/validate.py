@@ -189,8 +189,6 @@ def _join_reasons(checks: list[pd.Series], index: pd.Index) -> pd.Series:
     return joined
 
 
-
-
 def key_hashes(values: pd.Series) -> np.ndarray:
     """64-bit hashes of text values (pandas' ``hash_array``; a NULL hashes as the empty text, which no key
     is): what the checks across chunks keep of a key, 8 bytes whatever its length."""
