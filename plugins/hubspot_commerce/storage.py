@@ -218,7 +218,8 @@ def iter_table(path: ObjectStoragePath, rows: int) -> Iterator[pd.DataFrame]:
     empty = True
     for part in parts:
         with part.open("rb") as source:
-            for batch in pq.ParquetFile(source).iter_batches(batch_size=rows):
+            # Without pre_buffer, a row group is read when its batches are asked for, not the file at once.
+            for batch in pq.ParquetFile(source, pre_buffer=False).iter_batches(batch_size=rows):
                 empty = False
                 yield nullable_frame(pa.Table.from_batches([batch]).cast(schema))
     if empty:

@@ -1,31 +1,50 @@
-"""Fixtures for the sync's pure tests: a small sample store and the portal's property definitions."""
+"""Fixtures for the sync's pure tests: a small sample store, its rows extracted, the portal's property
+definitions."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
 
 from hubspot_commerce.sample_store import StoreSize, generate_store
+from hubspot_commerce.storage import read_table
+from hubspot_commerce.sync import steps
+from hubspot_commerce.sync.extract import Window
 from hubspot_commerce.sync.mapping import SyncMapping, load_mapping
+from hubspot_commerce.sync.run_storage import RunStorage
 
 SMALL = StoreSize(products=20, customers=25, orders=40, carts=10)
+FULL_REFRESH = Window(None, None, full_refresh=True)
 
 
 class SqliteSource:
-    """The one method extraction uses from a common-sql hook (``get_df``), over a plain SQLite file."""
+    """The one method extraction uses from a common-sql hook (``get_conn``), over a plain SQLite file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def get_df(self, sql: str, parameters: Any = None, **kwargs: Any) -> pd.DataFrame:
-        kwargs.pop("df_type", None)
-        with sqlite3.connect(self.path) as connection:
-            return pd.read_sql(sql, connection, params=parameters, **kwargs)
+    def get_conn(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path)
+
+
+Extract = Callable[..., dict[str, pd.DataFrame]]
+
+
+@pytest.fixture
+def extract(source: SqliteSource, mapping: SyncMapping, tmp_path: Path) -> Extract:
+    """``extract(window, chunk_rows)``: every stream's rows as ``extract_step`` leaves them in a run's
+    storage (a full refresh in chunks of 7 rows by default), each read back whole."""
+
+    def extract_frames(window: Window = FULL_REFRESH, chunk_rows: int = 7) -> dict[str, pd.DataFrame]:
+        files = RunStorage.for_run(f"file://{tmp_path}", "sync", f"extract-{chunk_rows}")
+        steps.extract_step(source, mapping, window, files, chunk_rows)
+        return {name: read_table(files.source(name)) for name in mapping.streams}
+
+    return extract_frames
 
 
 @pytest.fixture

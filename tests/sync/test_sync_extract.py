@@ -1,15 +1,29 @@
-"""The run's window and the templated SQL: exactly the rows updated in the window, plus what they refer to."""
+"""The run's window and the templated SQL: exactly the rows updated in the window, plus what they refer to,
+read a chunk at a time into the run's storage."""
 
 from __future__ import annotations
 
+import re
+import shutil
 import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from hubspot_commerce.sync.extract import Window, extract_streams, render_query, resolve_window
+from hubspot_commerce.distributed.debian_packages import find_postgres_bin
+from hubspot_commerce.distributed.services import PostgresServer
+from hubspot_commerce.errors import SyncConfigurationError
+from hubspot_commerce.storage import iter_table, read_table
+from hubspot_commerce.sync import steps
+from hubspot_commerce.sync.extract import Window, render_query, resolve_window, sql_source, stream_chunks
+from hubspot_commerce.sync.mapping import KeyProperty, StreamMapping, SyncMapping
 from hubspot_commerce.sync.resources import include_path
+from hubspot_commerce.sync.run_storage import RunStorage
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 T1 = datetime(2025, 3, 2, tzinfo=UTC)
@@ -54,8 +68,8 @@ def test_sql_is_rendered_with_the_window() -> None:
     assert "1 = 1" in render_query("orders", Window(None, None, full_refresh=True), include_path("sql"))
 
 
-def test_full_refresh_extracts_every_row(source, store: Path, mapping) -> None:
-    frames = extract_streams(source, mapping, Window(None, None, full_refresh=True))
+def test_full_refresh_extracts_every_row(extract, store: Path) -> None:
+    frames = extract()
     db = sqlite3.connect(store)
     for stream, table in [
         ("products", "products"),
@@ -69,7 +83,7 @@ def test_full_refresh_extracts_every_row(source, store: Path, mapping) -> None:
         assert len(frames[stream]) == db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0], stream
 
 
-def test_window_selects_updated_rows_and_everything_they_refer_to(source, store: Path, mapping) -> None:
+def test_window_selects_updated_rows_and_everything_they_refer_to(extract, store: Path) -> None:
     db = sqlite3.connect(store)
     # Move one order, one payment of another order and one cart into the window; nothing else is in it.
     db.execute("UPDATE orders SET updated_at = '2024-01-01 00:00:00'")
@@ -91,7 +105,7 @@ def test_window_selects_updated_rows_and_everything_they_refer_to(source, store:
         "UPDATE products SET updated_at = '2025-03-02 00:00:00' WHERE sku = 'SKU-00001'"
     )  # end: excluded
     db.commit()
-    frames = extract_streams(source, mapping, Window(T0, T1))
+    frames = extract(Window(T0, T1))
     assert set(frames["orders"]["order_id"]) == {order_id, paid_order}
     assert set(frames["payments"]["payment_id"]) == {payment_id}
     assert set(frames["carts"]["cart_id"]) == {cart_id}
@@ -111,3 +125,120 @@ def test_window_selects_updated_rows_and_everything_they_refer_to(source, store:
     }
     assert set(frames["products"]["sku"]) == skus
     assert customer_id in set(frames["contacts"]["customer_id"])
+
+
+def test_a_stream_read_in_chunks_is_the_stream_read_at_once(extract, store: Path) -> None:
+    """Written seven rows at a time, each stream's table reads back as in one chunk, types included."""
+    chunked, whole = extract(chunk_rows=7), extract(chunk_rows=1_000_000)
+    for name, frame in whole.items():
+        pd.testing.assert_frame_equal(chunked[name], frame, obj=name)
+    assert str(whole["orders"]["total"].dtype) == "Float64"
+
+
+def _things(tmp_path: Path, sql: str) -> tuple[SyncMapping, RunStorage]:
+    """A mapping of one stream, ``things``, whose query is ``sql``, and a run's storage."""
+    (tmp_path / "things.sql").write_text(sql)
+    things = StreamMapping("things", "orders", "things", "{id}", ())
+    mapping = SyncMapping(KeyProperty("airflow_source_key", "Source key"), {"things": things}, tmp_path)
+    return mapping, RunStorage.for_run(f"file://{tmp_path}", "sync", "things")
+
+
+def test_a_column_takes_the_type_of_all_its_chunks(source, store: Path, tmp_path: Path) -> None:
+    """A column NULL in the first chunks is text in a later one, integers turn into decimals: the table's
+    parts are read with one type per column, in every chunk as in the whole table."""
+    with sqlite3.connect(store) as db:
+        db.execute("CREATE TABLE things (id INTEGER, note TEXT, amount NUMERIC)")
+        db.executemany(
+            "INSERT INTO things VALUES (?, ?, ?)",
+            [(i, None if i < 10 else f"note {i}", i if i < 12 else i + 0.5) for i in range(20)],
+        )
+    mapping, files = _things(tmp_path, "SELECT id, note, amount FROM things ORDER BY id")
+    assert steps.extract_step(source, mapping, Window(T0, T1), files, chunk_rows=7)["things"] == "20"
+    expected = pd.DataFrame(
+        {
+            "id": pd.array(range(20), dtype="Int64"),
+            "note": pd.array([None] * 10 + [f"note {i}" for i in range(10, 20)], dtype="string"),
+            "amount": pd.array([*range(12), *(i + 0.5 for i in range(12, 20))], dtype="Float64"),
+        }
+    )
+    pd.testing.assert_frame_equal(read_table(files.source("things")), expected)
+    chunks = list(iter_table(files.source("things"), 7))
+    assert [len(chunk) for chunk in chunks] == [7, 7, 6]
+    assert all(chunk.dtypes.equals(expected.dtypes) for chunk in chunks)
+    assert len(list(files.source("things").iterdir())) > 1, "the types changed: the table has parts"
+
+
+def test_a_stream_without_rows_keeps_its_columns(source, tmp_path: Path) -> None:
+    mapping, files = _things(tmp_path, "SELECT sku AS id, price FROM products WHERE 1 = 0")
+    assert steps.extract_step(source, mapping, Window(T0, T1), files, chunk_rows=7)["things"] == "0"
+    assert list(read_table(files.source("things")).columns) == ["id", "price"]
+    [empty] = iter_table(files.source("things"), 7)
+    assert list(empty.columns) == ["id", "price"] and empty.empty
+
+
+def test_a_query_the_source_refuses_names_its_file(source, tmp_path: Path) -> None:
+    mapping, files = _things(tmp_path, "SELECT no_such_column FROM products")
+    refused = r"stream things: the source refused .*things\.sql: no such column"
+    with pytest.raises(SyncConfigurationError, match=refused):
+        steps.extract_step(source, mapping, Window(T0, T1), files)
+
+
+def test_a_column_of_values_of_several_types_is_named(source, store: Path, tmp_path: Path) -> None:
+    """SQLite lets a column hold numbers and text side by side; the query must say which it means."""
+    with sqlite3.connect(store) as db:
+        db.execute("CREATE TABLE things (id)")
+        db.executemany("INSERT INTO things VALUES (?)", [(1,), ("one",)])
+    mapping, files = _things(tmp_path, "SELECT id FROM things")
+    mixed = r"stream things: .*things\.sql: column 'id' holds values of more than one type .*; cast it"
+    with pytest.raises(SyncConfigurationError, match=mixed):
+        steps.extract_step(source, mapping, Window(T0, T1), files)
+
+
+def test_extracting_again_replaces_the_table(source, tmp_path: Path) -> None:
+    """A retried extract leaves only its own rows, whatever parts the first try wrote."""
+    mapping, files = _things(tmp_path, "SELECT CASE WHEN rowid > 3 THEN sku END AS id FROM products")
+    steps.extract_step(source, mapping, Window(T0, T1), files, chunk_rows=3)
+    assert len(list(files.source("things").iterdir())) == 2, "NULL, then text: two parts"
+    (tmp_path / "things.sql").write_text("SELECT sku AS id FROM products ORDER BY sku LIMIT 2")
+    steps.extract_step(source, mapping, Window(T0, T1), files, chunk_rows=3)
+    assert read_table(files.source("things"))["id"].tolist() == ["SKU-00001", "SKU-00002"]
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL cluster (Debian's binaries, as ``make distributed`` uses them)."""
+    binaries = find_postgres_bin()
+    if binaries is None:
+        pytest.skip("PostgreSQL is not installed")
+    root = Path(tempfile.mkdtemp(prefix="hubspot-commerce-pg-"))
+    server = PostgresServer(binaries, root)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_postgres_rows_come_through_a_server_side_cursor_a_chunk_at_a_time(
+    postgres: PostgresServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """On PostgreSQL the stream is read through a named cursor: the server is asked for 7 rows at a time
+    (``FETCH FORWARD 7``), so neither the driver nor the task holds the whole result."""
+    url = f"postgresql://airflow:airflow@127.0.0.1:{postgres.port}/airflow"
+    monkeypatch.setenv("AIRFLOW_CONN_PG_SHOP", url)
+    source = sql_source("pg_shop")
+    with closing(source.get_conn()) as db, closing(db.cursor()) as cursor:
+        cursor.execute(
+            "CREATE TABLE things AS SELECT g AS id, 'thing ' || g AS name FROM generate_series(1, 20) g"
+        )
+        db.commit()
+    mapping, _ = _things(tmp_path, "SELECT id, name FROM things ORDER BY id")
+    chunks = stream_chunks(source, mapping, "things", Window(T0, T1), rows=7)
+    first = next(chunks)
+    with closing(source.get_conn()) as db, closing(db.cursor()) as cursor:
+        cursor.execute("SELECT query FROM pg_stat_activity WHERE query LIKE 'FETCH%'")
+        [(query,)] = cursor.fetchall()
+    assert re.fullmatch(r'FETCH FORWARD 7 FROM "hubspot_commerce_[0-9a-f]{32}"', query)
+    assert [first.num_rows, *(chunk.num_rows for chunk in chunks)] == [7, 7, 6]
+    assert first.column("name").to_pylist()[:2] == ["thing 1", "thing 2"]

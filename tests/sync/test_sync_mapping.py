@@ -12,6 +12,7 @@ from hubspot_commerce.errors import SyncConfigurationError
 from hubspot_commerce.sync.mapping import (
     PropertyRule,
     StreamMapping,
+    as_text,
     convert_property,
     format_template,
     load_mapping,
@@ -43,6 +44,14 @@ def test_numbers_are_exact_decimal_strings() -> None:
 
 def test_whole_floats_with_missing_values_print_as_integers() -> None:
     assert to_number_text(pd.Series([2.0, None, 5.0])).tolist() == ["2", pd.NA, "5"]
+
+
+def test_a_value_reads_the_same_whatever_rows_are_beside_it() -> None:
+    """A stream mapped a chunk at a time maps as it would at once: a whole float is written as an integer
+    whether or not other rows of its chunk have fractions (SQLite's NUMERIC gives 20 beside 19.99)."""
+    prices = pd.Series([20.0, 19.99, None, -0.0, 1e20], dtype="Float64")
+    assert as_text(prices).tolist() == ["20", "19.99", pd.NA, "0", "1e+20"]
+    assert as_text(prices[:1]).tolist() == as_text(prices)[:1].tolist()
 
 
 def test_dates_are_midnight_utc_and_datetimes_exact_epoch_ms() -> None:

@@ -1,13 +1,15 @@
-"""Read the run's source rows: the window, the templated SQL in ``include/sql/``, one DataFrame per stream.
+"""Read the run's source rows: the window, the templated SQL in ``include/sql/``, a stream a chunk at a time.
 
-Extraction goes through any common-sql ``DbApiHook`` (``get_df``), so every database with an Airflow provider
-works; the demo's is SQLite.
+Extraction goes through any common-sql ``DbApiHook`` (the DB-API connection of its ``get_conn``), so every
+database with an Airflow provider works; the demo's is SQLite. Rows are fetched ``fetchmany`` at a time, on
+PostgreSQL through a server-side cursor, so neither the driver nor the task ever holds a whole stream.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any, Protocol
 
 import jinja2
 import pandas as pd
+import pyarrow as pa
 from airflow.sdk import BaseHook
 
 from hubspot_commerce.errors import SyncConfigurationError
@@ -25,13 +28,20 @@ from hubspot_commerce.sync.mapping import SyncMapping
 SQL_TIMESTAMP = "%Y-%m-%d %H:%M:%S"
 
 
-class DataFrameSource(Protocol):
-    """What extraction needs from a hook: common-sql's ``DbApiHook.get_df``."""
+# Drivers whose cursors hold a query's whole result unless the cursor is named (server-side): psycopg 2 and 3.
+SERVER_SIDE_CURSOR_DRIVERS = ("psycopg2", "psycopg")
+
+
+class SqlSource(Protocol):
+    """What the sync needs from a common-sql ``DbApiHook``: a DB-API connection (``get_conn``) to read rows in
+    chunks, and ``get_df`` for small queries (the connection check)."""
+
+    def get_conn(self) -> Any: ...
 
     def get_df(self, sql: str, parameters: Any = None, **kwargs: Any) -> pd.DataFrame: ...
 
 
-def sql_source(conn_id: str) -> DataFrameSource:
+def sql_source(conn_id: str) -> SqlSource:
     """The hook of a SQL connection (common-sql ``DbApiHook``); another connection type is refused by name."""
     connection = BaseHook.get_connection(conn_id)
     source = connection.get_hook()
@@ -132,20 +142,62 @@ def is_query_error(exc: BaseException) -> bool:
     return "ProgrammingError" in names or QUERY_ERROR.search(str(exc)) is not None
 
 
-def extract_streams(source: DataFrameSource, mapping: SyncMapping, window: Window) -> dict[str, pd.DataFrame]:
-    """One DataFrame per stream, with nullable dtypes so integer keys stay integers next to NULLs. A query
-    the source refuses fails as ``SyncConfigurationError`` naming its file; anything else (the database
+def stream_chunks(
+    source: SqlSource, mapping: SyncMapping, name: str, window: Window, rows: int
+) -> Iterator[pa.Table]:
+    """The stream's rows in the window, ``rows`` at a time, as Arrow tables (``fetch_chunks``). A query the
+    source refuses fails as ``SyncConfigurationError`` naming its file; anything else (the database
     unreachable) is raised as it is, for the task's retries."""
-    frames: dict[str, pd.DataFrame] = {}
-    for name, stream in mapping.streams.items():
-        sql = render_query(stream.sql, window, mapping.sql_dir)
+    stream = mapping.streams[name]
+    sql_file = f"{mapping.sql_dir / stream.sql}.sql"
+    sql = render_query(stream.sql, window, mapping.sql_dir)
+    connection = source.get_conn()
+    try:
+        cursor = streaming_cursor(connection)
         try:
-            frames[name] = source.get_df(sql, df_type="pandas", dtype_backend="numpy_nullable")
+            yield from fetch_chunks(cursor, sql, rows)
+        except SyncConfigurationError as exc:
+            raise SyncConfigurationError(f"stream {name}: {sql_file}: {exc}") from exc
         except Exception as exc:
             if not is_query_error(exc):
                 raise
             first_line = str(exc).strip().splitlines()[0][:300]
+            refused = f"stream {name}: the source refused {sql_file}: {first_line}"
+            raise SyncConfigurationError(refused) from exc
+        finally:
+            cursor.close()
+    finally:
+        connection.close()
+
+
+def streaming_cursor(connection: Any) -> Any:
+    """A cursor that does not hold the whole result: on PostgreSQL a named (server-side) one, whose
+    ``fetchmany`` fetches that many rows from the server; other drivers' cursors (SQLite's) fetch lazily."""
+    if type(connection).__module__.split(".")[0] in SERVER_SIDE_CURSOR_DRIVERS:
+        return connection.cursor(name=f"hubspot_commerce_{uuid.uuid4().hex}")
+    return connection.cursor()
+
+
+def fetch_chunks(cursor: Any, sql: str, rows: int) -> Iterator[pa.Table]:
+    """A query's rows, ``rows`` at a time (``fetchmany``), as Arrow tables; the first one even when there are
+    none, for the columns (a server-side cursor describes them once it has fetched)."""
+    cursor.execute(sql)
+    chunk = cursor.fetchmany(rows)
+    columns = [column[0] for column in cursor.description]
+    yield rows_table(columns, chunk)
+    while chunk := cursor.fetchmany(rows):
+        yield rows_table(columns, chunk)
+
+
+def rows_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> pa.Table:
+    """DB-API rows as an Arrow table, each column typed by its values as pandas would type them (integers
+    next to NULLs stay integers, integers next to floats become floats, a column of NULLs is NULL-typed)."""
+    arrays = []
+    for name, values in zip(columns, zip(*rows, strict=True) if rows else [()] * len(columns), strict=True):
+        try:
+            arrays.append(pa.array(values))
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise SyncConfigurationError(
-                f"stream {name}: the source refused {mapping.sql_dir / stream.sql}.sql: {first_line}"
+                f"column {name!r} holds values of more than one type ({exc}); cast it in the query"
             ) from exc
-    return frames
+    return pa.Table.from_arrays(arrays, names=list(columns))

@@ -2,7 +2,8 @@
 
 ``map_stream`` turns one DataFrame of source rows into a DataFrame of HubSpot property values as strings
 (pandas ``string`` dtype, ``<NA>`` where the value is missing and must not be sent), plus the row's source key
-and the source keys of the records it refers to. Conversions work on whole columns, never row by row.
+and the source keys of the records it refers to. Conversions work on whole columns, never row by row, and each
+value's text depends on that value alone, so a stream mapped a chunk at a time maps as it would at once.
 """
 
 from __future__ import annotations
@@ -253,12 +254,12 @@ def _property_rule(stream: str, name: str, rule: dict[str, Any]) -> PropertyRule
 
 
 def as_text(series: pd.Series) -> pd.Series:
-    """Source values as text: integers without a decimal point, floats in their shortest exact form."""
+    """Source values as text, each by itself (a chunk of rows reads as it would among all the rows):
+    integers and whole floats without a decimal point, other floats in their shortest exact form."""
     if pd.api.types.is_float_dtype(series):
-        values = series.dropna()
-        if (values == values.round()).all():
-            return series.astype("Int64").astype("string")
-        return series.astype("string")
+        numbers = series.astype("Float64")
+        whole = ((numbers % 1 == 0) & (numbers.abs() < 2**63)).fillna(False)
+        return series.astype("string").mask(whole, numbers.where(whole).astype("Int64").astype("string"))
     if pd.api.types.is_bool_dtype(series):
         return series.astype("string").str.lower()
     return series.astype("string")

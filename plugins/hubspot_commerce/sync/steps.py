@@ -19,14 +19,14 @@ from hubspot_commerce.errors import HubSpotMissingScopes, MassArchiveRefused, So
 from hubspot_commerce.hooks.hubspot import missing_scopes
 from hubspot_commerce.operators.batch import read_ids
 from hubspot_commerce.storage import (
+    JsonLinesWriter,
+    TableWriter,
     iter_table,
     read_json,
     read_jsonl,
-    read_table,
     storage_path,
     write_json,
     write_jsonl,
-    write_table,
 )
 from hubspot_commerce.sync.diff import (
     StreamPlan,
@@ -39,7 +39,7 @@ from hubspot_commerce.sync.diff import (
     resolve_references,
     row_hashes,
 )
-from hubspot_commerce.sync.extract import DataFrameSource, Window, extract_streams
+from hubspot_commerce.sync.extract import SqlSource, Window, stream_chunks
 from hubspot_commerce.sync.id_index import IdIndex
 from hubspot_commerce.sync.mapping import KEY, StreamMapping, SyncMapping, map_stream
 from hubspot_commerce.sync.mirror import (
@@ -63,9 +63,11 @@ from hubspot_commerce.sync.report import (
 )
 from hubspot_commerce.sync.run_storage import RunStorage
 from hubspot_commerce.sync.state import StateRow, SyncState, outcome_rows, rejected_rows
-from hubspot_commerce.sync.validate import RejectedRow, definitions_by_name, validate_streams
+from hubspot_commerce.sync.validate import RejectedRow, StreamValidation, Validation, definitions_by_name
 
 log = logging.getLogger(__name__)
+# Rows extract and validate hold at once: their memory is this many rows' worth, whatever a stream's size.
+CHUNK_ROWS = 10_000
 PREPARE_CHUNK = 50_000  # rows planned at a time: memory stays flat however large the stream
 
 
@@ -168,46 +170,67 @@ def _missing_scopes_error(missing: list[str], for_new_properties: list[str]) -> 
 
 
 def extract_step(
-    source: DataFrameSource, mapping: SyncMapping, window: Window, files: RunStorage
+    source: SqlSource, mapping: SyncMapping, window: Window, files: RunStorage, chunk_rows: int = CHUNK_ROWS
 ) -> dict[str, str]:
-    """Read the window's rows into the run's storage; return the row count per stream."""
+    """Read the window's rows into the run's storage, ``chunk_rows`` at a time; return the row count per
+    stream."""
     log.info("Extracting %s", window.describe())
     counts = {"window": window.describe()}
-    for name, frame in extract_streams(source, mapping, window).items():
-        write_table(files.source(name), frame)
-        counts[name] = str(len(frame))
-        log.info("%s: %d rows", name, len(frame))
+    for name in mapping.streams:
+        with TableWriter(files.source(name)) as table:
+            for chunk in stream_chunks(source, mapping, name, window, chunk_rows):
+                table.write(chunk)
+        counts[name] = str(table.rows)
+        log.info("%s: %d rows", name, table.rows)
     return counts
 
 
-def validate_step(mapping: SyncMapping, files: RunStorage) -> dict[str, str]:
-    """Map and validate every stream against the portal's property definitions (kept by setup); keep the
-    good rows, write the rejected ones (key and reason) per stream, and the keys of rows the source marks
-    deleted (mirror streams). Returns extracted (not deleted), rejected and deleted counts."""
+def validate_step(mapping: SyncMapping, files: RunStorage, chunk_rows: int = CHUNK_ROWS) -> dict[str, str]:
+    """Map and validate every stream, ``chunk_rows`` rows at a time, against the portal's property
+    definitions (kept by setup) and the rows of earlier chunks and streams; keep the good rows, write the
+    rejected ones (key and reason) per stream, and the keys of rows the source marks deleted (mirror
+    streams). Returns extracted (not deleted), rejected and deleted counts."""
     object_types = sorted(mapping.object_types)
     definitions = {object_type: read_json(files.definitions(object_type)) for object_type in object_types}
-    mapped: dict[str, pd.DataFrame] = {}
+    validation = Validation(mapping, definitions)
     counts: dict[str, str] = {}
     deleted_keys: dict[str, list[str]] = {}
-    for name, stream in mapping.streams.items():
-        frame = read_table(files.source(name))
-        deleted = deleted_rows(stream, frame) | refers_to_deleted(stream, frame, deleted_keys)
-        deleted_keys[name] = keys_of(stream, frame[deleted])
-        if stream.mirror:  # rows the source marks deleted are archived by mirroring, not validated
-            write_json(files.deleted(name), deleted_keys[name])
-        counts[f"{name}.deleted"] = str(len(deleted_keys[name]))
-        mapped[name] = map_stream(frame[~deleted].reset_index(drop=True), stream)
-    result = validate_streams(mapping, mapped, definitions)
     for name in mapping.streams:
-        write_table(files.accepted(name), result.accepted[name])
-        rejected = [row.to_json() for row in result.rejected if row.stream == name]
-        write_jsonl(files.rejected(name, "validate"), rejected)
-        counts[f"{name}.extracted"] = str(len(mapped[name]))
-        counts[f"{name}.rejected"] = str(len(rejected))
-        log.info("%s: %d rows valid, %d rejected", name, len(result.accepted[name]), len(rejected))
-        for row in rejected[:5]:
-            log.warning("%s %s rejected: %s", name, row["key"], row["reason"])
+        counts |= _validate_stream(validation.stream(name), files, deleted_keys, chunk_rows)
     return counts
+
+
+def _validate_stream(
+    validation: StreamValidation, files: RunStorage, deleted_keys: dict[str, list[str]], chunk_rows: int
+) -> dict[str, str]:
+    """One stream, chunk by chunk: rows the source marks deleted (and the rows that need them) aside, the
+    others mapped and validated; accepted rows to the stream's table, rejected ones to its file. Adds the
+    stream's deleted keys to ``deleted_keys``; returns its counts."""
+    stream = validation.stream
+    name, extracted, deleted = stream.name, 0, []
+    with (
+        TableWriter(files.accepted(name)) as accepted,
+        JsonLinesWriter(files.rejected(name, "validate")) as out,
+    ):
+        for frame in iter_table(files.source(name), chunk_rows):
+            gone = deleted_rows(stream, frame) | refers_to_deleted(stream, frame, deleted_keys)
+            deleted += keys_of(stream, frame[gone])
+            mapped = map_stream(frame[~gone].reset_index(drop=True), stream)
+            result = validation.validate(mapped)
+            accepted.write(result.accepted)
+            for row in result.rejected[: max(0, 5 - out.rows)]:
+                log.warning("%s %s rejected: %s", name, row.key, row.reason)
+            out.write(row.to_json() for row in result.rejected)
+            extracted += len(mapped)
+    deleted_keys[name] = deleted
+    if stream.mirror:  # rows the source marks deleted are archived by mirroring, not validated
+        write_json(files.deleted(name), deleted)
+    log.info("%s: %d rows valid, %d rejected", name, accepted.rows, out.rows)
+    return {
+        f"{name}.deleted": str(len(deleted)),
+        f"{name}.extracted": str(extracted),
+        f"{name}.rejected": str(out.rows),
+    }
 
 
 def referenced_ids(upstream: Mapping[str, Iterable[Mapping[str, Any]]]) -> dict[str, IdIndex]:

@@ -1,7 +1,8 @@
 """Check every mapped row before any write: against the portal's property definitions and references.
 
 A row that fails a check is rejected with its source key and every reason found; it is never sent, and rows
-that refer to it (a line of a rejected order) are rejected in turn. Checks work on whole columns.
+that refer to it (a line of a rejected order) are rejected in turn. Checks work on whole columns of a chunk of
+rows; what they need of other chunks and streams (duplicate keys, references) is kept as key hashes.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from hubspot_commerce.errors import SyncConfigurationError
 from hubspot_commerce.sync.mapping import KEY, REF_PREFIX, StreamMapping, SyncMapping
@@ -44,14 +47,6 @@ class RejectedRow:
         }
 
 
-@dataclass
-class ValidationResult:
-    """The rows that may be sent, per stream, and the rows that may not."""
-
-    accepted: dict[str, pd.DataFrame] = field(default_factory=dict)
-    rejected: list[RejectedRow] = field(default_factory=list)
-
-
 def definitions_by_name(definitions: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
     """The properties API's list of definitions, by property name."""
     return {definition["name"]: definition for definition in definitions}
@@ -63,12 +58,13 @@ def is_writable(definition: Mapping[str, Any]) -> bool:
     return not (metadata.get("readOnlyValue") or definition.get("calculated"))
 
 
-def _problem(mask: pd.Series, message: pd.Series | str, index: pd.Index) -> pd.Series:
+def _problem(mask: pd.Series | np.ndarray, message: pd.Series | str, index: pd.Index) -> pd.Series:
     """A reason column: ``message`` where ``mask`` is true, ``<NA>`` elsewhere."""
     reasons = pd.Series(pd.NA, index=index, dtype="string")
+    where = pd.Series(mask, index=index).fillna(False).astype(bool)
     if isinstance(message, str):
-        return reasons.mask(mask.fillna(False).astype(bool), message)
-    return reasons.mask(mask.fillna(False).astype(bool), message.astype("string"))
+        return reasons.mask(where, message)
+    return reasons.mask(where, message.astype("string"))
 
 
 def check_value_types(name: str, values: pd.Series, definition: Mapping[str, Any]) -> pd.Series:
@@ -182,65 +178,6 @@ def _hubspot_rules(object_type: str, name: str, values: pd.Series) -> list[pd.Se
     return checks
 
 
-def _uniqueness_checks(stream: StreamMapping, frame: pd.DataFrame) -> list[pd.Series]:
-    """A source key, and an upsert property's value, must each name one row only (HubSpot refuses a batch
-    with the same id twice): later rows with the same value are rejected."""
-    index = frame.index
-    checks = [
-        _problem(frame[KEY].isna(), "the row has no source key (a key column is empty)", index),
-        _problem(
-            frame[KEY].notna() & frame[KEY].duplicated(),
-            "duplicate source key: an earlier row has the same key",
-            index,
-        ),
-    ]
-    if stream.upsert_by:
-        if stream.upsert_by not in frame.columns:
-            raise SyncConfigurationError(
-                f"stream {stream.name}: upsert_by {stream.upsert_by!r} is not one of its properties"
-            )
-        values = frame[stream.upsert_by]
-        required = any(rule.name == stream.upsert_by and rule.required for rule in stream.properties)
-        if not required:  # else the required check names it; without a value the id would be "<NA>"
-            checks.append(
-                _problem(values.isna(), f"the row has no {stream.upsert_by} (it is upserted by it)", index)
-            )
-        first = frame.drop_duplicates(stream.upsert_by).set_index(stream.upsert_by)[KEY]
-        clash = values.notna() & values.duplicated() & ~frame[KEY].duplicated()
-        owners = values.map(first).astype("string")
-        checks.append(
-            _problem(
-                clash,
-                f"{stream.upsert_by} '"
-                + values.fillna("")
-                + "' is also used by source key "
-                + owners.fillna(""),
-                index,
-            )
-        )
-    return checks
-
-
-def _reference_checks(
-    stream: StreamMapping,
-    frame: pd.DataFrame,
-    extracted: Mapping[str, set[str]],
-    accepted: Mapping[str, set[str]],
-) -> list[pd.Series]:
-    checks = []
-    index = frame.index
-    for ref in stream.references:
-        keys = frame[REF_PREFIX + ref.name]
-        label = f"{ref.name} '" + keys.fillna("") + "'"
-        if not ref.optional:
-            checks.append(_problem(keys.isna(), f"the row names no {ref.name}", index))
-        missing = keys.notna() & ~keys.isin(extracted[ref.stream])
-        checks.append(_problem(missing, label + " is missing from the source", index))
-        rejected = keys.notna() & ~missing & ~keys.isin(accepted[ref.stream])
-        checks.append(_problem(rejected, label + " was rejected", index))
-    return checks
-
-
 def _join_reasons(checks: list[pd.Series], index: pd.Index) -> pd.Series:
     if not checks:
         return pd.Series(pd.NA, index=index, dtype="string")
@@ -252,39 +189,192 @@ def _join_reasons(checks: list[pd.Series], index: pd.Index) -> pd.Series:
     return joined
 
 
-def validate_streams(
-    mapping: SyncMapping,
-    mapped: Mapping[str, pd.DataFrame],
-    definitions: Mapping[str, Iterable[Mapping[str, Any]]],
-) -> ValidationResult:
-    """Validate every stream in sync order (frames from ``map_stream``; definitions per object type).
-    A mapping the portal cannot take (``mapping_problems``) fails as ``SyncConfigurationError``."""
-    problems = mapping_problems(mapping, definitions)
-    if problems:
-        raise SyncConfigurationError(
-            f"the mapping does not fit the portal ({len(problems)} problems): " + "; ".join(problems)
-        )
-    result = ValidationResult()
-    extracted: dict[str, set[str]] = {}
-    accepted: dict[str, set[str]] = {}
-    for name, stream in mapping.streams.items():
-        frame = mapped[name]
-        by_name = definitions_by_name(definitions[stream.object_type])
-        frame, option_checks = resolve_enumerations(stream, frame, by_name)
-        checks = (
-            _uniqueness_checks(stream, frame)
-            + option_checks
-            + _property_checks(stream, frame, by_name)
-            + _reference_checks(stream, frame, extracted, accepted)
-        )
-        reasons = _join_reasons(checks, frame.index)
-        bad = reasons.notna()
-        result.rejected.extend(
-            RejectedRow(name, stream.object_type, "" if pd.isna(key) else str(key), reason)
-            for key, reason in zip(frame.loc[bad, KEY], reasons[bad], strict=True)
-        )
-        good = frame[~bad].reset_index(drop=True)
-        result.accepted[name] = good
-        extracted[name] = set(frame[KEY].dropna())
-        accepted[name] = set(good[KEY])
-    return result
+def key_hashes(values: pd.Series) -> np.ndarray:
+    """64-bit hashes of text values (pandas' ``hash_array``; a NULL hashes as the empty text, which no key
+    is): what the checks across chunks keep of a key, 8 bytes whatever its length."""
+    return pd.util.hash_array(values.fillna("").to_numpy(dtype=object), categorize=False)
+
+
+class KeySet:
+    """Keys as 64-bit hashes (``key_hashes``), 8 bytes a key, in sorted runs each more than twice as long as
+    the next: a key is merged into a longer run a few times, a lookup searches a few runs. Two keys whose
+    hashes collide count as one; the odds are about n²/2⁶⁵, one in a million among six million keys."""
+
+    def __init__(self) -> None:
+        self.runs: list[np.ndarray] = []
+
+    def add(self, hashes: np.ndarray) -> None:
+        """Add hashes: a new run, merged with the runs not more than twice its length."""
+        if not len(hashes):
+            return
+        run = np.sort(hashes)
+        while self.runs and len(self.runs[-1]) <= 2 * len(run):
+            run = np.concatenate([self.runs.pop(), run])
+            run.sort(kind="stable")  # timsort: two sorted runs merge in linear time, in place
+        self.runs.append(run)
+
+    def contains(self, hashes: np.ndarray) -> np.ndarray:
+        """Per hash, whether it is in the set."""
+        found = np.zeros(len(hashes), dtype=bool)
+        for run in self.runs:
+            at = np.searchsorted(run, hashes).clip(max=len(run) - 1)
+            found |= run[at] == hashes
+        return found
+
+
+class FirstOwners:
+    """Per upsert value seen so far (its hash), the source key of the first row that had it, for the message
+    naming it: the hashes in a ``KeySet`` and, in the order first seen, beside the owners' keys in Arrow
+    string arrays (their bytes, not an object each)."""
+
+    def __init__(self) -> None:
+        self.values = KeySet()
+        self.hashes: list[np.ndarray] = []
+        self.keys: list[pa.Array] = []
+
+    def add(self, hashes: np.ndarray, owners: pd.Series) -> None:
+        """The first owners of values not seen before."""
+        self.values.add(hashes)
+        self.hashes.append(hashes)
+        self.keys.append(pa.array(owners, type=pa.large_string(), from_pandas=True))
+
+    def owners(self, hashes: np.ndarray) -> pd.Series:
+        """The source keys of the first owners of values seen before (rare: only for clashing rows)."""
+        seen = np.concatenate(self.hashes)
+        places = np.flatnonzero(np.isin(seen, hashes))
+        place = dict(zip(seen[places].tolist(), places.tolist(), strict=True))
+        keys = pa.chunked_array(self.keys, type=pa.large_string())
+        taken = keys.take(pa.array([place[h] for h in hashes.tolist()], type=pa.int64()))
+        return taken.to_pandas(types_mapper={pa.large_string(): pd.StringDtype()}.get)
+
+
+@dataclass
+class StreamKeys:
+    """What the checks of later chunks and streams need of a stream's rows, as hashes: every source key, the
+    keys whose row was rejected (the first row of a key decides: later ones are its duplicates), and whether
+    a row had no key (rows without a key are each other's duplicates, as pandas' ``duplicated`` has it)."""
+
+    extracted: KeySet = field(default_factory=KeySet)
+    rejected: KeySet = field(default_factory=KeySet)
+    keyless: bool = False
+
+
+@dataclass
+class ChunkResult:
+    """A chunk's rows that may be sent, and the rows that may not."""
+
+    accepted: pd.DataFrame
+    rejected: list[RejectedRow]
+
+
+class Validation:
+    """Validates a run's streams in sync order, a chunk of rows at a time: each row against the portal's
+    property definitions and against the rows of earlier chunks and streams (duplicate keys and upsert
+    values, references), of which it keeps only ``StreamKeys`` (of streams referred to), ``FirstOwners``."""
+
+    def __init__(
+        self, mapping: SyncMapping, definitions: Mapping[str, Iterable[Mapping[str, Any]]]
+    ) -> None:
+        """A mapping the portal cannot take (``mapping_problems``) fails as ``SyncConfigurationError``."""
+        problems = mapping_problems(mapping, definitions)
+        if problems:
+            raise SyncConfigurationError(
+                f"the mapping does not fit the portal ({len(problems)} problems): " + "; ".join(problems)
+            )
+        self.mapping = mapping
+        self.definitions = {object_type: definitions_by_name(d) for object_type, d in definitions.items()}
+        self.referenced = {ref.stream for stream in mapping.streams.values() for ref in stream.references}
+        self.keys: dict[str, StreamKeys] = {}
+
+    def stream(self, name: str) -> StreamValidation:
+        """Start validating a stream, after the streams it refers to."""
+        stream = self.mapping.streams[name]
+        keys = StreamKeys()
+        if name in self.referenced:
+            self.keys[name] = keys
+        return StreamValidation(stream, self.definitions[stream.object_type], keys, self.keys)
+
+
+class StreamValidation:
+    """One stream's validation, given its mapped rows (``map_stream``) a chunk at a time, in order: each
+    chunk's result is what validating all the rows so far in one frame would give for its rows."""
+
+    def __init__(
+        self,
+        stream: StreamMapping,
+        definitions: Mapping[str, Mapping[str, Any]],
+        keys: StreamKeys,
+        earlier: Mapping[str, StreamKeys],
+    ) -> None:
+        self.stream, self.definitions, self.keys, self.earlier = stream, definitions, keys, earlier
+        self.owners = FirstOwners()
+
+    def validate(self, frame: pd.DataFrame) -> ChunkResult:
+        """The chunk's rows that pass (enumeration values resolved) and those that do not, with every reason
+        found. Later rows with the key (or upsert value) of an earlier row are rejected, not the first."""
+        frame, option_checks = resolve_enumerations(self.stream, frame, self.definitions)
+        keys, index = frame[KEY], frame.index
+        hashes, present = key_hashes(keys), keys.notna().to_numpy()
+        seen = np.where(present, self.keys.extracted.contains(hashes), self.keys.keyless)
+        repeated = keys.duplicated().to_numpy() | seen
+        checks = [
+            _problem(keys.isna(), "the row has no source key (a key column is empty)", index),
+            _problem(present & repeated, "duplicate source key: an earlier row has the same key", index),
+        ]
+        if self.stream.upsert_by:
+            checks += self._upsert_checks(frame, repeated)
+        checks += option_checks + _property_checks(self.stream, frame, self.definitions)
+        reasons = _join_reasons(checks + self._reference_checks(frame), index)
+        bad = reasons.notna().to_numpy()
+        first = present & ~repeated
+        self.keys.extracted.add(hashes[first])
+        self.keys.rejected.add(hashes[first & bad])
+        self.keys.keyless |= not present.all()
+        rejected = [
+            RejectedRow(self.stream.name, self.stream.object_type, "" if pd.isna(key) else str(key), reason)
+            for key, reason in zip(keys[bad], reasons[bad], strict=True)
+        ]
+        return ChunkResult(frame[~bad].reset_index(drop=True), rejected)
+
+    def _upsert_checks(self, frame: pd.DataFrame, repeated_key: np.ndarray) -> list[pd.Series]:
+        """An upsert value must name one row only (HubSpot refuses a batch with the same id twice): a later
+        row with the value of an earlier one is rejected naming the first one's source key (unless it is
+        rejected as a duplicate key already). Remembers the first owner of each new value."""
+        name, index = self.stream.upsert_by or "", frame.index
+        if name not in frame.columns:
+            raise SyncConfigurationError(
+                f"stream {self.stream.name}: upsert_by {name!r} is not one of its properties"
+            )
+        values = frame[name]
+        checks = []
+        required = any(rule.name == name and rule.required for rule in self.stream.properties)
+        if not required:  # else the required check names it; without a value the id would be "<NA>"
+            checks.append(_problem(values.isna(), f"the row has no {name} (it is upserted by it)", index))
+        hashes, present = key_hashes(values), values.notna().to_numpy()
+        earlier = present & self.owners.values.contains(hashes)
+        first_here = ~values.duplicated().to_numpy()
+        clash = present & (~first_here | earlier) & ~repeated_key
+        owners = values.map(frame.drop_duplicates(name).set_index(name)[KEY]).astype("string")
+        if earlier.any():
+            owners[earlier] = self.owners.owners(hashes[earlier]).to_numpy()
+        message = f"{name} '" + values.fillna("") + "' is also used by source key " + owners.fillna("")
+        checks.append(_problem(clash, message, index))
+        new = present & first_here & ~earlier
+        self.owners.add(hashes[new], frame.loc[new, KEY])
+        return checks
+
+    def _reference_checks(self, frame: pd.DataFrame) -> list[pd.Series]:
+        """A reference must name a row of the referenced stream that was extracted and not rejected."""
+        checks = []
+        index = frame.index
+        for ref in self.stream.references:
+            keys = frame[REF_PREFIX + ref.name]
+            label = f"{ref.name} '" + keys.fillna("") + "'"
+            if not ref.optional:
+                checks.append(_problem(keys.isna(), f"the row names no {ref.name}", index))
+            target, hashes, present = self.earlier[ref.stream], key_hashes(keys), keys.notna().to_numpy()
+            missing = present & ~target.extracted.contains(hashes)
+            rejected = present & ~missing & target.rejected.contains(hashes)
+            checks.append(_problem(missing, label + " is missing from the source", index))
+            checks.append(_problem(rejected, label + " was rejected", index))
+        return checks
