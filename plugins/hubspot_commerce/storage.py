@@ -180,11 +180,13 @@ class TableWriter:
         self.rows += table.num_rows
 
     def _open_part(self, schema: pa.Schema) -> None:
+        """Start the next part file, its columns of these types."""
         self._file = (self.path / f"part-{self._parts:05d}.parquet").open("wb")
         self._writer = pq.ParquetWriter(self._file, schema)
         self._parts += 1
 
     def _close_part(self) -> None:
+        """Finish the open part: its footer (the row groups' places) makes it readable."""
         if self._writer is not None:
             self._writer.close()
         if self._file is not None:
