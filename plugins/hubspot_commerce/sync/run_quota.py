@@ -74,6 +74,19 @@ def stream_estimate(
     return writes + requests_for(len(plan.links_changed), LINKS_PER_REQUEST) + reads
 
 
+def _stream_total(
+    mapping: SyncMapping, name: str, files: RunStorage, state: SyncState, reconcile: bool
+) -> int:
+    """One stream's estimate, summed over its accepted rows a chunk at a time (definitions read once)."""
+    stream = mapping.streams[name]
+    definitions = read_json(files.definitions(stream.object_type))
+    key_property = mapping.key_property.name
+    return sum(
+        stream_estimate(stream, chunk, definitions, state, key_property, reconcile)
+        for chunk in iter_table(files.accepted(name), ESTIMATE_CHUNK)
+    )
+
+
 def run_quota_step(
     hubspot: QuotaApi,
     mapping: SyncMapping,
@@ -87,20 +100,8 @@ def run_quota_step(
     short and ``on_quota_short`` is ``fail`` (never on a dry run, which only reports)."""
     rule = QuotaRule(str(params["on_quota_short"]), float(params["quota_reserve"]))
     written = [name for name in mapping.streams if name in params["objects"]]
-    needed = {
-        name: sum(
-            stream_estimate(
-                mapping.streams[name],
-                chunk,
-                read_json(files.definitions(mapping.streams[name].object_type)),
-                state,
-                mapping.key_property.name,
-                bool(params["reconcile"]),
-            )
-            for chunk in iter_table(files.accepted(name), ESTIMATE_CHUNK)
-        )
-        for name in written
-    }
+    reconcile = bool(params["reconcile"])
+    needed = {name: _stream_total(mapping, name, files, state, reconcile) for name in written}
     total = sum(needed.values())
     if not total:
         write_json(files.quota_plan, {"needed": 0, "streams": needed})
