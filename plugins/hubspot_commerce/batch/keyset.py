@@ -39,6 +39,8 @@ class KeySet:
 
     def contains_each(self, keys: Sequence[str]) -> list[bool]:
         """Whether each of ``keys`` is in the set."""
+        if not self._size:
+            return [False] * len(keys)
         return self._found(_digests(keys)).tolist()
 
     def update(self, keys: Iterable[str]) -> None:

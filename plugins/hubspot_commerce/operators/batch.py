@@ -23,7 +23,7 @@ from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 from airflow.sdk import BaseOperator, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowSkipException
 
-from hubspot_commerce.batch.keyset import KeySet
+from hubspot_commerce.batch.keyset import KeySet, members
 from hubspot_commerce.batch.quota import DEFAULT_RESERVE, QuotaPlan, QuotaRule
 from hubspot_commerce.batch.records import BatchOutcome, Rejection, WriteRecord, WriteSpec
 from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS
@@ -84,6 +84,7 @@ class Inputs:
             yield from data
 
     def empty(self) -> bool:
+        """True when there is no input (a file is opened and its first line read)."""
         return next(iter(self), _NOTHING) is _NOTHING
 
 
@@ -163,8 +164,7 @@ class HubSpotBatchOperator(BaseOperator):
     :param max_rejected_fraction: fail (after every good record landed) when more records than this
         fraction are rejected; default 0.0 = any rejection fails the task. (templated)
     :param output_dir: where the ids (as they land), large id maps and the rejected-records file go: an
-        object-storage URL
-        (``s3://<conn_id>@bucket/prefix``, ``file:///...``) or a local path (default
+        object-storage URL (``s3://<conn_id>@bucket/prefix``, ``file:///...``) or a local path (default
         ``<[hubspot_commerce] work_dir>/<dag_id>/<run_id>``).
     :param max_inline_ids: above this many ids the XCom carries the URL of a JSON-lines file instead of the
         map (``read_ids`` reads either).
@@ -258,12 +258,13 @@ class HubSpotBatchOperator(BaseOperator):
         if self.skip_if_empty and inputs.empty():
             raise AirflowSkipException(f"no {self.object_type} records to {self.action}")
         if self.action == "read":
+            landed = LandedIds(self._output_file(context, ".ids"), None)
             outcome, total = self._read(inputs)
-            ids = self._ids_value(outcome.ids.items(), len(outcome.ids), context)
+            landed.add(outcome.ids)
         else:
             landed = LandedIds(self._output_file(context, ".ids"), _state_store(context))
             outcome, total = self._write_or_defer(inputs, landed, context)
-            ids = self._ids_value(landed.items(), landed.count, context)
+        ids = self._ids_value(landed, context)
         rejected_path = self._write_rejections(outcome.rejected, context)
         result = {
             "ids": ids,
@@ -413,7 +414,10 @@ class HubSpotBatchOperator(BaseOperator):
         the ones HubSpot has to ``done`` and ``landed``. Returns the keys that stay in doubt: those of
         creates without a key property, which cannot be looked up and are not resent (a resend could
         duplicate them)."""
-        doubted = [key for key in checkpoint.in_doubt() if key not in done]
+        in_doubt = checkpoint.in_doubt()
+        doubted = [
+            key for key, was_done in zip(in_doubt, members(done, in_doubt), strict=True) if not was_done
+        ]
         if doubted and self.key_property:
             found = self.hook.batch_read(self.object_type, doubted, id_property=self.key_property)
             landed.add({key: record["id"] for key, record in found.items()})
@@ -476,13 +480,13 @@ class HubSpotBatchOperator(BaseOperator):
             return None
         return str(write_jsonl(self._output_file(context, ".existing.jsonl"), ({"key": k} for k in keys)))
 
-    def _ids_value(self, ids: Iterable[tuple[str, str]], count: int, context: Any) -> dict[str, str] | str:
+    def _ids_value(self, landed: LandedIds, context: Any) -> dict[str, str] | str:
         """The id map itself, or the URL of a JSON-lines file (``{"key", "id"}`` a line) holding it when it
-        has more than ``max_inline_ids`` ids; ``ids`` is read once, one pair at a time."""
-        if count <= self.max_inline_ids:
-            return dict(ids)
-        path = write_jsonl(self._output_file(context, ".ids.jsonl"), ({"key": k, "id": v} for k, v in ids))
-        log.info("%d ids written to %s (the XCom carries its URL)", count, path)
+        has more than ``max_inline_ids`` ids."""
+        if landed.count <= self.max_inline_ids:
+            return dict(landed.items())
+        path = landed.copy_to(self._output_file(context, ".ids.jsonl"))
+        log.info("%d ids written to %s (the XCom carries its URL)", landed.count, path)
         return str(path)
 
 

@@ -15,7 +15,6 @@ from typing import Any
 from airflow.sdk import ObjectStoragePath
 
 from hubspot_commerce.batch.keyset import KeySet
-from hubspot_commerce.storage import write_jsonl
 
 CHUNK = 1000  # keys in doubt per task_state_store value: well under its 64 KB soft limit
 PART_IDS = 5_000  # ids per part file: a part (one file, one store value) per 50 requests
@@ -34,7 +33,8 @@ class LandedIds:
     """The ``{key: id}`` of every record a write task landed, its earlier tries' included: JSON lines
     ``{"key", "id"}`` in part files of ``PART_IDS`` ids under ``directory``, written as batches land, each
     counted in the task state store once written. A retry, or the task resumed after waiting for the quota,
-    reads them to know what not to resend. Holds one part's ids, whatever the size of the write.
+    reads them to know what not to resend. Holds one part's ids, whatever the size of the write. A create
+    that found its record is there twice, with the same id (its create, then the update of its values).
     """
 
     def __init__(self, directory: ObjectStoragePath, store: Any) -> None:
@@ -66,20 +66,39 @@ class LandedIds:
         """Write the ids not written yet as one more part, then count it in the task state store."""
         if not self.buffer:
             return
-        write_jsonl(self._part(self.parts), ({"key": k, "id": v} for k, v in self.buffer.items()))
+        lines = "".join(json.dumps({"key": k, "id": v}) + "\n" for k, v in self.buffer.items())
+        _write_text(self._part(self.parts), lines)
         self.parts += 1
         if self.store is not None:
             self.store.set(PARTS_KEY, self.parts)
         self.buffer = {}
 
     def items(self) -> Iterator[tuple[str, str]]:
-        """Every ``(key, id)`` written so far (``flush`` first for the latest), part by part."""
+        """Every ``(key, id)`` taken so far, part by part."""
         for n in range(self.parts):
             for row in iter_jsonl(self._part(n)):
                 yield str(row["key"]), str(row["id"])
+        yield from list(self.buffer.items())
+
+    def copy_to(self, path: ObjectStoragePath) -> ObjectStoragePath:
+        """Write every ``{"key", "id"}`` taken so far to ``path`` as JSON lines, a part at a time."""
+        self.flush()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as out:
+            for n in range(self.parts):
+                out.write(self._part(n).read_text(encoding="utf-8"))
+        return path
 
     def _part(self, n: int) -> ObjectStoragePath:
         return self.directory / f"part-{n:05d}.jsonl"
+
+
+def _write_text(path: ObjectStoragePath, text: str) -> None:
+    """``text`` as the file at ``path``, in one write (each write to object storage is tracked for lineage,
+    at a cost per call)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        out.write(text)
 
 
 class Checkpoint:
