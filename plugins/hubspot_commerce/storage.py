@@ -113,12 +113,17 @@ def write_jsonl(path: ObjectStoragePath, rows: Iterable[dict[str, Any]]) -> Obje
     return path
 
 
+def iter_jsonl(path: ObjectStoragePath) -> Iterator[Any]:
+    """The values of a JSON-lines file, one line at a time (blank lines skipped)."""
+    with path.open("r", encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+
+
 def read_jsonl(path: ObjectStoragePath) -> list[dict[str, Any]]:
     """The objects of a JSON-lines file; none when the file does not exist."""
-    if not path.exists():
-        return []
-    with path.open("r", encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
+    return list(iter_jsonl(path)) if path.exists() else []
 
 
 def write_table(path: ObjectStoragePath, frame: pd.DataFrame) -> ObjectStoragePath:

@@ -137,10 +137,12 @@ def assert_one_path_family(paths: Iterable[str], api_version: str) -> None:
 
 @pytest.mark.parametrize("hubspot_conn", ["2026-09", "v3"], indirect=True)
 def test_full_sync_lands_everything_linked_and_a_rerun_writes_nothing(
-    sync_dag, store, sandbox, request
+    sync_dag, store, sandbox, request, monkeypatch
 ) -> None:
     """The connection's ``api_version``: HubSpot's date-versioned paths (the default) or the numbered ones
-    that retire in 2027; either way the same records and links land."""
+    that retire in 2027; either way the same records and links land. On the rerun every record exists, and
+    prepare's id maps above 5 ids travel as JSON-lines files, as a store of millions needs."""
+    monkeypatch.setattr("hubspot_commerce.sync.plan_files.MAX_INLINE_IDS", 5)
     api_version = request.node.callspec.params["hubspot_conn"]
     files = run(sync_dag, {"full_refresh": True})
     assert_one_path_family(sandbox.stats()["by_path"], api_version)
@@ -166,6 +168,9 @@ def test_full_sync_lands_everything_linked_and_a_rerun_writes_nothing(
     writers = [t for t in LAST_STATES if t.startswith(("upsert_", "create_", "update_"))]
     assert all(LAST_STATES[t] == "skipped" for t in writers), "nothing written: no write task, no Asset event"
     assert all(c[1] == c[2] == 0 and c[3] == c[0] for c in report_counts(files).values())
+    existing = map(json.loads, files.existing_ids("orders").read_text().splitlines())
+    hubspot_ids = {key: record["id"] for key, record in by_key(sandbox.dump("orders")).items()}
+    assert {row["key"]: row["id"] for row in existing} == hubspot_ids and len(hubspot_ids) == 60
     assert_hubspot_matches_store(sandbox, store)
     assert_association_types(sandbox)
 

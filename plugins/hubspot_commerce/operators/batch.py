@@ -34,10 +34,11 @@ from hubspot_commerce.errors import (
     HubSpotUncertainWrites,
 )
 from hubspot_commerce.hooks.hubspot import HubSpotHook
-from hubspot_commerce.operators.resume import Checkpoint, LandedIds, iter_jsonl
+from hubspot_commerce.operators.resume import Checkpoint, LandedIds
 from hubspot_commerce.storage import (
     Location,
     default_work_dir,
+    iter_jsonl,
     path_safe,
     read_json,
     storage_path,
@@ -47,6 +48,7 @@ from hubspot_commerce.storage import (
 log = logging.getLogger(__name__)
 # Waiting a minute past the computed reset: our clock and HubSpot's may differ a little.
 RESET_MARGIN = timedelta(minutes=1)
+MAX_INLINE_IDS = 10_000  # larger id maps travel in XCom as the URL of a JSON-lines file
 
 
 @dataclass(frozen=True)
@@ -217,7 +219,7 @@ class HubSpotBatchOperator(BaseOperator):
         hubspot_conn_id: str = HubSpotHook.default_conn_name,
         max_rejected_fraction: float | str = 0.0,
         output_dir: str | None = None,
-        max_inline_ids: int = 10_000,
+        max_inline_ids: int = MAX_INLINE_IDS,
         max_workers: int = DEFAULT_MAX_WORKERS,
         skip_if_empty: bool = False,
         on_quota_short: str = "defer",

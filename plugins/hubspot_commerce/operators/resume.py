@@ -15,18 +15,11 @@ from typing import Any
 from airflow.sdk import ObjectStoragePath
 
 from hubspot_commerce.batch.keyset import KeySet
+from hubspot_commerce.storage import iter_jsonl
 
 CHUNK = 1000  # keys in doubt per task_state_store value: well under its 64 KB soft limit
 PART_IDS = 5_000  # ids per part file: a part (one file, one store value) per 50 requests
 PARTS_KEY = "ids.parts"
-
-
-def iter_jsonl(path: ObjectStoragePath) -> Iterator[Any]:
-    """The values of a JSON-lines file, one line at a time (blank lines skipped)."""
-    with path.open("r", encoding="utf-8") as lines:
-        for line in lines:
-            if line.strip():
-                yield json.loads(line)
 
 
 class LandedIds:

@@ -51,7 +51,7 @@ from hubspot_commerce.errors import (
     SyncConfigurationError,
 )
 from hubspot_commerce.hooks.hubspot import HubSpotHook
-from hubspot_commerce.operators.batch import HubSpotBatchOperator
+from hubspot_commerce.operators.batch import MAX_INLINE_IDS, HubSpotBatchOperator
 from hubspot_commerce.storage import configured, default_work_dir, storage_path
 from hubspot_commerce.sync import steps
 from hubspot_commerce.sync.extract import resolve_window, sql_source
@@ -268,7 +268,7 @@ def write_tasks(config: SyncConfig, stream: StreamMapping) -> list[HubSpotBatchO
                 else "{{ params.max_rejected_fraction }}"
             ),
             output_dir=f"{{{{ sync_stream_dir(run_id, '{stream.name}') }}}}",
-            max_inline_ids=10_000,  # larger id maps travel as a JSON-lines file in the stream's directory
+            max_inline_ids=MAX_INLINE_IDS,  # larger id maps travel as a JSON-lines file in the stream's dir
             skip_if_empty=True,  # a dry run, a stream not selected, nothing changed: no Asset event
             on_quota_short="{{ params.on_quota_short }}",
             quota_reserve="{{ params.quota_reserve }}",

@@ -1,6 +1,6 @@
 """A stream's plan written as prepare makes it, a chunk at a time, so no more than a chunk is in memory: the
-write tasks' inputs, the rows rejected while planning, the planned state for the report, and at the end the
-counts (``plan.json``)."""
+write tasks' inputs, the rows rejected while planning, the planned state for the report, the ids of the
+records that exist already, and at the end the counts (``plan.json``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from hubspot_commerce.storage import JsonLinesWriter, TableWriter, read_json, write_json
+from hubspot_commerce.operators.batch import MAX_INLINE_IDS
+from hubspot_commerce.storage import JsonLinesWriter, TableWriter, iter_jsonl, read_json, write_json
 from hubspot_commerce.sync.diff import StreamPlan
 from hubspot_commerce.sync.run_storage import RunStorage
 
@@ -28,7 +29,6 @@ class PlanFiles:
         self.actions = ("upsert",) if upsert else ("create", "update")
         self.definitions: list[dict[str, Any]] = read_json(files.definitions(object_type))
         self.counts: Counter[str] = Counter()
-        self.existing_ids: dict[str, str] = {}
         self.rejected_sample: list[dict[str, str]] = []  # the first few, for the log
         self._stack = ExitStack()
 
@@ -39,6 +39,7 @@ class PlanFiles:
         }
         self._rejected = enter(JsonLinesWriter(self.files.rejected(self.stream, "plan")))
         self._planned = enter(TableWriter(self.files.planned_state(self.stream)))
+        self._existing = enter(JsonLinesWriter(self.files.existing_ids(self.stream)))
         return self
 
     def add(self, plan: StreamPlan, keys: pd.Series, hashes: pd.Series) -> None:
@@ -54,7 +55,7 @@ class PlanFiles:
         self.rejected_sample.extend(rejected[: 5 - len(self.rejected_sample)])
         self._planned.write(plan.planned_state(keys, hashes))
         self.counts.update(plan.counts())
-        self.existing_ids.update(plan.existing_ids)
+        self._existing.write({"key": key, "id": hubspot_id} for key, hubspot_id in plan.existing_ids.items())
 
     def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
         self._stack.close()
@@ -64,6 +65,14 @@ class PlanFiles:
     def _totals(self) -> dict[str, int]:
         names = ("create", "update", "unchanged", "relinked", "rejected")
         return {name: int(self.counts[name]) for name in names}
+
+    def ids_value(self) -> dict[str, str] | str:
+        """The ids of the stream's records that exist already, as the write tasks give theirs to XCom: the
+        map itself, or the URL of its JSON-lines file above ``MAX_INLINE_IDS`` ids."""
+        path = self.files.existing_ids(self.stream)
+        if self._existing.rows > MAX_INLINE_IDS:
+            return str(path)
+        return {str(row["key"]): str(row["id"]) for row in iter_jsonl(path)}
 
     def describe(self) -> str:
         """The counts in words, for the log."""

@@ -48,6 +48,10 @@ class RunStorage:
         """Per row: key, known HubSpot id, hash and what the plan does, for the state table."""
         return self.stream_dir(stream) / "planned-state.parquet"
 
+    def existing_ids(self, stream: str) -> ObjectStoragePath:
+        """JSON lines ``{"key", "id"}``: the stream's records HubSpot holds already, as prepare found them."""
+        return self.stream_dir(stream) / "existing-ids.jsonl"
+
     def deleted(self, stream: str) -> ObjectStoragePath:
         """Source keys of the rows the source marks deleted (a mirror stream's ``deleted_column``)."""
         return self.stream_dir(stream) / "deleted.json"

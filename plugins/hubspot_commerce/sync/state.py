@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from hubspot_commerce.errors import SyncConfigurationError
+from hubspot_commerce.sync.id_index import IdIndex
 
 DEFAULT_TABLE = "hubspot_sync_state"
 COLUMNS = ("stream", "source_key", "hubspot_id", "row_hash", "outcome", "reason", "synced_at")
@@ -118,31 +119,31 @@ class SyncState:
 def outcome_rows(
     stream: str,
     planned: pd.DataFrame,
-    written: Mapping[str, str] | None,
+    written: IdIndex | None,
     refused: Mapping[str, str],
     synced_at: str,
     existing: frozenset[str] | set[str] = frozenset(),
 ) -> list[StateRow]:
     """The state of a planned stream after its writes: unchanged rows as they were, written rows with the
-    id HubSpot gave (a new one for a record the update task created anew), rows HubSpot refused with its
-    reason and no hash (so the next run tries again). ``written`` is None when a write task did not
-    finish: its rows keep the state they had, which stays true (a create that landed anyway is found again
-    by its unique key). ``existing`` creates found a record HubSpot already held: its values were written,
-    its links not checked, so it gets no hash either (the next run updates it and adds its links)."""
+    id HubSpot gave (a new one for a record the update task created anew; ``written``: the write tasks'
+    ids), rows HubSpot refused with its reason and no hash (so the next run tries again). ``written`` is
+    None when a write task did not finish: its rows keep the state they had, which stays true (a create
+    that landed anyway is found again by its unique key). ``existing`` creates found a record HubSpot
+    already held: its values were written, its links not checked, so it gets no hash either (the next run
+    updates it and adds its links)."""
     rows = []
     outcome = {"create": "created", "update": "updated", "unchanged": "unchanged"}
-    for key, known_id, row_hash, planned_as in planned[
-        ["key", "hubspot_id", "row_hash", "planned"]
-    ].itertuples(index=False):
+    new_ids = written.lookup(planned["key"]) if written is not None else [pd.NA] * len(planned)
+    columns = planned[["key", "hubspot_id", "row_hash", "planned"]].itertuples(index=False)
+    for (key, known_id, row_hash, planned_as), new_id in zip(columns, new_ids, strict=True):
         known_id = None if pd.isna(known_id) else str(known_id)
         if planned_as == "unchanged":
             rows.append(StateRow(stream, key, known_id, row_hash, "unchanged", None, synced_at))
         elif key in refused:
             rows.append(StateRow(stream, key, known_id, None, "rejected", refused[key], synced_at))
-        elif written is not None and key in existing:
-            rows.append(StateRow(stream, key, written[key], None, "existing", None, synced_at))
-        elif written is not None and key in written:
-            rows.append(StateRow(stream, key, written[key], row_hash, outcome[planned_as], None, synced_at))
+        elif pd.notna(new_id):
+            status, kept_hash = ("existing", None) if key in existing else (outcome[planned_as], row_hash)
+            rows.append(StateRow(stream, key, str(new_id), kept_hash, status, None, synced_at))
     return rows
 
 

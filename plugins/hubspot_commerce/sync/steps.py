@@ -10,6 +10,7 @@ import logging
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any, Protocol
 
 import pandas as pd
@@ -17,10 +18,11 @@ import pandas as pd
 from hubspot_commerce.batch.records import Link
 from hubspot_commerce.errors import HubSpotMissingScopes, MassArchiveRefused, SourceRowsRejected
 from hubspot_commerce.hooks.hubspot import missing_scopes
-from hubspot_commerce.operators.batch import read_ids
+from hubspot_commerce.operators.batch import iter_ids
 from hubspot_commerce.storage import (
     JsonLinesWriter,
     TableWriter,
+    iter_jsonl,
     iter_table,
     read_json,
     read_jsonl,
@@ -89,7 +91,6 @@ class HubSpotApi(Protocol):
     def batch_read(
         self, object_type: str, keys: Iterable[str], id_property: str | None = None, properties: Any = ()
     ) -> dict[str, dict]: ...
-
 
     def create_associations(
         self, from_type: str, to_type: str, links: list[Link]
@@ -237,7 +238,7 @@ def referenced_ids(upstream: Mapping[str, Iterable[Mapping[str, Any]]]) -> dict[
     """Per referenced stream, one compact ``{source key: HubSpot id}`` index from the XCom values of its
     prepare step (records that existed) and its write tasks (records that landed); skipped tasks give None."""
     return {
-        stream: IdIndex.from_pairs(pair for value in values if value for pair in read_ids(value).items())
+        stream: IdIndex.from_pairs(pair for value in values if value for pair in iter_ids(value))
         for stream, values in upstream.items()
     }
 
@@ -279,8 +280,8 @@ def prepare_step(
     associations existing records lack. A stream that would be written with more rows rejected than
     ``choices.max_rejected_fraction`` fails here, before any of it is written.
 
-    Returns ``{"ids": {source key: HubSpot id}}`` of the stream's records that already exist in HubSpot
-    (the write tasks' XCom shape, so ``read_ids`` reads both).
+    Returns ``{"ids": {source key: HubSpot id} | URL}`` of the stream's records that already exist in
+    HubSpot (the write tasks' XCom shape, so ``iter_ids`` reads both).
     """
     stream = mapping.streams[stream_name]
     if choices.writes:
@@ -311,7 +312,7 @@ def prepare_step(
     log.info("%s: %s (%s)", stream_name, out.describe(), choices.describe())
     for row in out.rejected_sample:
         log.warning("%s %s rejected: %s", stream_name, row["key"], row["reason"])
-    return {"ids": out.existing_ids}
+    return {"ids": out.ids_value()}
 
 
 def _chunks(files: RunStorage, stream_name: str) -> Iterator[pd.DataFrame]:
@@ -550,16 +551,17 @@ def mirror_step(
     return {"archived": archived, "unlinked": unlinked, "path": str(files.mirrored(stream_name))}
 
 
-def collect_rejected(files: RunStorage, streams: Iterable[str]) -> list[dict[str, Any]]:
-    """Every row rejected before sending, from each stream's file, into the run's one rejected-rows file."""
-    rows = [
-        row
-        for stream in streams
-        for stage in ("validate", "plan")
-        for row in read_jsonl(files.rejected(stream, stage))
-    ]
-    write_jsonl(files.all_rejected, rows)
-    return rows
+def stream_rejections(files: RunStorage, stream: str) -> Iterator[dict[str, Any]]:
+    """The stream's rows rejected before sending (by validation, then while planning), one at a time."""
+    for stage in ("validate", "plan"):
+        if (path := files.rejected(stream, stage)).exists():
+            yield from iter_jsonl(path)
+
+
+def collect_rejected(files: RunStorage, streams: Iterable[str]) -> None:
+    """Every row rejected before sending, from each stream's files, into the run's one rejected-rows file
+    (a line at a time)."""
+    write_jsonl(files.all_rejected, (row for stream in streams for row in stream_rejections(files, stream)))
 
 
 def output_rows(outputs: Iterable[Mapping[str, Any] | None], path_field: str) -> list[dict[str, Any]]:
@@ -579,12 +581,10 @@ def record_state(
     states: Mapping[str, str | None],
     state: SyncState,
     plans: Mapping[str, Mapping[str, Any]],
-    rejected: Iterable[Mapping[str, Any]],
 ) -> int:
     """Record each written stream's rows in the state table: unchanged and written rows with their hash and
-    id, rejected rows with their reason (``rejected``: the run's rows rejected before sending, as
-    ``collect_rejected`` gathered them). A stream whose write task did not finish keeps its rows' state.
-    The planned rows are read and recorded a chunk at a time."""
+    id, rows rejected before sending with their reason. A stream whose write task did not finish keeps its
+    rows' state."""
     synced_at = datetime.now(UTC).isoformat(timespec="seconds")
     recorded = 0
     for name, stream in mapping.streams.items():
@@ -593,15 +593,32 @@ def record_state(
         actions = ("upsert",) if stream.upsert_by else ("create", "update")
         finished = all(states.get(f"{a}_{name}") in ("success", "skipped") for a in actions)
         outputs = [results.get(f"{name}.{action}") for action in actions]
-        written = {k: i for out in outputs if out for k, i in read_ids(out).items()} if finished else None
-        refused = {
-            str(row["key"]): f"{row.get('category')}: {row.get('message')}"
-            for row in output_rows(outputs, "rejected_path")
-        }
-        existing = {str(row["key"]) for row in output_rows(outputs, "existing_path")}
-        before = {str(row["key"]): str(row["reason"]) for row in rejected if row["stream"] == name}
-        for planned in iter_table(files.planned_state(name), PREPARE_CHUNK):
-            recorded += state.save(outcome_rows(name, planned, written, refused, synced_at, existing))
+        recorded += _record_stream(files, name, outputs, finished, state, synced_at)
+    return recorded
+
+
+def _record_stream(
+    files: RunStorage,
+    name: str,
+    outputs: list[Mapping[str, Any] | None],
+    finished: bool,
+    state: SyncState,
+    synced_at: str,
+) -> int:
+    """Record one stream's planned and rejected rows, a chunk at a time. The ids its write tasks landed
+    (when all of them ``finished``) are read from their XCom values into an ``IdIndex``, 16 bytes a record."""
+    written = IdIndex.from_pairs(p for out in outputs if out for p in iter_ids(out)) if finished else None
+    refused = {
+        str(row["key"]): f"{row.get('category')}: {row.get('message')}"
+        for row in output_rows(outputs, "rejected_path")
+    }
+    existing = {str(row["key"]) for row in output_rows(outputs, "existing_path")}
+    recorded = 0
+    for planned in iter_table(files.planned_state(name), PREPARE_CHUNK):
+        recorded += state.save(outcome_rows(name, planned, written, refused, synced_at, existing))
+    rejections = stream_rejections(files, name)
+    while chunk := list(islice(rejections, PREPARE_CHUNK)):
+        before = {str(row["key"]): str(row["reason"]) for row in chunk}
         recorded += state.save(rejected_rows(name, before, state.load(name, list(before)), synced_at))
     return recorded
 
@@ -625,10 +642,10 @@ def report_step(
     """
     dry_run = bool(params["dry_run"])
     plans = {name: read_json(files.plan(name)) for name in mapping.streams if files.plan(name).exists()}
-    rejected = collect_rejected(files, mapping.streams)
+    collect_rejected(files, mapping.streams)
     recorded = 0
     if state is not None and not dry_run:
-        recorded = record_state(mapping, files, results, states, state, plans, rejected)
+        recorded = record_state(mapping, files, results, states, state, plans)
     writes = {name: value for name, value in results.items() if "." in name}
     hubspot_rejected = sorted(
         str(result["rejected_path"]) for result in writes.values() if result and result.get("rejected_path")

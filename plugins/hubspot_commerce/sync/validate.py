@@ -272,9 +272,7 @@ class Validation:
     property definitions and against the rows of earlier chunks and streams (duplicate keys and upsert
     values, references), of which it keeps only ``StreamKeys`` (of streams referred to), ``FirstOwners``."""
 
-    def __init__(
-        self, mapping: SyncMapping, definitions: Mapping[str, Iterable[Mapping[str, Any]]]
-    ) -> None:
+    def __init__(self, mapping: SyncMapping, definitions: Mapping[str, Iterable[Mapping[str, Any]]]) -> None:
         """A mapping the portal cannot take (``mapping_problems``) fails as ``SyncConfigurationError``."""
         problems = mapping_problems(mapping, definitions)
         if problems:
