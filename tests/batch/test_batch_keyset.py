@@ -27,6 +27,18 @@ def test_a_million_keys_take_16_bytes_each_in_a_few_sorted_runs():
     assert keys.new_among([*probe[:3], "order:1:9"]) == [False, False, False, True]
 
 
+def test_runs_stop_growing_at_max_run_so_a_merge_never_holds_the_whole_set_twice(monkeypatch):
+    monkeypatch.setattr("hubspot_commerce.batch.keyset.MAX_RUN", 1_000)
+    keys = KeySet()
+    for start in range(0, 25_000, 100):  # a write adds a batch's keys at a time
+        keys.new_among([f"line:{n}" for n in range(start, start + 100)])
+    sizes = [len(run) for run in keys._runs]
+    assert max(sizes) <= 1_000 and sum(sizes) == 25_000
+    assert len(sizes) <= 25_000 // 500 + 10, "runs of 500 to 1,000 keys, a few smaller ones"
+    assert keys.contains_each([f"line:{n}" for n in range(0, 25_000, 7)]) == [True] * 3_572
+    assert keys.new_among(["line:24999", "line:25000"]) == [False, True]
+
+
 def test_members_takes_a_keyset_or_any_container():
     assert members(KeySet(["a", "b"]), ["b", "c"]) == [True, False]
     assert members({"a", "b"}, ["b", "c"]) == [True, False]

@@ -335,7 +335,7 @@ def test_hubspot_option_values_and_labels_land_without_a_mapping_entry(sync_dag,
 
 def test_bad_rows_are_rejected_and_the_rest_lands(sync_dag, store, sandbox, monkeypatch) -> None:
     """Prepare plans 7 rows at a time here: rejections and links hold across its chunks."""
-    monkeypatch.setattr("hubspot_commerce.sync.steps.PREPARE_CHUNK", 7)
+    monkeypatch.setattr("hubspot_commerce.sync.steps.CHUNK_ROWS", 7)
     db = sqlite3.connect(store)
     db.execute("UPDATE order_lines SET sku = 'SKU-GONE' WHERE order_id = 100002 AND line_number = 1")
     db.execute("UPDATE orders SET status = 'lost' WHERE order_id = 100003")

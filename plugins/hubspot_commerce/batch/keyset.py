@@ -15,6 +15,7 @@ from collections.abc import Container, Iterable, Sequence
 import numpy as np
 
 DIGEST_BYTES = 16
+MAX_RUN = 1_000_000  # keys a merge makes one run of at most (16 MB): a merge briefly holds its keys twice
 _DIGEST = np.dtype(f"S{DIGEST_BYTES}")
 
 
@@ -77,16 +78,21 @@ class KeySet:
 
     def _push(self, run: np.ndarray) -> None:
         """Add a sorted run of digests not in the set; merge runs so that each is at most half the size of
-        the one before (a few dozen runs at most, each merge amortised over the keys it moves)."""
+        the one before, up to ``MAX_RUN`` keys (a run per million keys, plus a few dozen smaller ones; each
+        merge amortised over the keys it moves)."""
         if not len(run):
             return
         self._runs.append(run)
         self._size += len(run)
-        while len(self._runs) > 1 and len(self._runs[-2]) <= 2 * len(self._runs[-1]):
+        while len(self._runs) > 1 and self._mergeable(len(self._runs[-2]), len(self._runs[-1])):
             newer, older = self._runs.pop(), self._runs.pop()
             merged = np.concatenate((older, newer))
             merged.sort()
             self._runs.append(merged)
+
+    @staticmethod
+    def _mergeable(older: int, newer: int) -> bool:
+        return older <= 2 * newer and older + newer <= MAX_RUN
 
 
 def members(container: Container[str], keys: Sequence[str]) -> list[bool]:

@@ -41,10 +41,20 @@ class IdIndex:
         if not hashes:
             return cls(np.empty(0, np.uint64), np.empty(0, np.int64))
         all_hashes, all_ids = np.concatenate(hashes), np.concatenate(ids)
-        order = np.argsort(all_hashes, kind="stable")
-        all_hashes, all_ids = all_hashes[order], all_ids[order]
-        last = np.append(all_hashes[1:] != all_hashes[:-1], True)  # the last of equal hashes wins
-        return cls(all_hashes[last], all_ids[last])
+        hashes.clear()
+        ids.clear()
+        return cls._sorted(all_hashes, all_ids)
+
+    @classmethod
+    def _sorted(cls, hashes: np.ndarray, ids: np.ndarray) -> IdIndex:
+        """Sort by hash (``hashes`` in place), keeping the last id of a key given twice; building briefly
+        takes about twice the index's 16 bytes a record."""
+        ids = ids[np.argsort(hashes, kind="stable")]  # equal hashes keep their order: the last id stays last
+        hashes.sort()
+        last = np.append(hashes[1:] != hashes[:-1], True)  # the last of equal hashes wins
+        if last.all():
+            return cls(hashes, ids)
+        return cls(hashes[last], ids[last])
 
     def __len__(self) -> int:
         return len(self.hashes)

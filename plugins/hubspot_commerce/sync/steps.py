@@ -68,9 +68,9 @@ from hubspot_commerce.sync.state import StateRow, SyncState, outcome_rows, rejec
 from hubspot_commerce.sync.validate import RejectedRow, StreamValidation, Validation, definitions_by_name
 
 log = logging.getLogger(__name__)
-# Rows extract and validate hold at once: their memory is this many rows' worth, whatever a stream's size.
+# Rows extract, validate, prepare and the report hold at once: their memory is this many rows' worth,
+# whatever a stream's size.
 CHUNK_ROWS = 10_000
-PREPARE_CHUNK = 50_000  # rows planned at a time: memory stays flat however large the stream
 
 
 class HubSpotApi(Protocol):
@@ -316,8 +316,8 @@ def prepare_step(
 
 
 def _chunks(files: RunStorage, stream_name: str) -> Iterator[pd.DataFrame]:
-    """The stream's accepted rows, ``PREPARE_CHUNK`` at a time."""
-    return iter_table(files.accepted(stream_name), PREPARE_CHUNK)
+    """The stream's accepted rows, ``CHUNK_ROWS`` at a time."""
+    return iter_table(files.accepted(stream_name), CHUNK_ROWS)
 
 
 def check_references(
@@ -614,10 +614,10 @@ def _record_stream(
     }
     existing = {str(row["key"]) for row in output_rows(outputs, "existing_path")}
     recorded = 0
-    for planned in iter_table(files.planned_state(name), PREPARE_CHUNK):
+    for planned in iter_table(files.planned_state(name), CHUNK_ROWS):
         recorded += state.save(outcome_rows(name, planned, written, refused, synced_at, existing))
     rejections = stream_rejections(files, name)
-    while chunk := list(islice(rejections, PREPARE_CHUNK)):
+    while chunk := list(islice(rejections, CHUNK_ROWS)):
         before = {str(row["key"]): str(row["reason"]) for row in chunk}
         recorded += state.save(rejected_rows(name, before, state.load(name, list(before)), synced_at))
     return recorded
