@@ -231,8 +231,10 @@ def check_state(sandbox: SandboxProcess, store: Path, rows: dict[str, int]) -> b
 def tasks_peak_kb(log: Path, samples: Sequence[Sample]) -> int | None:
     """The process's peak RSS (kB) at the first sample after its last task ended; None without one."""
     ends = [end for _, _, end in task_intervals(log) if end is not None]
-    after = [s.hwm_kb for s in samples if ends and s.at >= max(ends)]
-    return after[0] if after else None
+    if not ends:
+        return None
+    last_end = max(ends)
+    return next((s.hwm_kb for s in samples if s.at >= last_end), None)
 
 
 def report(orders: int, records: int, run: Run, log: Path, sandbox_peak_kb: int) -> bool:
