@@ -10,15 +10,17 @@ export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 
 .PHONY: demo test ui-test lint bench bench-scale sandbox standalone distributed clean
 
-$(INSTALLED): pyproject.toml
+# One step installs the workspace: the runtime package, the local HubSpot and the lab (packages/), editable.
+$(INSTALLED): pyproject.toml packages/hubspot-sandbox/pyproject.toml packages/hubspot-commerce-lab/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[test,distributed]'
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -e . -e packages/hubspot-sandbox -e packages/hubspot-commerce-lab \
+		--group dev
 	touch $@
 
 ## demo: generate the sample store, start the sandbox, run the sync DAG, print the report, stop the sandbox
 demo: $(INSTALLED)
-	$(PY) -m hubspot_commerce.demo
+	$(PY) -m hubspot_commerce_lab.demo
 
 ## test: lint and every test (unit, sandbox over real HTTP, DAG end to end)
 test: $(INSTALLED)
@@ -51,12 +53,12 @@ sandbox: $(INSTALLED)
 
 ## standalone: Airflow's UI, scheduler and the sandbox together, to trigger the DAG and start backfills by hand
 standalone: $(INSTALLED)
-	$(PY) -m hubspot_commerce.demo --standalone
+	$(PY) -m hubspot_commerce_lab.demo --standalone
 
 ## distributed: CeleryExecutor with two workers on PostgreSQL, Redis and S3 (moto); run, backfill, check, tear down
 distributed: $(INSTALLED)
 	STORE="$(STORE)" HUBSPOT_URL="$(HUBSPOT_URL)" HUBSPOT_TOKEN="$(HUBSPOT_TOKEN)" KEEP="$(KEEP)" \
-		$(PY) -m hubspot_commerce.distributed
+		$(PY) -m hubspot_commerce_lab.distributed
 
 clean:
 	rm -rf $(VENV) .airflow .airflow-test .demo .bench .ui-test

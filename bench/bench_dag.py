@@ -23,9 +23,9 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hubspot_commerce.demo import DAG_ID, airflow, prepare_airflow, sync_environment
-from hubspot_commerce.sample_store import StoreSize, generate_store
-from hubspot_commerce.sandbox.process import SandboxProcess
+from hubspot_commerce_lab.demo import DAG_ID, airflow, prepare_airflow, sync_environment
+from hubspot_commerce_lab.sample_store import StoreSize, generate_store
+from hubspot_sandbox.process import SandboxProcess
 
 RATE_LIMIT = 190
 WINDOW = {"window_start": "2030-01-01T00:00:00+00:00", "window_end": "2030-01-02T00:00:00+00:00"}

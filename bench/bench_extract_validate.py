@@ -33,7 +33,7 @@ from pathlib import Path
 from bench_sandbox_memory import process_memory_kb
 from bench_scale import scale_size
 
-from hubspot_commerce.sample_store import generate_store
+from hubspot_commerce_lab.sample_store import generate_store
 
 CONN_ID = "bench_store"
 
@@ -41,9 +41,9 @@ CONN_ID = "bench_store"
 def portal_definitions(object_types: set[str]) -> dict[str, list[dict]]:
     """The property definitions ``setup`` would write for a sandbox portal: the schema's properties, the
     source-key property on the object types the sync creates, pipeline stages as options."""
-    from hubspot_commerce.sandbox.schema import OBJECTS_BY_KEY, ORDER_PIPELINE_ID, ORDER_STAGES
     from hubspot_commerce.sync.mapping import load_mapping
     from hubspot_commerce.sync.options import pipelined_object_types, with_pipelines
+    from hubspot_sandbox.schema import OBJECTS_BY_KEY, ORDER_PIPELINE_ID, ORDER_STAGES
 
     mapping = load_mapping()
     key = {"name": mapping.key_property.name, "type": "string", "options": []}

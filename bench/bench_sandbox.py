@@ -16,7 +16,7 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-from hubspot_commerce.sandbox.process import SandboxProcess
+from hubspot_sandbox.process import SandboxProcess
 
 THREADS = int(os.environ.get("BENCH_SANDBOX_THREADS", "4"))
 REQUESTS = int(os.environ.get("BENCH_SANDBOX_REQUESTS", "2000"))

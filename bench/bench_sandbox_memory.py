@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from hubspot_commerce.sandbox.process import SandboxProcess
+from hubspot_sandbox.process import SandboxProcess
 
 TOKEN = "bench-token"
 BATCH = 100

@@ -53,11 +53,11 @@ from typing import Any
 from bench_dag import run_seconds
 from bench_sandbox_memory import process_memory_kb
 
-from hubspot_commerce.demo import DAG_ID, prepare_airflow, sync_environment
-from hubspot_commerce.distributed.graph_check import Links, check_graph
-from hubspot_commerce.distributed.hubspot_reader import HubSpotReader
-from hubspot_commerce.sample_store import StoreSize, generate_store
-from hubspot_commerce.sandbox.process import SandboxProcess
+from hubspot_commerce_lab.demo import DAG_ID, prepare_airflow, sync_environment
+from hubspot_commerce_lab.distributed.graph_check import Links, check_graph
+from hubspot_commerce_lab.distributed.hubspot_reader import HubSpotReader
+from hubspot_commerce_lab.sample_store import StoreSize, generate_store
+from hubspot_sandbox.process import SandboxProcess
 
 TOKEN = "bench-token"
 OUT_OF_THE_WAY = 10**9  # requests per 10 s and per day: no limit the client could reach

@@ -41,7 +41,7 @@ def airflow_db() -> None:
 def sandbox_process() -> Iterator:
     """One real sandbox server process for the whole session (generous limits; tests that need
     tight limits start their own)."""
-    from hubspot_commerce.sandbox.process import SandboxProcess
+    from hubspot_sandbox.process import SandboxProcess
 
     with SandboxProcess(tokens=[TEST_TOKEN], rate_limit=1_000_000, daily_limit=100_000_000) as sandbox:
         yield sandbox
@@ -71,7 +71,7 @@ def hubspot_conn(sandbox, monkeypatch: pytest.MonkeyPatch, request: pytest.Fixtu
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     """A local S3 server (moto, a real process) with one bucket, for the whole session."""
-    from hubspot_commerce.distributed.services import MotoServer
+    from hubspot_commerce_lab.distributed.services import MotoServer
 
     server = MotoServer(tmp_path_factory.mktemp("moto"), bucket="tests")
     server.start(dict(os.environ))

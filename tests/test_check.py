@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from hubspot_commerce.check import Check, check_pool, main, recommended_pool_slots
-from hubspot_commerce.sample_store import StoreSize, generate_store
-from hubspot_commerce.sandbox.process import SandboxProcess
+from hubspot_commerce_lab.sample_store import StoreSize, generate_store
+from hubspot_sandbox.process import SandboxProcess
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 

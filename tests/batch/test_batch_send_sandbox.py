@@ -20,7 +20,7 @@ import pytest
 from hubspot_commerce.batch.records import Association, WriteRecord, WriteSpec
 from hubspot_commerce.errors import HubSpotDailyLimitReached, HubSpotMissingScopes, HubSpotValidationError
 from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition
-from hubspot_commerce.sandbox.process import SandboxProcess
+from hubspot_sandbox.process import SandboxProcess
 
 KEY = "src_key"
 

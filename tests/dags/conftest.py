@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hubspot_commerce.sample_store import StoreSize, generate_store
+from hubspot_commerce_lab.sample_store import StoreSize, generate_store
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 SMALL = StoreSize(products=30, customers=40, orders=60, carts=20)

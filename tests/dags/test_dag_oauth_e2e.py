@@ -16,8 +16,8 @@ from test_dag_commerce_sync_e2e import assert_hubspot_matches_store, run
 
 from hubspot_commerce.batch.quota import portal_day
 from hubspot_commerce.hooks.oauth import OAuthToken
-from hubspot_commerce.sandbox.process import SandboxProcess
-from hubspot_commerce.sandbox.schema import PORTAL_ID
+from hubspot_sandbox.process import SandboxProcess
+from hubspot_sandbox.schema import PORTAL_ID
 
 pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.timeout(400)]
 

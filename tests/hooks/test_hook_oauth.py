@@ -13,7 +13,7 @@ from airflow.sdk.log import redact
 
 from hubspot_commerce.errors import HubSpotAuthError, HubSpotConfigurationError, HubSpotOAuthRefused
 from hubspot_commerce.hooks.hubspot import HubSpotHook
-from hubspot_commerce.sandbox.process import SandboxProcess
+from hubspot_sandbox.process import SandboxProcess
 
 CONN_ID = "hubspot_oauth"
 CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN = "commerce-app", "app-secret-0123", "refresh-token-4567"

@@ -22,8 +22,8 @@ from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition
 from hubspot_commerce.operators import batch as batch_module
 from hubspot_commerce.operators import resume as resume_module
 from hubspot_commerce.operators.batch import HubSpotBatchOperator, read_ids
-from hubspot_commerce.sandbox.process import SandboxProcess
 from hubspot_commerce.storage import read_jsonl, storage_path, write_jsonl
+from hubspot_sandbox.process import SandboxProcess
 
 KEY = "src_key"
 UPSERT_PATH = "POST /crm/objects/2026-09/products/batch/upsert"

@@ -21,7 +21,7 @@ from hubspot_commerce.errors import HubSpotQuotaShort
 from hubspot_commerce.hooks.api_paths import ApiPaths
 from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition
 from hubspot_commerce.operators.batch import HubSpotBatchOperator
-from hubspot_commerce.sandbox.schema import PORTAL_ID
+from hubspot_sandbox.schema import PORTAL_ID
 
 KEY = "src_key"
 ORDERS_CREATE = f"POST /{ApiPaths().batch('orders', 'create')}"

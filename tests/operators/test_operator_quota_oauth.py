@@ -17,8 +17,8 @@ from hubspot_commerce.batch.usage import RequestUsage
 from hubspot_commerce.errors import HubSpotQuotaShort
 from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition
 from hubspot_commerce.operators.batch import HubSpotBatchOperator
-from hubspot_commerce.sandbox.process import SandboxProcess
-from hubspot_commerce.sandbox.schema import PORTAL_ID
+from hubspot_sandbox.process import SandboxProcess
+from hubspot_sandbox.schema import PORTAL_ID
 
 CONN_ID, USAGE_CONN_ID = "hubspot_oauth_quota", "usage_db"
 CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN = "commerce-app", "app-secret-0123", "refresh-token-4567"

@@ -175,7 +175,7 @@ def test_paths_outside_both_families_are_404(sandbox, path):
 
 @pytest.mark.parametrize("version", ["v1", "v3", "2026-03", "2026-09"])
 def test_the_oauth_token_grant_answers_on_every_version(version):
-    from hubspot_commerce.sandbox.process import SandboxProcess
+    from hubspot_sandbox.process import SandboxProcess
 
     with SandboxProcess(oauth_clients=["app:secret:refresh-1"]) as sb:
         granted = requests.post(

@@ -7,7 +7,7 @@ import re
 import requests
 from sandbox_helpers import Api, order
 
-from hubspot_commerce.sandbox.process import SandboxProcess
+from hubspot_sandbox.process import SandboxProcess
 
 
 def test_missing_or_wrong_token_is_401(sandbox):

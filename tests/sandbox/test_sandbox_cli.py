@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from hubspot_commerce.sandbox.process import SandboxProcess
+from hubspot_sandbox.process import SandboxProcess
 
 
 def test_console_script_announces_its_url_and_serves():

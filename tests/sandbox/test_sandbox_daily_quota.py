@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sandbox_helpers import Api
 
-from hubspot_commerce.sandbox.process import SandboxProcess
+from hubspot_sandbox.process import SandboxProcess
 
 
 def _spend(api: Api, n: int) -> list[int]:

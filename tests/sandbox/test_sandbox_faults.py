@@ -101,7 +101,7 @@ def test_stats_count_requests_statuses_and_paths(api, sandbox):
 
 
 def test_latency_flag_slows_every_api_response():
-    from hubspot_commerce.sandbox.process import SandboxProcess
+    from hubspot_sandbox.process import SandboxProcess
 
     with SandboxProcess(latency_ms=300) as sb:
         started = time.monotonic()

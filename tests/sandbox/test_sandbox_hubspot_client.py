@@ -39,8 +39,8 @@ from hubspot.crm.products import (
 )
 from hubspot.crm.properties import PropertyCreate
 
-from hubspot_commerce.sandbox.process import SandboxProcess
-from hubspot_commerce.sandbox.schema import ORDER_PIPELINE_ID, ORDER_STAGES, PORTAL_ID
+from hubspot_sandbox.process import SandboxProcess
+from hubspot_sandbox.schema import ORDER_PIPELINE_ID, ORDER_STAGES, PORTAL_ID
 
 
 @pytest.fixture

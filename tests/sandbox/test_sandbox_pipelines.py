@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sandbox_helpers import Api, order
 
-from hubspot_commerce.sandbox.process import SandboxProcess
-from hubspot_commerce.sandbox.schema import ORDER_PIPELINE_ID, ORDER_STAGES
+from hubspot_sandbox.process import SandboxProcess
+from hubspot_sandbox.schema import ORDER_PIPELINE_ID, ORDER_STAGES
 
 EPOCH = "1970-01-01T00:00:00.000Z"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hubspot_commerce.sandbox.schema import ORDER_PIPELINE_ID, ORDER_STAGES
+from hubspot_sandbox.schema import ORDER_PIPELINE_ID, ORDER_STAGES
 
 REFERENCE_PROPERTIES = {
     "orders": [

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from hubspot_commerce.sandbox.schema import OBJECTS_BY_KEY, PropertyDef
-from hubspot_commerce.sandbox.store import SEPARATOR, Record, Store, record_key
+from hubspot_sandbox.schema import OBJECTS_BY_KEY, PropertyDef
+from hubspot_sandbox.store import SEPARATOR, Record, Store, record_key
 
 NOW = "2026-01-01T00:00:00.000Z"
 

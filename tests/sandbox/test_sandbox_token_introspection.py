@@ -8,8 +8,8 @@ import pytest
 import requests
 from sandbox_helpers import Api
 
-from hubspot_commerce.sandbox.process import SandboxProcess
-from hubspot_commerce.sandbox.schema import PORTAL_ID
+from hubspot_sandbox.process import SandboxProcess
+from hubspot_sandbox.schema import PORTAL_ID
 
 SCOPED = "scoped:crm.objects.orders.write,crm.objects.orders.read"
 CLIENT = "app:secret:refresh-1:crm.objects.orders.write,crm.objects.contacts.read"

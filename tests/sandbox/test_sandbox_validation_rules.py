@@ -6,7 +6,7 @@ import pytest
 import requests
 from sandbox_helpers import Api, assoc, order
 
-from hubspot_commerce.sandbox.process import SandboxProcess
+from hubspot_sandbox.process import SandboxProcess
 
 
 def _errors_by_trace(body: dict) -> dict[str, dict]:

@@ -10,12 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hubspot_commerce.sample_store import StoreSize, generate_store
 from hubspot_commerce.storage import read_table
 from hubspot_commerce.sync import steps
 from hubspot_commerce.sync.extract import Window
 from hubspot_commerce.sync.mapping import SyncMapping, load_mapping
 from hubspot_commerce.sync.run_storage import RunStorage
+from hubspot_commerce_lab.sample_store import StoreSize, generate_store
 
 SMALL = StoreSize(products=20, customers=25, orders=40, carts=10)
 FULL_REFRESH = Window(None, None, full_refresh=True)

@@ -15,8 +15,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hubspot_commerce.distributed.debian_packages import find_postgres_bin
-from hubspot_commerce.distributed.services import PostgresServer
 from hubspot_commerce.errors import SyncConfigurationError
 from hubspot_commerce.storage import iter_table, read_table
 from hubspot_commerce.sync import steps
@@ -24,6 +22,8 @@ from hubspot_commerce.sync.extract import Window, render_query, resolve_window, 
 from hubspot_commerce.sync.mapping import KeyProperty, StreamMapping, SyncMapping
 from hubspot_commerce.sync.resources import include_path
 from hubspot_commerce.sync.run_storage import RunStorage
+from hubspot_commerce_lab.distributed.debian_packages import find_postgres_bin
+from hubspot_commerce_lab.distributed.services import PostgresServer
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 T1 = datetime(2025, 3, 2, tzinfo=UTC)

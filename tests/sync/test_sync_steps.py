@@ -14,7 +14,6 @@ import pytest
 
 from hubspot_commerce.errors import HubSpotMissingScopes
 from hubspot_commerce.hooks.hubspot import HubSpotHook
-from hubspot_commerce.sandbox.process import SandboxProcess
 from hubspot_commerce.storage import (
     read_json,
     read_jsonl,
@@ -29,6 +28,7 @@ from hubspot_commerce.sync.extract import Window, sql_source
 from hubspot_commerce.sync.mapping import SyncMapping, load_mapping
 from hubspot_commerce.sync.resources import include_path
 from hubspot_commerce.sync.run_storage import RunStorage
+from hubspot_sandbox.process import SandboxProcess
 
 OBJECT_TYPES = {"products", "contacts", "orders", "line_items", "commerce_payments", "carts"}
 KEYED = {"orders", "line_items", "commerce_payments", "carts"}

@@ -17,8 +17,8 @@ import pytest
 import requests
 
 from hubspot_commerce import get_provider_info
-from hubspot_commerce.sample_store import StoreSize, generate_store
-from hubspot_commerce.sandbox.process import SandboxProcess
+from hubspot_commerce_lab.sample_store import StoreSize, generate_store
+from hubspot_sandbox.process import SandboxProcess
 
 pytestmark = [pytest.mark.ui, pytest.mark.timeout(900)]
 
@@ -41,7 +41,7 @@ BACKFILL_INTERVALS = [
 @pytest.fixture(scope="module")
 def standalone() -> Iterator[SandboxProcess]:
     """The sandbox and ``airflow standalone`` in a fresh Airflow home, set up as ``make standalone`` does."""
-    from hubspot_commerce.demo import start_standalone, stop_standalone
+    from hubspot_commerce_lab.demo import start_standalone, stop_standalone
 
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir()
