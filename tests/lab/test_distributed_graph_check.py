@@ -265,3 +265,24 @@ def test_a_sample_keeps_whole_orders_and_carts(store: Path) -> None:
 )  # fmt: skip
 def test_same_amount_is_exact_and_plain(hubspot: Any, source: Any, same: bool) -> None:
     assert same_amount(hubspot, source) is same
+
+
+def test_rows_the_sync_rejected_are_counted_apart_never_missing_and_not_value_checked(store: Path) -> None:
+    """A rejected payment absent from HubSpot and a rejected product present with other values: both are
+    rejected, neither missing nor a mismatch; an absent row that nobody rejected is still missing."""
+    hubspot = faithful_portal(store)
+    payments = hubspot.records["commerce_payments"]
+    payment_key = sorted(r["properties"]["airflow_source_key"] for r in payments)[0]
+    hubspot.records["commerce_payments"].remove(
+        hubspot.find("commerce_payments", "airflow_source_key", payment_key)
+    )
+    hubspot.find("products", "hs_sku", "SKU-00002")["properties"]["name"] = "an older name"
+    hubspot.records["orders"].remove(hubspot.find("orders", "airflow_source_key", "100003"))
+    rejected = {"payments": {payment_key}, "products": {"SKU-00002"}}
+    result = check_graph(hubspot, store, rejected=rejected)
+    assert sorted(result.rejected) == [f"payments {payment_key}", "products SKU-00002"]
+    assert result.missing == ["orders 100003"]
+    assert not any("SKU-00002" in m or payment_key in m for m in result.mismatches)
+    assert "2 rows rejected by the sync with a reason" in result.describe()
+    everything = check_graph(faithful_portal(store), store)
+    assert result.checked["payments"] == everything.checked["payments"] - 1

@@ -88,7 +88,8 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_wheel_holds_the_runtime_package_and_its_include_files_only(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     packages = {name.split("/")[0] for name in names}
-    assert packages == {"hubspot_commerce", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}
+    name, version = wheel.name.split("-")[:2]
+    assert packages == {"hubspot_commerce", f"{name}-{version}.dist-info"}
     assert "hubspot_commerce/include/mappings/commerce.yaml" in names
     assert "hubspot_commerce/hooks/hubspot.py" in names
     lab = [n for n in names if any(part in n for part in ("sandbox", "distributed", "demo", "sample_store"))]

@@ -64,6 +64,7 @@ class GraphCheck:
     duplicates: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)  # rows the sync refused with a reason: not missing
 
     @property
     def ok(self) -> bool:
@@ -75,7 +76,8 @@ class GraphCheck:
         checked = ", ".join(f"{n} {stream}" for stream, n in self.checked.items())
         lines = [
             f"checked {checked}, the links of {self.links_checked} records: {len(self.duplicates)} "
-            f"duplicated, {len(self.missing)} missing, {len(self.mismatches)} mismatches"
+            f"duplicated, {len(self.missing)} missing, {len(self.mismatches)} mismatches; "
+            f"{len(self.rejected)} rows rejected by the sync with a reason (not checked)"
         ]
         kinds = (("duplicated", self.duplicates), ("missing", self.missing), ("mismatch", self.mismatches))
         for title, problems in kinds:
@@ -271,10 +273,21 @@ def index_stream(stream: Stream, records: list[dict[str, Any]], source: Rows, re
     return {key: group[0] for key, group in groups.items()}
 
 
-def check_records(stream: Stream, source: Rows, found: Found, excluded: set[str], result: GraphCheck) -> None:
-    """Each source row (not excluded) exists with the source's values; excluded rows must be absent."""
+def check_records(
+    stream: Stream,
+    source: Rows,
+    found: Found,
+    excluded: set[str],
+    result: GraphCheck,
+    rejected: set[str] = frozenset(),
+) -> None:
+    """Each source row (not excluded) exists with the source's values; excluded rows must be absent; rows
+    the sync rejected with a reason are counted as such, present or not."""
     for key, row in source.items():
         record = found.get(key)
+        if key in rejected:
+            result.rejected.append(f"{stream.name} {key}")
+            continue
         if key in excluded:
             if record is not None:
                 result.mismatches.append(f"{stream.name} {key}: in HubSpot (id {record['id']}) but excluded")
@@ -290,7 +303,7 @@ def check_records(stream: Stream, source: Rows, found: Found, excluded: set[str]
                     f"{stream.name} {key}: {expect.prop} is {hubspot_value!r}, "
                     f"source {expect.column} is {source_value!r}"
                 )
-    result.checked[stream.name] = len(source) - len(excluded & source.keys())
+    result.checked[stream.name] = len(source) - len((excluded | rejected) & source.keys())
 
 
 def check_product_ids(stream: Stream, source: Rows, found: dict[str, Found], result: GraphCheck) -> None:
@@ -407,6 +420,7 @@ def check_graph(
     store_path: str | Path,
     excluded: Mapping[str, set[str]] | None = None,
     sample: int | None = None,
+    rejected: Mapping[str, set[str]] | None = None,
 ) -> GraphCheck:
     """Compare HubSpot with the store: every record once, exact values, exactly its links.
 
@@ -415,9 +429,12 @@ def check_graph(
         ``order_line_items`` ``order:<order_id>:<line>``, ``payments``, ``carts``, ``cart_line_items``.
     :param sample: read the links of this many random orders and carts (with their lines and payments)
         instead of every record's (None: every record's).
+    :param rejected: source keys per stream (keyed like ``excluded``) that the sync rejected with a reason,
+        as its sync state records them: neither missing nor checked, whether HubSpot has them or not.
     """
     source = load_source(store_path)
     excluded_keys = _excluded_keys(source, excluded or {})
+    rejected_keys = _excluded_keys(source, rejected or {})
     listings = list_hubspot(reader)
     result = GraphCheck()
     found = {
@@ -425,7 +442,10 @@ def check_graph(
         for stream in STREAMS
     }
     for stream in STREAMS:
-        check_records(stream, source[stream.name], found[stream.name], excluded_keys[stream.name], result)
+        check_records(
+            stream, source[stream.name], found[stream.name], excluded_keys[stream.name], result,
+            rejected_keys[stream.name],
+        )  # fmt: skip
         if stream.object_type == "line_items":
             check_product_ids(stream, source[stream.name], found, result)
     labels = {

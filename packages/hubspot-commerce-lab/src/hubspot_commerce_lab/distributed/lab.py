@@ -35,6 +35,13 @@ from hubspot_commerce_lab.distributed.stack import (
     caller_environment,
 )
 from hubspot_commerce_lab.distributed.summary import Outcome
+from hubspot_commerce_lab.distributed.sync_verdicts import (
+    Refusal,
+    recorded_rejections,
+    refused_runs,
+    rejected_keys,
+)
+from hubspot_commerce_lab.distributed.worker_fault import Victim, choose_victim, creates_in_flight, recovered
 from hubspot_commerce_lab.sample_store import generate_store
 from hubspot_sandbox.process import SandboxProcess
 
@@ -55,13 +62,14 @@ FINISHED = ("success", "failed")
 
 @dataclass(frozen=True)
 class Options:
-    """What the user can choose (``STORE``, ``HUBSPOT_URL``, ``HUBSPOT_TOKEN``, ``KEEP``)."""
+    """What the user can choose (``STORE``, ``HUBSPOT_URL``, ``HUBSPOT_TOKEN``, ``KEEP``, ``FAULT``)."""
 
     store: Path | None = None
     hubspot_url: str | None = None
     hubspot_token: str | None = None
     keep: bool = False
     timeout: float = 1200.0
+    fault: str | None = None  # kill-worker: see worker_fault.py
 
 
 def dag_file() -> Path:
@@ -107,6 +115,8 @@ class Lab:
         self.runs: list[dict[str, Any]] = []
         self.task_instances: list[dict[str, Any]] = []
         self.graph: GraphCheck | None = None
+        self.victim: Victim | None = None
+        self.refused: dict[str, list[Refusal]] = {}
 
     def say(self, message: str) -> None:
         """Print a progress line with the seconds since the start."""
@@ -129,6 +139,10 @@ class Lab:
         (self.root / "task_instances.json").write_text(json.dumps(self.task_instances, indent=1))
         for run in self.runs:
             self.say(f"  {run['dag_run_id']}: {run['state']} in {run_seconds(run):.0f} s")
+        self.refused = refused_runs(self.task_instances, self.api.task_log)
+        for refusal in (r for refusals in self.refused.values() for r in refusals):
+            self.say(f"  REFUSED {refusal.describe()}")
+        self.judge_fault()
         writers = workers_with_writes(self.task_instances)
         self.say(f"workers that ran successful HubSpot writes: {', '.join(sorted(writers)) or 'none'}")
         self.say(f"DAG traffic through the relay: {describe_traffic(self.traffic())}")
@@ -237,6 +251,36 @@ class Lab:
         backfill_id = int(backfill["id"])
         self.wait_for(lambda: self.all_finished(manual, backfill_id, unpaused), "every DAG run to finish")
 
+    def inject_fault(self) -> None:
+        """``FAULT=kill-worker``: once, SIGKILL the worker running a create task while its creates are in
+        flight (see worker_fault.py)."""
+        if self.options.fault != "kill-worker" or self.victim is not None or self.relay is None:
+            return
+        victim = choose_victim(self.api.task_instances(DAG_ID), [place.name for place in self.stack.workers])
+        arrivals = [(e.at, e.path) for e in self.relay.exchanges[-300:]]
+        if victim is None or not creates_in_flight(arrivals, time.monotonic()):
+            return
+        killed = self.stack.kill(victim.worker)
+        self.victim = victim
+        self.say(f"FAULT kill-worker: SIGKILL to {killed} processes of {victim.describe()}")
+
+    def judge_fault(self) -> None:
+        """Say what became of the killed worker's task (or that no write was caught to kill)."""
+        if self.options.fault != "kill-worker":
+            return
+        if self.victim is None:
+            self.problems.append("FAULT=kill-worker: no create task was caught mid-write, nothing was killed")
+            return
+        ti = next(
+            (t for t in self.task_instances if (t["dag_run_id"], t["task_id"]) == (self.victim.run_id,
+             self.victim.task_id)),
+            {},
+        )  # fmt: skip
+        self.say(
+            f"the killed task {self.victim.task_id} ended {ti.get('state')} on try {ti.get('try_number')} "
+            f"on {ti.get('hostname') or '-'}"
+        )
+
     def run_state(self, run_id: str) -> str | None:
         """The state of one run as last polled (None before it shows up)."""
         return next((run["state"] for run in self.runs if run["dag_run_id"] == run_id), None)
@@ -248,6 +292,7 @@ class Lab:
         while True:
             self.alive()
             self.runs = self.api.dag_runs(DAG_ID)
+            self.inject_fault()
             progress = self.progress()
             if progress != shown:
                 self.say(progress)
@@ -286,7 +331,13 @@ class Lab:
         """Read HubSpot through its public API (not through the relay) and compare it with the store."""
         reader = HubSpotReader(self.hubspot_url, self.token)
         self.say("checking HubSpot against the store record by record ...")
-        self.graph = check_graph(reader, self.store)
+        rejections = recorded_rejections(self.store)
+        for stream, keys in rejections.items():
+            key, reason = next(iter(keys.items()))
+            self.say(
+                f"  the sync rejected {len(keys)} {stream} rows with a reason, e.g. {key}: {reason[:200]}"
+            )
+        self.graph = check_graph(reader, self.store, rejected=rejected_keys(rejections))
         if self.relay and self.relay.rate_limit_max is None:
             self.relay.rate_limit_max = reader.rate_limit_max
         self.say(self.graph.describe())
@@ -361,6 +412,10 @@ class Lab:
             requests=traffic.requests,
             seconds=time.monotonic() - self.started,
             write_tasks=len(successful_writes(self.task_instances)),
+            rejected=len(graph.rejected) if graph else 0,
+            runs_refused=len(self.refused),
+            workers_killed=int(self.victim is not None),
+            lost_task_recovered=self.victim is None or recovered(self.task_instances, self.victim),
         )
 
 

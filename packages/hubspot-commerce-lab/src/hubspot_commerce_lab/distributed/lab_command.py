@@ -4,7 +4,8 @@
 Options come from the environment (as ``make distributed STORE=... HUBSPOT_URL=... HUBSPOT_TOKEN=...``
 passes them) or from the same-named flags: ``STORE`` syncs that SQLite store instead of the sample store,
 ``HUBSPOT_URL`` and ``HUBSPOT_TOKEN`` use an already-running HubSpot instead of starting the sandbox,
-``KEEP=1`` keeps the lab directory (logs, configuration) after teardown.
+``KEEP=1`` keeps the lab directory (logs, configuration) after teardown, ``FAULT=kill-worker`` kills a
+Celery worker mid-write (see ``worker_fault.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from types import FrameType
 
 from hubspot_commerce_lab.distributed.lab import Lab, Options
+from hubspot_commerce_lab.distributed.worker_fault import FAULTS
 
 
 def parse_options(argv: list[str] | None = None) -> Options:
@@ -30,6 +32,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
     parser.add_argument("--hubspot-token", default=os.environ.get("HUBSPOT_TOKEN") or None)
     parser.add_argument("--keep", action="store_true", default=os.environ.get("KEEP", "") not in ("", "0"))
     parser.add_argument("--timeout", type=float, default=1200.0, help="seconds to wait for the DAG runs")
+    parser.add_argument("--fault", default=os.environ.get("FAULT") or None, choices=FAULTS)
     args = parser.parse_args(argv)
     if bool(args.hubspot_url) != bool(args.hubspot_token):
         parser.error("HUBSPOT_URL and HUBSPOT_TOKEN go together")
@@ -39,6 +42,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
         hubspot_token=args.hubspot_token,
         keep=args.keep,
         timeout=args.timeout,
+        fault=args.fault,
     )
 
 

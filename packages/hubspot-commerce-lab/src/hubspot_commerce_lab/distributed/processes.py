@@ -95,6 +95,18 @@ class ManagedProcess:
         if self.alive():
             self.popen.wait(10)
 
+    def kill(self) -> int:
+        """SIGKILL every process of the session at once, as the kernel's OOM killer or a reclaimed machine
+        would end them (no warm shutdown, no task told); returns how many there were."""
+        members = session_members(self.popen.pid)
+        for pid in members:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+        self.popen.wait(10)
+        return len(members)
+
     def stop(self, timeout: float) -> float:
         """SIGTERM, wait up to ``timeout`` s, kill the session; returns the seconds it took."""
         started = time.monotonic()

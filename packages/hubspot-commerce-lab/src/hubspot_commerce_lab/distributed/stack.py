@@ -27,6 +27,7 @@ from pathlib import Path
 
 from hubspot_commerce_lab.distributed.processes import ManagedProcess
 from hubspot_commerce_lab.distributed.services import AWS_KEY, AWS_REGION
+from hubspot_commerce_lab.distributed.worker_fault import HEARTBEAT_TIMEOUT_S
 from hubspot_commerce_lab.distributed.worker_name import WORKER_NAME_VARIABLE
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
@@ -136,6 +137,8 @@ def shared_settings(endpoints: Endpoints, keys: Secrets, passwords: Path) -> dic
         "AIRFLOW__LOGGING__DELETE_LOCAL_LOGS": "True",
         # The DAG file is there when the DAG processor starts; re-parsing it every 30 s only costs CPU.
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
+        # A worker killed mid-task (FAULT=kill-worker) stops heartbeating: fail its try within a minute.
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT_S),
         "AIRFLOW__CORE__XCOM_BACKEND": "airflow.providers.common.io.xcom.backend.XComObjectStorageBackend",
         "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH": f"s3://aws_default@{endpoints.bucket}/xcom",
         "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD": str(XCOM_THRESHOLD),
@@ -225,6 +228,11 @@ class AirflowStack:
             if process is None or " ready." not in process.log.read_text(errors="replace"):
                 return False
         return True
+
+    def kill(self, name: str) -> int:
+        """SIGKILL one component and everything in its session; it is no longer watched or stopped.
+        Returns how many processes died."""
+        return self.processes.pop(name).kill()
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU seconds each running component used so far (its task processes included)."""
