@@ -50,6 +50,7 @@ def test_each_requirement_fails_on_its_own() -> None:
         "peak_requests_10s": 191,
         "http_429": 4,  # 4 of 748 is over 0.5%
         "lost_task_recovered": False,
+        "secrets_found": 1,
     }
     for field, value in cases.items():
         changed = dataclasses.replace(PASSING, **{field: value})

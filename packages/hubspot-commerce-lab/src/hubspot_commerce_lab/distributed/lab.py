@@ -26,6 +26,7 @@ from hubspot_commerce_lab.distributed.graph_check import GraphCheck, check_graph
 from hubspot_commerce_lab.distributed.hubspot_reader import HubSpotReader
 from hubspot_commerce_lab.distributed.processes import free_port, wait_until
 from hubspot_commerce_lab.distributed.relay import RecordingRelay, Traffic
+from hubspot_commerce_lab.distributed.secret_scan import SecretScan, scan_bucket, scan_files, scan_xcom_table
 from hubspot_commerce_lab.distributed.services import MotoServer, PostgresServer, RedisServer
 from hubspot_commerce_lab.distributed.stack import (
     PASSWORD,
@@ -117,6 +118,7 @@ class Lab:
         self.graph: GraphCheck | None = None
         self.victim: Victim | None = None
         self.refused: dict[str, list[Refusal]] = {}
+        self.secrets = SecretScan()
 
     def say(self, message: str) -> None:
         """Print a progress line with the seconds since the start."""
@@ -147,6 +149,7 @@ class Lab:
         self.say(f"workers that ran successful HubSpot writes: {', '.join(sorted(writers)) or 'none'}")
         self.say(f"DAG traffic through the relay: {describe_traffic(self.traffic())}")
         self.check()
+        self.scan_secrets()
 
     def prepare_store(self) -> None:
         """Generate the default sample store (the size ``make demo`` uses), or check STORE exists."""
@@ -342,6 +345,13 @@ class Lab:
             self.relay.rate_limit_max = reader.rate_limit_max
         self.say(self.graph.describe())
 
+    def scan_secrets(self) -> None:
+        """Search the bucket, the XCom table and the components' logs for the HubSpot token."""
+        scan_bucket(self.moto.endpoint, BUCKET, self.token, self.secrets)
+        scan_xcom_table(self.postgres.database_url, self.token, self.secrets)
+        scan_files(self.root / "logs", self.token, self.secrets)
+        self.say(self.secrets.describe())
+
     def explain(self) -> None:
         """Why the run failed: components that died, failed task instances (and those waiting to retry)
         with the end of their logs, and how many tasks they blocked."""
@@ -415,6 +425,7 @@ class Lab:
             rejected=len(graph.rejected) if graph else 0,
             runs_refused=len(self.refused),
             workers_killed=int(self.victim is not None),
+            secrets_found=len(self.secrets.hits),
             lost_task_recovered=self.victim is None or recovered(self.task_instances, self.victim),
         )
 

@@ -37,6 +37,7 @@ class Outcome:
     runs_refused: int = 0  # runs whose only failures were refusals by the rejected-rows rule
     workers_killed: int = 0  # FAULT=kill-worker
     lost_task_recovered: bool = True  # the killed worker's task succeeded on a later try elsewhere
+    secrets_found: int = 0  # places the HubSpot token was found in (task logs, XCom, files)
 
     def line(self) -> str:
         """The final line, exactly as the lab prints it."""
@@ -68,6 +69,7 @@ class Outcome:
             (self.peak_requests_10s <= self.limit, peak),
             (self.http_429 <= MAX_429_SHARE * self.requests, throttled),
             (self.lost_task_recovered, "the killed worker's task did not succeed on another worker"),
+            (self.secrets_found == 0, f"the HubSpot token appears in {self.secrets_found} places (a leak)"),
         ]
         return [message for passed, message in checks if not passed]
 
