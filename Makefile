@@ -8,7 +8,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 
-.PHONY: demo test ui-test lint bench bench-scale sandbox standalone distributed clean
+.PHONY: demo test ui-test lint bench bench-scale sandbox standalone distributed distributed-faults clean
 
 # One step installs the workspace: the runtime package, the local HubSpot and the lab (packages/), editable.
 $(INSTALLED): pyproject.toml packages/hubspot-sandbox/pyproject.toml packages/hubspot-commerce-lab/pyproject.toml
@@ -60,6 +60,11 @@ standalone: $(INSTALLED)
 # on its command line, and a recipe that named them would echo the token.
 distributed: $(INSTALLED)
 	$(PY) -m hubspot_commerce_lab.distributed
+
+## distributed-faults: the lab on a store with bad rows and an already-running HubSpot, a Celery worker killed
+## mid-write (FAULT=kill-worker); asserts the verdict record by record and searches everything for the token
+distributed-faults: $(INSTALLED)
+	$(VENV)/bin/pytest -q -m lab_faults tests/lab
 
 clean:
 	rm -rf $(VENV) .airflow .airflow-test .demo .bench .ui-test
