@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -174,7 +174,7 @@ class TableWriter:
         table = chunk if isinstance(chunk, pa.Table) else pa.Table.from_pandas(chunk, preserve_index=False)
         table = table.replace_schema_metadata(None)
         if self._writer is not None and not self._writer.schema.equals(table.schema):
-            schema = pa.unify_schemas([self._writer.schema, table.schema], promote_options="permissive")
+            schema = common_schema([self._writer.schema, table.schema])
             if not schema.equals(self._writer.schema):
                 self._close_part()
                 self._open_part(schema)
@@ -215,7 +215,27 @@ def table_parts(path: ObjectStoragePath) -> tuple[list[ObjectStoragePath], pa.Sc
     for part in parts:
         with part.open("rb") as source:
             schemas.append(pq.read_schema(source).remove_metadata())
-    return parts, pa.unify_schemas(schemas, promote_options="permissive")
+    return parts, common_schema(schemas)
+
+
+def common_schema(schemas: Sequence[pa.Schema]) -> pa.Schema:
+    """Column types that hold the values of every schema: Arrow's permissive promotion (NULL to any type,
+    integers to floats), and text for a column whose types cannot be promoted (numbers in one chunk, text
+    in the next: a value that is not a number must reach validation, not stop the read)."""
+    try:
+        return pa.unify_schemas(list(schemas), promote_options="permissive")
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        names = list(dict.fromkeys(name for schema in schemas for name in schema.names))
+        return pa.schema([pa.field(name, _common_type(name, schemas)) for name in names])
+
+
+def _common_type(name: str, schemas: Sequence[pa.Schema]) -> pa.DataType:
+    """One column's promoted type across ``schemas``, or text when its types do not promote."""
+    columns = [pa.schema([schema.field(name)]) for schema in schemas if name in schema.names]
+    try:
+        return pa.unify_schemas(columns, promote_options="permissive").field(name).type
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.string()
 
 
 def iter_table(path: ObjectStoragePath, rows: int) -> Iterator[pd.DataFrame]:

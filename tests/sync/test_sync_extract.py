@@ -9,7 +9,8 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import closing
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +19,14 @@ import pytest
 from hubspot_commerce.errors import SyncConfigurationError
 from hubspot_commerce.storage import iter_table, read_table
 from hubspot_commerce.sync import steps
-from hubspot_commerce.sync.extract import Window, render_query, resolve_window, sql_source, stream_chunks
+from hubspot_commerce.sync.extract import (
+    Window,
+    render_query,
+    resolve_window,
+    rows_table,
+    sql_source,
+    stream_chunks,
+)
 from hubspot_commerce.sync.mapping import KeyProperty, StreamMapping, SyncMapping
 from hubspot_commerce.sync.resources import include_path
 from hubspot_commerce.sync.run_storage import RunStorage
@@ -183,17 +191,47 @@ def test_a_query_the_source_refuses_names_its_file(source, tmp_path: Path) -> No
         steps.extract_step(source, mapping, Window(T0, T1), files)
 
 
-def test_a_column_of_values_of_several_types_is_named(source, store: Path, tmp_path: Path) -> None:
-    """SQLite lets a column hold numbers and text side by side; the query must say which it means."""
+def test_a_column_of_values_of_several_types_is_read_as_text(source, store: Path, tmp_path: Path) -> None:
+    """SQLite lets a column hold numbers and text side by side (so do text-typed staging tables): the column
+    is read as text, every value as it came, so that validation can refuse the one bad row by name."""
     with sqlite3.connect(store) as db:
-        db.execute("CREATE TABLE things (id)")
-        db.executemany("INSERT INTO things VALUES (?)", [(1,), ("one",)])
-    mapping, files = _things(tmp_path, "SELECT id FROM things")
-    mixed = r"stream things: .*things\.sql: column 'id' holds values of more than one type .*; cast it"
-    with pytest.raises(SyncConfigurationError, match=mixed):
-        steps.extract_step(source, mapping, Window(T0, T1), files)
+        db.execute("CREATE TABLE things (id, price)")
+        db.executemany(
+            "INSERT INTO things VALUES (?, ?)", [(1, 12.5), ("one", 13.0), (3, "free"), (4, 14.25)]
+        )
+    mapping, files = _things(tmp_path, "SELECT id, price FROM things ORDER BY rowid")
+    steps.extract_step(source, mapping, Window(T0, T1), files)
+    table = read_table(files.source("things"))
+    assert table["id"].tolist() == ["1", "one", "3", "4"]
+    assert table["price"].tolist() == ["12.5", "13.0", "free", "14.25"]
 
 
+def test_numbers_then_text_in_a_later_chunk_read_back_as_text(source, store: Path, tmp_path: Path) -> None:
+    """The first chunk's prices are numbers, the second's hold a word: the table reads as text throughout."""
+    with sqlite3.connect(store) as db:
+        db.execute("CREATE TABLE things (id INTEGER, price)")
+        db.executemany("INSERT INTO things VALUES (?, ?)", [(1, 12.5), (2, 13.0), (3, "free"), (4, 14.25)])
+    mapping, files = _things(tmp_path, "SELECT id, price FROM things ORDER BY id")
+    steps.extract_step(source, mapping, Window(T0, T1), files, chunk_rows=2)
+    chunks = list(iter_table(files.source("things"), 3))
+    assert [price for chunk in chunks for price in chunk["price"].tolist()] == ["12.5", "13", "free", "14.25"]
+    assert [i for chunk in chunks for i in chunk["id"].tolist()] == [1, 2, 3, 4], "one type: kept"
+
+
+@pytest.mark.parametrize(
+    ("values", "text"),
+    [
+        ([Decimal("12.50"), Decimal("NaN")], ["12.50", "NaN"]),  # PostgreSQL NUMERIC 'NaN'
+        ([2**70, 1], [str(2**70), "1"]),  # beyond 64 bits
+        ([12.5, float("nan"), None], ["12.5", "NaN", None]),  # a float NaN is a value, not a missing one
+        ([True, "yes", None], ["true", "yes", None]),
+        ([datetime(2025, 3, 1, 12, tzinfo=UTC), "soon"], ["2025-03-01 12:00:00+00:00", "soon"]),
+        ([date(2025, 3, 1), "2025-03-02"], ["2025-03-01", "2025-03-02"]),
+        ([b"caf\xc3\xa9", 3], ["café", "3"]),
+    ],
+)
+def test_values_arrow_cannot_type_together_become_text(values: list, text: list) -> None:
+    assert rows_table(["v"], [(value,) for value in values]).column("v").to_pylist() == text
 def test_extracting_again_replaces_the_table(source, tmp_path: Path) -> None:
     """A retried extract leaves only its own rows, whatever parts the first try wrote."""
     mapping, files = _things(tmp_path, "SELECT CASE WHEN rowid > 3 THEN sku END AS id FROM products")

@@ -7,21 +7,25 @@ PostgreSQL through a server-side cursor, so neither the driver nor the task ever
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 import jinja2
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from airflow.sdk import BaseHook
 
 from hubspot_commerce.errors import SyncConfigurationError
 from hubspot_commerce.sync.mapping import SyncMapping
+
+log = logging.getLogger(__name__)
 
 # The literal format of window bounds in the SQL: ISO 8601 with a space, which compares correctly with text
 # timestamps (SQLite) and casts implicitly to a timestamp in other databases.
@@ -191,13 +195,37 @@ def fetch_chunks(cursor: Any, sql: str, rows: int) -> Iterator[pa.Table]:
 
 def rows_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> pa.Table:
     """DB-API rows as an Arrow table, each column typed by its values as pandas would type them (integers
-    next to NULLs stay integers, integers next to floats become floats, a column of NULLs is NULL-typed)."""
+    next to NULLs stay integers, integers next to floats become floats, a column of NULLs is NULL-typed).
+
+    A column whose values share no type (``12.50`` next to ``free`` in a text-typed price, a decimal NaN,
+    an integer beyond 64 bits) is read as text, each value as it came: one value must never cost the other
+    rows. Validation then rejects the rows whose value does not fit the mapping, naming property and value.
+    """
     arrays = []
     for name, values in zip(columns, zip(*rows, strict=True) if rows else [()] * len(columns), strict=True):
         try:
-            arrays.append(pa.array(values))
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise SyncConfigurationError(
-                f"column {name!r} holds values of more than one type ({exc}); cast it in the query"
-            ) from exc
+            array = pa.array(values)
+        except (pa.ArrowException, OverflowError) as exc:
+            log.info("column %r holds values of more than one type (%s): read as text", name, exc)
+            array = pa.array([source_text(value) for value in values], pa.string())
+        if pa.types.is_floating(array.type) and pc.any(pc.is_nan(array)).as_py():
+            # NaN is a value, not a missing one: as text it is refused by name instead of passing as empty.
+            array = pa.array([source_text(value) for value in values], pa.string())
+        arrays.append(array)
     return pa.Table.from_arrays(arrays, names=list(columns))
+
+
+def source_text(value: Any) -> str | None:
+    """A source value as text, as a user would write it: ``true``/``false``, ISO 8601 dates, decimals as
+    they are (``NaN``, ``1E+40``), UTF-8 bytes decoded."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    if isinstance(value, float) and value != value:
+        return "NaN"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", errors="replace")
+    return str(value)
