@@ -486,3 +486,63 @@ def test_a_token_missing_scopes_fails_setup_before_any_write_naming_them_all(
     for scope in ("crm.objects.orders.write", "crm.objects.line_items.write", "crm.objects.carts.read"):
         assert scope in out
     assert "THE RUN IS INCOMPLETE: setup failed" in files.report.read_text()
+
+
+def test_text_in_numeric_and_date_columns_costs_only_its_own_rows(sync_dag, store, sandbox) -> None:
+    """A warehouse as it is: a price ``free`` and a quantity ``two`` in numeric columns, an order placed at an
+    epoch number among text dates, a payment of infinity. Extraction reads those columns as text; each bad
+    row (and the rows that need it) is refused by name, in the rejected-rows file and in the sync state,
+    and every other row lands."""
+    db = sqlite3.connect(store)
+    product = db.execute("SELECT sku FROM products ORDER BY sku LIMIT 1 OFFSET 3").fetchone()[0]
+    order, other = (r[0] for r in db.execute(
+        "SELECT DISTINCT order_id FROM order_lines WHERE order_id NOT IN "
+        "(SELECT order_id FROM order_lines WHERE sku = ?) ORDER BY order_id LIMIT 2", (product,)
+    ))  # fmt: skip
+    payment = db.execute(
+        "SELECT payment_id FROM payments WHERE order_id != ? ORDER BY payment_id LIMIT 1", (other,)
+    ).fetchone()[0]
+    db.execute("UPDATE products SET price = 'free' WHERE sku = ?", (product,))
+    db.execute("UPDATE order_lines SET quantity = 'two' WHERE order_id = ? AND line_number = 1", (order,))
+    db.execute("UPDATE orders SET placed_at = 1735689600 WHERE order_id = ?", (other,))
+    db.execute("UPDATE payments SET amount = 9e999 WHERE payment_id = ?", (payment,))
+    db.commit()
+    lines_of_product = {
+        (stream, f"{prefix}:{r[0]}:{r[1]}")
+        for stream, prefix, table, column in (
+            ("order_line_items", "order", "order_lines", "order_id"),
+            ("cart_line_items", "cart", "cart_lines", "cart_id"),
+        )
+        for r in db.execute(f"SELECT {column}, line_number FROM {table} WHERE sku = ?", (product,))
+    }
+    expected = {
+        ("products", product): "price: 'free' is not a number",
+        ("order_line_items", f"order:{order}:1"): "quantity: 'two' is not a number",
+        ("orders", str(other)): "hs_external_created_date: '1735689600' is not a datetime",
+        ("payments", payment): "hs_initial_amount: 'inf' is not a number",
+        **{line: f"product '{product}' was rejected" for line in lines_of_product},
+        **{
+            ("order_line_items", f"order:{other}:{r[0]}"): f"order '{other}' was rejected"
+            for r in db.execute("SELECT line_number FROM order_lines WHERE order_id = ?", (other,))
+        },
+        **{
+            ("payments", r[0]): f"order '{other}' was rejected"
+            for r in db.execute("SELECT payment_id FROM payments WHERE order_id = ?", (other,))
+        },
+    }
+    db.close()
+    files = run(sync_dag, {"full_refresh": True, "max_rejected_fraction": 0.3})
+    rejected = {
+        (row["stream"], row["key"]): row["reason"]
+        for row in map(json.loads, files.all_rejected.read_text().splitlines())
+    }
+    assert rejected == expected
+    state = {
+        (r["stream"], r["source_key"]): r["reason"]
+        for r in rows(store, "SELECT * FROM hubspot_sync_state WHERE outcome = 'rejected'")
+    }
+    assert state == expected
+    excluded: dict[str, set[str]] = {}
+    for stream, key in expected:
+        excluded.setdefault(stream, set()).add(key)
+    assert_hubspot_matches_store(sandbox, store, excluded)
