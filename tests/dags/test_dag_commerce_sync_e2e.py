@@ -490,9 +490,9 @@ def test_a_token_missing_scopes_fails_setup_before_any_write_naming_them_all(
 
 def test_text_in_numeric_and_date_columns_costs_only_its_own_rows(sync_dag, store, sandbox) -> None:
     """A warehouse as it is: a price ``free`` and a quantity ``two`` in numeric columns, an order placed at an
-    epoch number among text dates, a payment of infinity. Extraction reads those columns as text; each bad
-    row (and the rows that need it) is refused by name, in the rejected-rows file and in the sync state,
-    and every other row lands."""
+    epoch number among text dates, a payment of infinity, a cart total of 1e300. Extraction reads those
+    columns as text; each bad row (and the rows that need it) is refused by name, in the rejected-rows file
+    and in the sync state, and every other row lands."""
     db = sqlite3.connect(store)
     product = db.execute("SELECT sku FROM products ORDER BY sku LIMIT 1 OFFSET 3").fetchone()[0]
     order, other = (r[0] for r in db.execute(
@@ -506,6 +506,11 @@ def test_text_in_numeric_and_date_columns_costs_only_its_own_rows(sync_dag, stor
     db.execute("UPDATE order_lines SET quantity = 'two' WHERE order_id = ? AND line_number = 1", (order,))
     db.execute("UPDATE orders SET placed_at = 1735689600 WHERE order_id = ?", (other,))
     db.execute("UPDATE payments SET amount = 9e999 WHERE payment_id = ?", (payment,))
+    cart = db.execute(
+        "SELECT cart_id FROM carts WHERE cart_id NOT IN (SELECT cart_id FROM cart_lines WHERE sku = ?) "
+        "ORDER BY cart_id LIMIT 1", (product,)
+    ).fetchone()[0]  # fmt: skip
+    db.execute("UPDATE carts SET total = 1e300 WHERE cart_id = ?", (cart,))
     db.commit()
     lines_of_product = {
         (stream, f"{prefix}:{r[0]}:{r[1]}")
@@ -520,6 +525,13 @@ def test_text_in_numeric_and_date_columns_costs_only_its_own_rows(sync_dag, stor
         ("order_line_items", f"order:{order}:1"): "quantity: 'two' is not a number",
         ("orders", str(other)): "hs_external_created_date: '1735689600' is not a datetime",
         ("payments", payment): "hs_initial_amount: 'inf' is not a number",
+        ("carts", str(cart)): (
+            "hs_total_price: '100000000000000000000000...' has more digits than HubSpot keeps (at most 15)"
+        ),
+        **{
+            ("cart_line_items", f"cart:{cart}:{r[0]}"): f"cart '{cart}' was rejected"
+            for r in db.execute("SELECT line_number FROM cart_lines WHERE cart_id = ?", (cart,))
+        },
         **{line: f"product '{product}' was rejected" for line in lines_of_product},
         **{
             ("order_line_items", f"order:{other}:{r[0]}"): f"order '{other}' was rejected"

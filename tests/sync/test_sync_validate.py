@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from hubspot_commerce.errors import SyncConfigurationError
-from hubspot_commerce.sync.mapping import SyncMapping, map_stream
+from hubspot_commerce.sync.mapping import SyncMapping, map_stream, to_number_text
 from hubspot_commerce.sync.validate import (
     RejectedRow,
     Validation,
@@ -315,3 +315,19 @@ def test_key_sets_answer_as_sets_of_the_keys_would(mapping, definitions) -> None
         checker.keys.extracted.add(key_hashes(pd.Series(keys, dtype="object")))
         seen |= set(keys)
     assert 1 < len(checker.keys.extracted.runs) < 10
+
+
+def test_numbers_a_database_returns_that_hubspot_cannot_keep_are_refused_by_name() -> None:
+    """NaN and infinities come as text; numbers beyond 15 digits before the point, or 15 significant ones,
+    are refused (HubSpot computes in doubles); the value is shown shortened."""
+    source = ["NaN", "inf", "1E+300", "123456789012345", "0.5", "1234567890123456", "-1.25"]
+    values = to_number_text(pd.Series(source, dtype="string"))
+    assert check_value_types("price", values, {"type": "number"}).tolist() == [
+        "price: 'NaN' is not a number",
+        "price: 'inf' is not a number",
+        "price: '100000000000000000000000...' has more digits than HubSpot keeps (at most 15)",
+        pd.NA,
+        pd.NA,
+        "price: '1234567890123456' has more digits than HubSpot keeps (at most 15)",
+        pd.NA,
+    ]

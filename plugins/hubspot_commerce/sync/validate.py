@@ -22,6 +22,7 @@ from hubspot_commerce.sync.options import describe, options_of, resolve
 NUMBER_PATTERN = r"^-?\d+(\.\d+)?$"
 EPOCH_MS_PATTERN = r"^-?\d+$"
 DAY_MS = 86_400_000
+MAX_DIGITS = 15  # see _beyond_number_range
 # Rules HubSpot enforces beyond a property's type, from its object guides: a contact's email must be an
 # address, a line item's unit price cannot be negative.
 EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
@@ -74,7 +75,8 @@ def check_value_types(name: str, values: pd.Series, definition: Mapping[str, Any
     kind = definition.get("type", "string")
     if kind == "number":
         bad = present & ~values.str.fullmatch(NUMBER_PATTERN).fillna(False)
-        return _problem(bad, f"{name}: " + quoted + " is not a number", values.index)
+        reasons = _problem(bad, f"{name}: " + quoted + " is not a number", values.index)
+        return reasons.fillna(_beyond_number_range(name, values.where(present & ~bad)))
     if kind in ("date", "datetime"):
         invalid = present & values.str.startswith("invalid:").fillna(False)
         shown = "'" + values.fillna("").str.removeprefix("invalid:") + "'"
@@ -92,6 +94,19 @@ def check_value_types(name: str, values: pd.Series, definition: Mapping[str, Any
         bad = present & ~values.isin(["true", "false"])
         return _problem(bad, f"{name}: " + quoted + " is not true or false", values.index)
     return pd.Series(pd.NA, index=values.index, dtype="string")
+
+
+def _beyond_number_range(name: str, numbers: pd.Series) -> pd.Series:
+    """Reasons for numbers with more digits than HubSpot keeps. HubSpot documents no range for number
+    properties; its reports and calculated properties compute in doubles, which hold 15 significant digits,
+    so more than 15 digits before the point, or 15 significant ones, is refused (the stricter choice)."""
+    integer = numbers.str.extract(r"^-?0*(\d*)", expand=False).str.len()
+    significant = numbers.str.replace(r"[-.]", "", regex=True).str.strip("0").str.len()
+    beyond = (integer > MAX_DIGITS) | (significant > MAX_DIGITS)
+    text = numbers.fillna("")
+    shown = text.where(text.str.len() <= 24, text.str.slice(0, 24) + "...")
+    message = f"{name}: '" + shown + f"' has more digits than HubSpot keeps (at most {MAX_DIGITS})"
+    return _problem(beyond, message, numbers.index)
 
 
 def mapping_problems(
