@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from hubspot_commerce.batch import quota
+from hubspot_commerce.contract import RunStorage
 from hubspot_commerce.distributed.graph_check import check_graph
 from hubspot_commerce.distributed.hubspot_reader import HubSpotReader
 from hubspot_commerce.sandbox.process import SandboxProcess
 from hubspot_commerce.storage import default_work_dir
-from hubspot_commerce.sync.run_storage import RunStorage
 
 pytestmark = [pytest.mark.usefixtures("airflow_db", "hubspot_conn"), pytest.mark.timeout(300)]
 
