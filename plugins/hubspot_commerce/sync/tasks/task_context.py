@@ -15,7 +15,7 @@ from hubspot_commerce.sync.run_options import RunOptions
 from hubspot_commerce.sync.state import SyncState
 
 # Rows extract, validate, prepare and the report hold at once: their memory is this many rows' worth,
-# whatever a stream's size.
+# whatever a stream's size. Prepare and the report read it as ``task_context.CHUNK_ROWS`` when they run.
 CHUNK_ROWS = 10_000
 
 
