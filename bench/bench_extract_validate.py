@@ -61,23 +61,26 @@ def portal_definitions(object_types: set[str]) -> dict[str, list[dict]]:
 def child(store: Path, work: Path) -> None:
     """Run extract and validate on ``store`` into ``work``; print their figures as one JSON line."""
     os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"] = json.dumps({"conn_type": "sqlite", "host": str(store)})
+    from hubspot_commerce.contract import RunStorage
     from hubspot_commerce.storage import write_json
-    from hubspot_commerce.sync import steps
     from hubspot_commerce.sync.extract import Window, sql_source
     from hubspot_commerce.sync.mapping import load_mapping
-    from hubspot_commerce.sync.run_storage import RunStorage
+    from hubspot_commerce.sync.tasks.extract_task import extract_step
+    from hubspot_commerce.sync.tasks.task_context import RunContext
+    from hubspot_commerce.sync.tasks.validate_task import validate_step
 
     mapping = load_mapping()
     files = RunStorage.for_run(f"file://{work}", "bench", "extract_validate")
+    run = RunContext(mapping, files)
     for object_type, definitions in portal_definitions(mapping.object_types).items():
         write_json(files.definitions(object_type), definitions)
     figures: dict[str, float] = {"import_rss_mb": process_memory_kb(os.getpid())["VmRSS"] / 1024}
     started, cpu_started = time.monotonic(), time.process_time()
-    counts = steps.extract_step(sql_source(CONN_ID), mapping, Window(None, None, True), files)
+    counts = extract_step(run, sql_source(CONN_ID), Window(None, None, True))
     figures |= step_figures("extract", started, cpu_started)
     reset_peak()
     started, cpu_started = time.monotonic(), time.process_time()
-    steps.validate_step(mapping, files)
+    validate_step(run)
     figures |= step_figures("validate", started, cpu_started)
     figures["rows"] = sum(int(counts[name]) for name in mapping.streams)
     print(json.dumps(figures), flush=True)

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from hubspot_commerce.contract import RunStorage
 from hubspot_commerce.storage import default_work_dir
-from hubspot_commerce.sync.run_storage import RunStorage
 from hubspot_commerce_lab.sample_store import StoreSize, generate_store
 
 pytestmark = [pytest.mark.usefixtures("airflow_db", "hubspot_conn"), pytest.mark.timeout(300)]

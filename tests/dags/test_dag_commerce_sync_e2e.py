@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from hubspot_commerce.contract import RunStorage
 from hubspot_commerce.storage import default_work_dir
-from hubspot_commerce.sync.run_storage import RunStorage
 from hubspot_commerce_lab.distributed.graph_check import STAGES, check_graph, same_amount
 from hubspot_commerce_lab.distributed.hubspot_reader import HubSpotReader
 from hubspot_sandbox.process import SandboxProcess
@@ -335,7 +335,7 @@ def test_hubspot_option_values_and_labels_land_without_a_mapping_entry(sync_dag,
 
 def test_bad_rows_are_rejected_and_the_rest_lands(sync_dag, store, sandbox, monkeypatch) -> None:
     """Prepare plans 7 rows at a time here: rejections and links hold across its chunks."""
-    monkeypatch.setattr("hubspot_commerce.sync.steps.CHUNK_ROWS", 7)
+    monkeypatch.setattr("hubspot_commerce.sync.tasks.task_context.CHUNK_ROWS", 7)
     db = sqlite3.connect(store)
     db.execute("UPDATE order_lines SET sku = 'SKU-GONE' WHERE order_id = 100002 AND line_number = 1")
     db.execute("UPDATE orders SET status = 'lost' WHERE order_id = 100003")

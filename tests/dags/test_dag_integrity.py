@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from airflow.sdk import CronDataIntervalTimetable
 from airflow.sdk.exceptions import AirflowNotFoundException
@@ -15,6 +17,8 @@ from hubspot_commerce.errors import (
     HubSpotUncertainWrites,
     SyncConfigurationError,
 )
+from hubspot_commerce.sync.dag import key_property_of, rejected_fraction_template
+from hubspot_commerce.sync.mapping import load_mapping
 
 HUBSPOT_TASKS = {"setup", "plan_quota"}  # validate reads the definitions setup kept; it sends nothing
 
@@ -142,3 +146,11 @@ def test_the_retry_policy_retries_outages_and_fails_at_once_on_what_cannot_pass(
     """Judged by the policy of the DAG as Airflow loads it (serialized rules, resolved classes)."""
     policy = sync_dag.get_task("create_orders").retry_policy
     assert policy.evaluate(error, try_number=1, max_tries=4).action.value == action
+
+
+def test_a_write_allows_the_streams_own_rejected_fraction_else_the_runs_param() -> None:
+    orders = load_mapping().streams["orders"]
+    assert rejected_fraction_template(orders) == "{{ params.max_rejected_fraction }}"
+    assert rejected_fraction_template(dataclasses.replace(orders, max_rejected_fraction=0.25)) == 0.25
+    assert key_property_of(load_mapping(), "upsert") is None
+    assert key_property_of(load_mapping(), "update") == "airflow_source_key"

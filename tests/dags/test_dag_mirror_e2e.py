@@ -82,7 +82,7 @@ def test_mirror_archives_deleted_orders_and_unlinks_a_moved_orders_old_contact(
     mirror_dag, store, sandbox, monkeypatch
 ) -> None:
     """Prepare plans 7 rows at a time here: the archive and unlink plans gather across its chunks."""
-    monkeypatch.setattr("hubspot_commerce.sync.steps.CHUNK_ROWS", 7)
+    monkeypatch.setattr("hubspot_commerce.sync.tasks.task_context.CHUNK_ROWS", 7)
     run(mirror_dag, {"full_refresh": True})
     contacts = {r["properties"]["email"]: r["id"] for r in sandbox.dump("contacts")}
     customers = {

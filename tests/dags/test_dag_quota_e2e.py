@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from hubspot_commerce.batch import quota
+from hubspot_commerce.contract import RunStorage
 from hubspot_commerce.storage import default_work_dir
-from hubspot_commerce.sync.run_storage import RunStorage
 from hubspot_commerce_lab.distributed.graph_check import check_graph
 from hubspot_commerce_lab.distributed.hubspot_reader import HubSpotReader
 from hubspot_sandbox.process import SandboxProcess

@@ -11,6 +11,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowSkipException, TaskDeferred
 from task_state_store import FakeTaskStateStore
 
+from hubspot_commerce.contract import read_ids
 from hubspot_commerce.errors import (
     HubSpotAuthError,
     HubSpotRejectedRecords,
@@ -19,9 +20,9 @@ from hubspot_commerce.errors import (
 )
 from hubspot_commerce.hooks.api_paths import ApiPaths
 from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition
-from hubspot_commerce.operators import batch as batch_module
+from hubspot_commerce.operators import batch_inputs
 from hubspot_commerce.operators import resume as resume_module
-from hubspot_commerce.operators.batch import HubSpotBatchOperator, read_ids
+from hubspot_commerce.operators.batch import HubSpotBatchOperator
 from hubspot_commerce.storage import read_jsonl, storage_path, write_jsonl
 from hubspot_sandbox.process import SandboxProcess
 
@@ -367,7 +368,7 @@ def test_an_input_file_is_read_as_batches_land_never_far_ahead(sandbox, orders_r
     path = tmp_path / "orders.jsonl"
     path.write_text("".join(json.dumps(item) + "\n" for item in _inputs(3_000)))
     read: list[int] = []  # lines read by each pass over the file
-    real_json_lines = batch_module._json_lines
+    real_json_lines = batch_inputs._json_lines
 
     def counting_json_lines(location):
         read.append(0)
@@ -375,7 +376,7 @@ def test_an_input_file_is_read_as_batches_land_never_far_ahead(sandbox, orders_r
             read[-1] += 1
             yield item
 
-    monkeypatch.setattr(batch_module, "_json_lines", counting_json_lines)
+    monkeypatch.setattr(batch_inputs, "_json_lines", counting_json_lines)
     op = _create_op(str(path), tmp_path / "out", max_workers=2)
     send, answered, ahead = op.hook.engine.transport, [0], []
 

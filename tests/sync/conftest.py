@@ -10,11 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from hubspot_commerce.contract import RunStorage
 from hubspot_commerce.storage import read_table
-from hubspot_commerce.sync import steps
 from hubspot_commerce.sync.extract import Window
 from hubspot_commerce.sync.mapping import SyncMapping, load_mapping
-from hubspot_commerce.sync.run_storage import RunStorage
+from hubspot_commerce.sync.tasks.extract_task import extract_step
+from hubspot_commerce.sync.tasks.task_context import RunContext
 from hubspot_commerce_lab.sample_store import StoreSize, generate_store
 
 SMALL = StoreSize(products=20, customers=25, orders=40, carts=10)
@@ -41,10 +42,16 @@ def extract(source: SqliteSource, mapping: SyncMapping, tmp_path: Path) -> Extra
 
     def extract_frames(window: Window = FULL_REFRESH, chunk_rows: int = 7) -> dict[str, pd.DataFrame]:
         files = RunStorage.for_run(f"file://{tmp_path}", "sync", f"extract-{chunk_rows}")
-        steps.extract_step(source, mapping, window, files, chunk_rows)
+        extract_step(RunContext(mapping, files), source, window, chunk_rows)
         return {name: read_table(files.source(name)) for name in mapping.streams}
 
     return extract_frames
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> RunStorage:
+    """A run's storage in a temporary directory, under a manual run's id."""
+    return RunStorage.for_run(f"file://{tmp_path}", "sync", "manual__2026-11-28T10:00:00+00:00")
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ read a chunk at a time into the run's storage."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sqlite3
@@ -16,9 +17,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from hubspot_commerce.contract import RunStorage
 from hubspot_commerce.errors import SyncConfigurationError
 from hubspot_commerce.storage import iter_table, read_table
-from hubspot_commerce.sync import steps
 from hubspot_commerce.sync.extract import (
     Window,
     render_query,
@@ -29,33 +30,36 @@ from hubspot_commerce.sync.extract import (
 )
 from hubspot_commerce.sync.mapping import KeyProperty, StreamMapping, SyncMapping
 from hubspot_commerce.sync.resources import include_path
-from hubspot_commerce.sync.run_storage import RunStorage
+from hubspot_commerce.sync.run_options import RunOptions
+from hubspot_commerce.sync.tasks.extract_task import extract_step
+from hubspot_commerce.sync.tasks.task_context import RunContext
 from hubspot_commerce_lab.distributed.debian_packages import find_postgres_bin
 from hubspot_commerce_lab.distributed.services import PostgresServer
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 T1 = datetime(2025, 3, 2, tzinfo=UTC)
-NO_PARAMS = {"full_refresh": False, "window_start": None, "window_end": None}
+NO_PARAMS = {"full_refresh": False, "window_start": None, "window_end": None}  # RunOptions fields
 
 
 def test_window_from_data_interval() -> None:
-    assert resolve_window(NO_PARAMS, T0, T1, run_after=T1) == Window(T0, T1)
+    assert resolve_window(RunOptions(**NO_PARAMS), T0, T1, run_after=T1) == Window(T0, T1)
 
 
 def test_window_params_override_the_interval_and_take_naive_times_as_utc() -> None:
     params = {**NO_PARAMS, "window_start": "2025-05-01T00:00:00", "window_end": "2025-05-03T12:00:00+02:00"}
-    window = resolve_window(params, T0, T1, run_after=T1)
+    window = resolve_window(RunOptions(**params), T0, T1, run_after=T1)
     assert window == Window(datetime(2025, 5, 1, tzinfo=UTC), datetime(2025, 5, 3, 10, tzinfo=UTC))
 
 
 def test_manual_run_without_logical_date_takes_the_day_before_run_after() -> None:
-    window = resolve_window(NO_PARAMS, None, None, run_after=datetime(2025, 6, 10, 8, tzinfo=UTC))
+    run_after = datetime(2025, 6, 10, 8, tzinfo=UTC)
+    window = resolve_window(RunOptions(**NO_PARAMS), None, None, run_after=run_after)
     assert window == Window(datetime(2025, 6, 9, 8, tzinfo=UTC), datetime(2025, 6, 10, 8, tzinfo=UTC))
 
 
 def test_full_refresh_ignores_every_window() -> None:
     params = {**NO_PARAMS, "full_refresh": True, "window_start": "2025-05-01"}
-    assert resolve_window(params, T0, T1, run_after=T1).full_refresh
+    assert resolve_window(RunOptions(**params), T0, T1, run_after=T1).full_refresh
 
 
 @pytest.mark.parametrize(
@@ -67,7 +71,7 @@ def test_full_refresh_ignores_every_window() -> None:
 )
 def test_bad_window_params_are_refused(params: dict) -> None:
     with pytest.raises(ValueError, match="window"):
-        resolve_window(params, T0, T1, run_after=T1)
+        resolve_window(RunOptions(**params), T0, T1, run_after=T1)
 
 
 def test_sql_is_rendered_with_the_window() -> None:
@@ -161,7 +165,7 @@ def test_a_column_takes_the_type_of_all_its_chunks(source, store: Path, tmp_path
             [(i, None if i < 10 else f"note {i}", i if i < 12 else i + 0.5) for i in range(20)],
         )
     mapping, files = _things(tmp_path, "SELECT id, note, amount FROM things ORDER BY id")
-    assert steps.extract_step(source, mapping, Window(T0, T1), files, chunk_rows=7)["things"] == "20"
+    assert extract_step(RunContext(mapping, files), source, Window(T0, T1), chunk_rows=7)["things"] == "20"
     expected = pd.DataFrame(
         {
             "id": pd.array(range(20), dtype="Int64"),
@@ -178,7 +182,7 @@ def test_a_column_takes_the_type_of_all_its_chunks(source, store: Path, tmp_path
 
 def test_a_stream_without_rows_keeps_its_columns(source, tmp_path: Path) -> None:
     mapping, files = _things(tmp_path, "SELECT sku AS id, price FROM products WHERE 1 = 0")
-    assert steps.extract_step(source, mapping, Window(T0, T1), files, chunk_rows=7)["things"] == "0"
+    assert extract_step(RunContext(mapping, files), source, Window(T0, T1), chunk_rows=7)["things"] == "0"
     assert list(read_table(files.source("things")).columns) == ["id", "price"]
     [empty] = iter_table(files.source("things"), 7)
     assert list(empty.columns) == ["id", "price"] and empty.empty
@@ -188,7 +192,7 @@ def test_a_query_the_source_refuses_names_its_file(source, tmp_path: Path) -> No
     mapping, files = _things(tmp_path, "SELECT no_such_column FROM products")
     refused = r"stream things: the source refused .*things\.sql: no such column"
     with pytest.raises(SyncConfigurationError, match=refused):
-        steps.extract_step(source, mapping, Window(T0, T1), files)
+        extract_step(RunContext(mapping, files), source, Window(T0, T1))
 
 
 def test_a_column_of_values_of_several_types_is_read_as_text(source, store: Path, tmp_path: Path) -> None:
@@ -200,7 +204,7 @@ def test_a_column_of_values_of_several_types_is_read_as_text(source, store: Path
             "INSERT INTO things VALUES (?, ?)", [(1, 12.5), ("one", 13.0), (3, "free"), (4, 14.25)]
         )
     mapping, files = _things(tmp_path, "SELECT id, price FROM things ORDER BY rowid")
-    steps.extract_step(source, mapping, Window(T0, T1), files)
+    extract_step(RunContext(mapping, files), source, Window(T0, T1))
     table = read_table(files.source("things"))
     assert table["id"].tolist() == ["1", "one", "3", "4"]
     assert table["price"].tolist() == ["12.5", "13.0", "free", "14.25"]
@@ -212,7 +216,7 @@ def test_numbers_then_text_in_a_later_chunk_read_back_as_text(source, store: Pat
         db.execute("CREATE TABLE things (id INTEGER, price)")
         db.executemany("INSERT INTO things VALUES (?, ?)", [(1, 12.5), (2, 13.0), (3, "free"), (4, 14.25)])
     mapping, files = _things(tmp_path, "SELECT id, price FROM things ORDER BY id")
-    steps.extract_step(source, mapping, Window(T0, T1), files, chunk_rows=2)
+    extract_step(RunContext(mapping, files), source, Window(T0, T1), chunk_rows=2)
     chunks = list(iter_table(files.source("things"), 3))
     assert [price for chunk in chunks for price in chunk["price"].tolist()] == ["12.5", "13", "free", "14.25"]
     assert [i for chunk in chunks for i in chunk["id"].tolist()] == [1, 2, 3, 4], "one type: kept"
@@ -235,10 +239,10 @@ def test_values_arrow_cannot_type_together_become_text(values: list, text: list)
 def test_extracting_again_replaces_the_table(source, tmp_path: Path) -> None:
     """A retried extract leaves only its own rows, whatever parts the first try wrote."""
     mapping, files = _things(tmp_path, "SELECT CASE WHEN rowid > 3 THEN sku END AS id FROM products")
-    steps.extract_step(source, mapping, Window(T0, T1), files, chunk_rows=3)
+    extract_step(RunContext(mapping, files), source, Window(T0, T1), chunk_rows=3)
     assert len(list(files.source("things").iterdir())) == 2, "NULL, then text: two parts"
     (tmp_path / "things.sql").write_text("SELECT sku AS id FROM products ORDER BY sku LIMIT 2")
-    steps.extract_step(source, mapping, Window(T0, T1), files, chunk_rows=3)
+    extract_step(RunContext(mapping, files), source, Window(T0, T1), chunk_rows=3)
     assert read_table(files.source("things"))["id"].tolist() == ["SKU-00001", "SKU-00002"]
 
 
@@ -280,3 +284,13 @@ def test_postgres_rows_come_through_a_server_side_cursor_a_chunk_at_a_time(
     assert re.fullmatch(r'FETCH FORWARD 7 FROM "hubspot_commerce_[0-9a-f]{32}"', query)
     assert [first.num_rows, *(chunk.num_rows for chunk in chunks)] == [7, 7, 6]
     assert first.column("name").to_pylist()[:2] == ["thing 1", "thing 2"]
+
+
+def test_a_connection_that_is_not_sql_is_refused_by_name(monkeypatch, tmp_path):
+    monkeypatch.setenv("AIRFLOW_CONN_SHOP", json.dumps({"conn_type": "hubspot", "password": "x"}))
+    with pytest.raises(TypeError, match="connection 'shop' \\(type 'hubspot'\\) is not a SQL connection"):
+        sql_source("shop")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SHOP", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "s.db")})
+    )
+    assert sql_source("shop").get_df("SELECT 1 AS one")["one"].tolist() == [1]

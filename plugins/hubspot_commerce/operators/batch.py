@@ -11,22 +11,20 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-from collections import Counter
-from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, NoReturn
 
 from airflow.providers.standard.triggers.temporal import DateTimeTrigger
-from airflow.sdk import BaseOperator, ObjectStoragePath
+from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
 from hubspot_commerce.batch.keyset import KeySet, members
 from hubspot_commerce.batch.quota import DEFAULT_RESERVE, QuotaPlan, QuotaRule
-from hubspot_commerce.batch.records import BatchOutcome, Rejection, WriteRecord, WriteSpec
+from hubspot_commerce.batch.records import BatchOutcome, WriteSpec
 from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS
+from hubspot_commerce.contract import MAX_INLINE_IDS
 from hubspot_commerce.errors import (
     HubSpotDailyLimitReached,
     HubSpotError,
@@ -34,122 +32,13 @@ from hubspot_commerce.errors import (
     HubSpotUncertainWrites,
 )
 from hubspot_commerce.hooks.hubspot import HubSpotHook
+from hubspot_commerce.operators.batch_inputs import Inputs, UnreadableLine, WriteRecords
+from hubspot_commerce.operators.batch_outputs import BatchOutputs
 from hubspot_commerce.operators.resume import Checkpoint, LandedIds
-from hubspot_commerce.storage import (
-    Location,
-    default_work_dir,
-    iter_jsonl,
-    path_safe,
-    read_json,
-    storage_path,
-    write_jsonl,
-)
 
 log = logging.getLogger(__name__)
 # Waiting a minute past the computed reset: our clock and HubSpot's may differ a little.
 RESET_MARGIN = timedelta(minutes=1)
-MAX_INLINE_IDS = 10_000  # larger id maps travel in XCom as the URL of a JSON-lines file
-
-
-@dataclass(frozen=True)
-class UnreadableLine:
-    """A line of a JSON-lines input file that is not JSON: refused as that input, not raised mid-write."""
-
-    number: int
-    error: str
-
-
-class Inputs:
-    """The operator's inputs, read anew on every pass and never held whole: a list (an XComArg's value) as
-    it is, a ``.jsonl`` file (one JSON object a line) line by line, a ``.json`` file (a JSON list) at once;
-    files at a local path or an object-storage URL."""
-
-    def __init__(self, inputs: Location | Iterable[Any]) -> None:
-        self.path: ObjectStoragePath | None = None
-        self.items: Sequence[Any] = ()
-        if isinstance(inputs, str | os.PathLike | ObjectStoragePath):
-            self.path = storage_path(inputs)
-            if not self.path.exists():
-                raise FileNotFoundError(f"input file {self.path} does not exist")
-        else:
-            self.items = inputs if isinstance(inputs, Sequence) else list(inputs)
-
-    def __iter__(self) -> Iterator[Any]:
-        if self.path is None:
-            yield from self.items
-        elif self.path.suffix == ".jsonl":
-            yield from _json_lines(self.path)
-        else:
-            data = read_json(self.path)
-            if not isinstance(data, list):
-                raise ValueError(f"{self.path}: expected a JSON list of records")
-            yield from data
-
-    def empty(self) -> bool:
-        """True when there is no input (a file is opened and its first line read)."""
-        return next(iter(self), _NOTHING) is _NOTHING
-
-
-_NOTHING = object()
-
-
-def _json_lines(path: ObjectStoragePath) -> Iterator[Any]:
-    """The values of a JSON-lines file, one line at a time; a line that is no JSON as an UnreadableLine."""
-    with path.open("r", encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield json.loads(line)
-            except ValueError as exc:
-                yield UnreadableLine(number, f"line {number} of {path} is not JSON: {exc}")
-
-
-class WriteRecords:
-    """The inputs as ``WriteRecord`` s, one pass at a time. Each pass counts the inputs (``total``) and
-    refuses the malformed ones (``refused``), which are not sent; keys in ``leave_out`` are neither sent nor
-    refused (creates an earlier try left in doubt)."""
-
-    def __init__(self, inputs: Inputs, leave_out: Container[str] = frozenset()) -> None:
-        self.inputs = inputs
-        self.leave_out = leave_out
-        self.total = 0
-        self.refused: list[Rejection] = []
-
-    def __iter__(self) -> Iterator[WriteRecord]:
-        self.total, self.refused = 0, []
-        for n, item in enumerate(self.inputs):
-            self.total += 1
-            try:
-                if isinstance(item, UnreadableLine):
-                    raise ValueError(item.error)
-                record = WriteRecord.from_dict(item)
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                key = str(item.get("key")) if isinstance(item, Mapping) and item.get("key") else f"#{n}"
-                self.refused.append(Rejection(key, "INVALID_INPUT", "MALFORMED_INPUT", str(exc)))
-                continue
-            if record.key not in self.leave_out:
-                yield record
-
-
-def iter_ids(xcom_value: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-    """``(source key, HubSpot id)`` pairs, one at a time, from an XCom value of this operator's shape, whose
-    ``ids`` is the map itself or the URL of a file holding it (large maps): JSON lines ``{"key", "id"}``
-    (``.jsonl``) or one JSON object (``.json``)."""
-    ids = xcom_value["ids"]
-    if not isinstance(ids, str):
-        pairs: Iterable[tuple[Any, Any]] = ids.items()
-    elif (path := storage_path(ids)).suffix == ".jsonl":
-        pairs = ((row["key"], row["id"]) for row in iter_jsonl(path))
-    else:
-        pairs = read_json(path).items()
-    for key, hubspot_id in pairs:
-        yield str(key), str(hubspot_id)
-
-
-def read_ids(xcom_value: Mapping[str, Any]) -> dict[str, str]:
-    """``{source key: HubSpot id}`` from an XCom value of this operator's shape (see :func:`iter_ids`)."""
-    return dict(iter_ids(xcom_value))
 
 
 class HubSpotBatchOperator(BaseOperator):
@@ -169,7 +58,7 @@ class HubSpotBatchOperator(BaseOperator):
         object-storage URL (``s3://<conn_id>@bucket/prefix``, ``file:///...``) or a local path (default
         ``<[hubspot_commerce] work_dir>/<dag_id>/<run_id>``).
     :param max_inline_ids: above this many ids the XCom carries the URL of a JSON-lines file instead of the
-        map (``read_ids`` reads either).
+        map (``hubspot_commerce.contract.read_ids`` reads either).
     :param skip_if_empty: with no inputs, or when no record was created or updated, end as skipped: no
         event on the task's outlets (Assets), so nothing downstream runs for a write that did not happen.
         Otherwise each outlet's event carries the counts as its ``extra``.
@@ -259,29 +148,15 @@ class HubSpotBatchOperator(BaseOperator):
         inputs = Inputs(self.inputs)
         if self.skip_if_empty and inputs.empty():
             raise AirflowSkipException(f"no {self.object_type} records to {self.action}")
+        outputs = self._outputs(context)
         if self.action == "read":
-            landed = LandedIds(self._output_file(context, ".ids"), None)
+            landed = LandedIds(outputs.file(".ids"), None)
             outcome, total = self._read(inputs)
             landed.add(outcome.ids)
         else:
-            landed = LandedIds(self._output_file(context, ".ids"), _state_store(context))
+            landed = LandedIds(outputs.file(".ids"), _state_store(context))
             outcome, total = self._write_or_defer(inputs, landed, context)
-        ids = self._ids_value(landed, context)
-        rejected_path = self._write_rejections(outcome.rejected, context)
-        result = {
-            "ids": ids,
-            "created": outcome.created,
-            "updated": outcome.updated,
-            "existing": outcome.existing,
-            "resumed": outcome.skipped,
-            "rejected": len(outcome.rejected),
-            "rejected_path": rejected_path,
-            "not_attempted": len(outcome.not_attempted),
-            "not_attempted_path": self._write_not_attempted(outcome.not_attempted, context),
-            "existing_path": self._write_existing(outcome.existing_keys, context),
-            "quota": outcome.quota.to_json() if outcome.quota else None,
-            "deferred_until": Checkpoint(_state_store(context)).deferrals(),
-        }
+        result = self._result(outcome, landed, outputs, context)
         log.info(
             "%s %s done: %d records, %d created, %d updated, %d existing, %d resumed, %d rejected; "
             "%d requests (%d writes), %d retries, %d HTTP 429",
@@ -289,9 +164,29 @@ class HubSpotBatchOperator(BaseOperator):
             outcome.skipped, len(outcome.rejected), outcome.requests, outcome.write_requests, outcome.retries,
             outcome.http_429,
         )  # fmt: skip
-        self._raise_for_failures(total, outcome, rejected_path, context)
+        self._raise_for_failures(total, outcome, result["rejected_path"], context)
         self._announce(result, context)
         return result
+
+    def _result(
+        self, outcome: BatchOutcome, landed: LandedIds, outputs: BatchOutputs, context: Any
+    ) -> dict[str, Any]:
+        """The XCom value: the ids (inline or by URL), the counts, and the files listing what needs a look."""
+        ids = outputs.ids_value(landed, self.max_inline_ids)
+        return {
+            **ids.to_xcom(),
+            "created": outcome.created,
+            "updated": outcome.updated,
+            "existing": outcome.existing,
+            "resumed": outcome.skipped,
+            "rejected": len(outcome.rejected),
+            "rejected_path": outputs.write_rejections(outcome.rejected),
+            "not_attempted": len(outcome.not_attempted),
+            "not_attempted_path": outputs.write_not_attempted(outcome.not_attempted),
+            "existing_path": outputs.write_existing(outcome.existing_keys),
+            "quota": outcome.quota.to_json() if outcome.quota else None,
+            "deferred_until": Checkpoint(_state_store(context)).deferrals(),
+        }
 
     def _write_or_defer(self, inputs: Inputs, landed: LandedIds, context: Any) -> tuple[BatchOutcome, int]:
         """Write; when the day's quota stops the write (short, with ``defer``; or a 429 DAILY, whatever the
@@ -303,7 +198,8 @@ class HubSpotBatchOperator(BaseOperator):
             self._defer_until(exc.resets_at, context, f"HubSpot answered 429 DAILY ({exc.message})")
         if outcome.not_attempted and self.on_quota_short == "defer" and outcome.quota is not None:
             Checkpoint(_state_store(context)).keep_in_doubt(outcome.in_doubt)
-            self._write_rejections(outcome.rejected, context)  # sent again after the wait: the file is redone
+            # sent again after the wait: the file is redone
+            self._outputs(context).write_rejections(outcome.rejected)
             waiting = f"{len(outcome.not_attempted)} records wait: {outcome.quota.describe()}"
             self._defer_until(outcome.quota.resets_at, context, waiting)
         return outcome, total
@@ -354,9 +250,7 @@ class HubSpotBatchOperator(BaseOperator):
                 f"fraction {allowed}); {landed}. Reasons per record: {rejected_path}"
             )
         if outcome.in_doubt:
-            path = write_jsonl(
-                self._output_file(context, ".in_doubt.jsonl"), ({"key": key} for key in outcome.in_doubt)
-            )
+            path = self._outputs(context).write_in_doubt(outcome.in_doubt)
             raise HubSpotUncertainWrites(
                 f"{len(outcome.in_doubt)} of {total} {self.object_type} creates got no answer and cannot be "
                 f"checked without key_property: they may or may not exist, and were not resent so that "
@@ -396,7 +290,7 @@ class HubSpotBatchOperator(BaseOperator):
         except HubSpotError as exc:  # stopped early (outage, daily quota, auth): keep and report what we know
             partial = exc.partial_outcome
             checkpoint.keep_in_doubt([*in_doubt, *(partial.in_doubt if partial else [])])
-            self._write_rejections(records.refused + (partial.rejected if partial else []), context)
+            self._outputs(context).write_rejections(records.refused + (partial.rejected if partial else []))
             raise
         finally:  # whatever stopped the call (HubSpot, a task timeout), keep what landed for the retry
             landed.flush()
@@ -433,63 +327,9 @@ class HubSpotBatchOperator(BaseOperator):
             log.info("Resuming: %d records were written by an earlier try; they are not resent", len(done))
         return doubted
 
-    def _output_file(self, context: Any, suffix: str) -> ObjectStoragePath:
-        """``<output_dir>/<task_id>[_<map_index>]<suffix>``: one file per task instance."""
-        context = context if isinstance(context, Mapping) else {}
-        if self.output_dir:
-            directory = storage_path(self.output_dir)
-        else:  # dag_id is "adhoc_<owner>" outside a Dag
-            run_id = str(context.get("run_id") or "no_run")
-            directory = default_work_dir() / path_safe(self.dag_id) / path_safe(run_id)
-        map_index = getattr(context.get("ti"), "map_index", -1)
-        mapped = f"_{map_index}" if isinstance(map_index, int) and map_index >= 0 else ""
-        return directory / f"{path_safe(self.task_id)}{mapped}{suffix}"
-
-    def _write_rejections(self, rejected: list[Rejection], context: Any) -> str | None:
-        """Write every rejection (key, category, code, message) as JSON lines; log a summary."""
-        if not rejected:
-            return None
-        path = write_jsonl(
-            self._output_file(context, ".rejected.jsonl"),
-            ({"key": r.key, "category": r.category, "code": r.code, "message": r.message} for r in rejected),
-        )
-        by_code = Counter(f"{r.category}/{r.code}" for r in rejected)
-        log.warning(
-            "%d %s records rejected (%s); every record with its reason: %s",
-            len(rejected), self.object_type, ", ".join(f"{c}: {n}" for c, n in by_code.most_common()), path,
-        )  # fmt: skip
-        for r in rejected[:10]:
-            log.warning("rejected %s: %s/%s: %s", r.key, r.category, r.code, r.message[:300])
-        if len(rejected) > 10:
-            log.warning("... and %d more in %s", len(rejected) - 10, path)
-        return str(path)
-
-    def _write_not_attempted(self, keys: list[str], context: Any) -> str | None:
-        """Write the keys the day's quota left unsent (``partial``) as JSON lines; log where."""
-        if not keys:
-            return None
-        path = write_jsonl(self._output_file(context, ".not_attempted.jsonl"), ({"key": k} for k in keys))
-        log.warning(
-            "%d %s records not attempted: today's HubSpot quota did not cover them (on_quota_short "
-            "partial); a later run writes them. Their keys: %s", len(keys), self.object_type, path,
-        )  # fmt: skip
-        return str(path)
-
-    def _write_existing(self, keys: list[str], context: Any) -> str | None:
-        """Write the keys of creates HubSpot already held a record for as JSON lines: their values were
-        written by an update, their links were not checked."""
-        if not keys:
-            return None
-        return str(write_jsonl(self._output_file(context, ".existing.jsonl"), ({"key": k} for k in keys)))
-
-    def _ids_value(self, landed: LandedIds, context: Any) -> dict[str, str] | str:
-        """The id map itself, or the URL of a JSON-lines file (``{"key", "id"}`` a line) holding it when it
-        has more than ``max_inline_ids`` ids."""
-        if landed.count <= self.max_inline_ids:
-            return dict(landed.items())
-        path = landed.copy_to(self._output_file(context, ".ids.jsonl"))
-        log.info("%d ids written to %s (the XCom carries its URL)", landed.count, path)
-        return str(path)
+    def _outputs(self, context: Any) -> BatchOutputs:
+        """The task instance's output files (see ``BatchOutputs``)."""
+        return BatchOutputs.for_task(self.output_dir, self.dag_id, self.task_id, context, self.object_type)
 
 
 def _state_store(context: Any) -> Any:

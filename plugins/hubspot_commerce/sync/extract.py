@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -24,6 +24,7 @@ from airflow.sdk import BaseHook
 
 from hubspot_commerce.errors import SyncConfigurationError
 from hubspot_commerce.sync.mapping import SyncMapping
+from hubspot_commerce.sync.run_options import RunOptions
 
 log = logging.getLogger(__name__)
 
@@ -92,17 +93,16 @@ def parse_timestamp(value: str | datetime) -> datetime:
 
 
 def resolve_window(
-    params: Mapping[str, Any],
+    options: RunOptions,
     data_interval_start: datetime | None,
     data_interval_end: datetime | None,
     run_after: datetime | None,
 ) -> Window:
     """The run's window: ``full_refresh``, else the ``window_start``/``window_end`` Params, else the data
     interval, else (a manual run without a logical date) the day before ``run_after``."""
-    if params.get("full_refresh"):
+    if options.full_refresh:
         return Window(None, None, full_refresh=True)
-    start = params.get("window_start")
-    end = params.get("window_end")
+    start, end = options.window_start, options.window_end
     if start or end:
         if not (start and end):
             raise SyncConfigurationError(

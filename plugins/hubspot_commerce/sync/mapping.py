@@ -127,51 +127,62 @@ def load_mapping(path: str | Path | None = None, sql_dir: str | Path | None = No
     key_property = KeyProperty(**raw["key_property"])
     streams: dict[str, StreamMapping] = {}
     for name, spec in raw["streams"].items():
-        _check_keys(f"stream {name}", spec, STREAM_KEYS)
-        properties = tuple(
-            _property_rule(name, prop, rule) for prop, rule in (spec.get("properties") or {}).items()
-        )
-        references = tuple(
-            Reference(name=ref, **_check_keys(f"stream {name}: reference {ref}", rule, _fields(Reference)))
-            for ref, rule in (spec.get("references") or {}).items()
-        )
-        for ref in references:
-            if ref.stream not in streams:
-                raise SyncConfigurationError(
-                    f"stream {name}: reference {ref.name} names {ref.stream!r}, not an earlier stream"
-                )
-            if (ref.association is None) == (ref.property is None):
-                raise SyncConfigurationError(
-                    f"stream {name}: reference {ref.name} needs exactly one of association, property"
-                )
-        upsert_by = spec.get("upsert_by")
-        if upsert_by and upsert_by not in {rule.name for rule in properties}:
-            raise SyncConfigurationError(
-                f"stream {name}: upsert_by {upsert_by!r} is not one of its properties"
-            )
-        if upsert_by and any(ref.association is not None for ref in references):
-            raise SyncConfigurationError(
-                f"stream {name}: an upsert_by stream cannot have association references "
-                "(HubSpot's batch/upsert takes no associations)"
-            )
-        if not (sql_folder / f"{spec['sql']}.sql").is_file():
-            raise SyncConfigurationError(
-                f"stream {name}: SQL file {sql_folder / spec['sql']}.sql does not exist"
-            )
-        streams[name] = StreamMapping(
-            name=name,
-            object_type=spec["object_type"],
-            sql=spec["sql"],
-            key=spec["key"],
-            properties=properties,
-            references=references,
-            upsert_by=upsert_by,
-            max_rejected_fraction=spec.get("max_rejected_fraction"),
-            mirror=bool(spec.get("mirror", False)),
-            deleted_column=spec.get("deleted_column"),
-        )
+        streams[name] = _stream_mapping(name, spec, streams, sql_folder)
     check_mirror(streams)
     return SyncMapping(key_property=key_property, streams=streams, sql_dir=sql_folder)
+
+
+def _references(
+    name: str, spec: Mapping[str, Any], earlier: Mapping[str, StreamMapping]
+) -> tuple[Reference, ...]:
+    """A stream's references, each to an earlier stream, by exactly one of association and property."""
+    references = tuple(
+        Reference(name=ref, **_check_keys(f"stream {name}: reference {ref}", rule, _fields(Reference)))
+        for ref, rule in (spec.get("references") or {}).items()
+    )
+    for ref in references:
+        if ref.stream not in earlier:
+            raise SyncConfigurationError(
+                f"stream {name}: reference {ref.name} names {ref.stream!r}, not an earlier stream"
+            )
+        if (ref.association is None) == (ref.property is None):
+            raise SyncConfigurationError(
+                f"stream {name}: reference {ref.name} needs exactly one of association, property"
+            )
+    return references
+
+
+def _stream_mapping(
+    name: str, spec: Mapping[str, Any], earlier: Mapping[str, StreamMapping], sql_folder: Path
+) -> StreamMapping:
+    """One stream of the mapping file, checked against the streams before it and the SQL folder."""
+    _check_keys(f"stream {name}", spec, STREAM_KEYS)
+    properties = tuple(
+        _property_rule(name, prop, rule) for prop, rule in (spec.get("properties") or {}).items()
+    )
+    references = _references(name, spec, earlier)
+    upsert_by = spec.get("upsert_by")
+    if upsert_by and upsert_by not in {rule.name for rule in properties}:
+        raise SyncConfigurationError(f"stream {name}: upsert_by {upsert_by!r} is not one of its properties")
+    if upsert_by and any(ref.association is not None for ref in references):
+        raise SyncConfigurationError(
+            f"stream {name}: an upsert_by stream cannot have association references "
+            "(HubSpot's batch/upsert takes no associations)"
+        )
+    if not (sql_folder / f"{spec['sql']}.sql").is_file():
+        raise SyncConfigurationError(f"stream {name}: SQL file {sql_folder / spec['sql']}.sql does not exist")
+    return StreamMapping(
+        name=name,
+        object_type=spec["object_type"],
+        sql=spec["sql"],
+        key=spec["key"],
+        properties=properties,
+        references=references,
+        upsert_by=upsert_by,
+        max_rejected_fraction=spec.get("max_rejected_fraction"),
+        mirror=bool(spec.get("mirror", False)),
+        deleted_column=spec.get("deleted_column"),
+    )
 
 
 def check_mirror(streams: Mapping[str, StreamMapping]) -> None:

@@ -1,9 +1,9 @@
 """Mirror mode (``mirror: true``): archive what the source deleted, unlink what it no longer links.
 
-Pure planning; ``steps.py`` reads HubSpot and acts. Only records this sync created are archived (they carry
-the source-key property, and their key has the stream's shape), only links of the association type the
-mapping declares are removed, and only to records the sync writes; a guard stops a run that would archive
-more than a set share of a stream.
+Pure planning; the prepare and mirror tasks (``sync/tasks``) read HubSpot and act. Only records this sync
+created are archived (they carry the source-key property, and their key has the stream's shape), only links
+of the association type the mapping declares are removed, and only to records the sync writes; a guard
+stops a run that would archive more than a set share of a stream.
 """
 
 from __future__ import annotations

@@ -10,10 +10,18 @@ from typing import Any
 
 import pandas as pd
 
-from hubspot_commerce.operators.batch import MAX_INLINE_IDS
-from hubspot_commerce.storage import JsonLinesWriter, TableWriter, iter_jsonl, read_json, write_json
+from hubspot_commerce.contract import (
+    CREATE,
+    MAX_INLINE_IDS,
+    UPDATE,
+    UPSERT,
+    IdsValue,
+    RunStorage,
+    write_actions,
+)
+from hubspot_commerce.storage import JsonLinesWriter, TableWriter, read_json, write_json
 from hubspot_commerce.sync.diff import StreamPlan
-from hubspot_commerce.sync.run_storage import RunStorage
+from hubspot_commerce.sync.mapping import StreamMapping
 
 
 class PlanFiles:
@@ -22,12 +30,10 @@ class PlanFiles:
     ``writes``: whether the stream is written (else its write inputs stay empty: a dry run, a stream not
     selected); an ``upsert`` stream has one input, of its creates and updates together."""
 
-    def __init__(
-        self, files: RunStorage, stream: str, object_type: str, *, writes: bool, upsert: bool
-    ) -> None:
-        self.files, self.stream, self.writes = files, stream, writes
-        self.actions = ("upsert",) if upsert else ("create", "update")
-        self.definitions: list[dict[str, Any]] = read_json(files.definitions(object_type))
+    def __init__(self, files: RunStorage, stream: StreamMapping, *, writes: bool) -> None:
+        self.files, self.stream, self.writes = files, stream.name, writes
+        self.actions = write_actions(stream)
+        self.definitions: list[dict[str, Any]] = read_json(files.definitions(stream.object_type))
         self.counts: Counter[str] = Counter()
         self.rejected_sample: list[dict[str, str]] = []  # the first few, for the log
         self._stack = ExitStack()
@@ -45,11 +51,11 @@ class PlanFiles:
     def add(self, plan: StreamPlan, keys: pd.Series, hashes: pd.Series) -> None:
         """Write one chunk's plan: its inputs (when the stream is written), rejections and planned state."""
         if self.writes:
-            if "upsert" in self._inputs:
-                self._inputs["upsert"].write([*plan.create, *plan.update])
+            if UPSERT in self._inputs:
+                self._inputs[UPSERT].write([*plan.create, *plan.update])
             else:
-                self._inputs["create"].write(plan.create)
-                self._inputs["update"].write(plan.update)
+                self._inputs[CREATE].write(plan.create)
+                self._inputs[UPDATE].write(plan.update)
         rejected = [row.to_json() for row in plan.rejected]
         self._rejected.write(rejected)
         self.rejected_sample.extend(rejected[: 5 - len(self.rejected_sample)])
@@ -66,13 +72,11 @@ class PlanFiles:
         names = ("create", "update", "unchanged", "relinked", "rejected")
         return {name: int(self.counts[name]) for name in names}
 
-    def ids_value(self) -> dict[str, str] | str:
+    def ids_value(self) -> IdsValue:
         """The ids of the stream's records that exist already, as the write tasks give theirs to XCom: the
         map itself, or the URL of its JSON-lines file above ``MAX_INLINE_IDS`` ids."""
         path = self.files.existing_ids(self.stream)
-        if self._existing.rows > MAX_INLINE_IDS:
-            return str(path)
-        return {str(row["key"]): str(row["id"]) for row in iter_jsonl(path)}
+        return IdsValue.of(self._existing.rows, IdsValue(str(path)).pairs, lambda: path, MAX_INLINE_IDS)
 
     def describe(self) -> str:
         """The counts in words, for the log."""

@@ -8,6 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from hubspot_commerce.batch.quota import stream_requests
+from hubspot_commerce.contract import (
+    MIRROR,
+    count_key,
+    parse_result_key,
+    result_key,
+    stream_task_ids,
+    write_actions,
+)
 from hubspot_commerce.sync.mapping import SyncMapping
 
 COLUMNS = ("extracted", "created", "updated", "unchanged", "rejected", "unfinished")
@@ -75,8 +83,8 @@ def stream_counts(
     """
     rows = []
     for name, stream in mapping.streams.items():
-        extracted = int(validation.get(f"{name}.extracted", 0))
-        rejected = int(validation.get(f"{name}.rejected", 0))
+        extracted = int(validation.get(count_key(name, "extracted"), 0))
+        rejected = int(validation.get(count_key(name, "rejected"), 0))
         plan = plans.get(name)
         if plan is None:
             unplanned = extracted - rejected
@@ -86,8 +94,7 @@ def stream_counts(
         if dry_run or not plan.get("written", True):
             created, updated, existing, unfinished = int(plan["create"]), int(plan["update"]), 0, 0
         else:
-            actions = ("upsert",) if stream.upsert_by else ("create", "update")
-            results = {action: writes.get(f"{name}.{action}") for action in actions}
+            results = {action: writes.get(result_key(name, action)) for action in write_actions(stream)}
             created, updated, existing, refused, unfinished = written_counts(plan, results)
             updated += int(plan.get("relinked", 0))
             rejected += refused
@@ -97,18 +104,12 @@ def stream_counts(
     return rows
 
 
-def tasks_of_stream(stream: str) -> tuple[str, ...]:
-    """The DAG's tasks of one stream, in the order they run."""
-    actions = ("prepare", "upsert", "create", "update", "mirror")
-    return tuple(f"{action}_{stream}" for action in actions)
-
-
 def stream_status(mapping: SyncMapping, states: Mapping[str, str | None]) -> dict[str, str]:
     """Per stream, why it did not finish (``FAILED: create_orders``, ``not run: an earlier task failed``),
     or nothing when it did."""
     status: dict[str, str] = {}
     for name in mapping.streams:
-        tasks = [task for task in tasks_of_stream(name) if task in states]
+        tasks = [task for task in stream_task_ids(name) if task in states]
         failed = [task for task in tasks if states[task] == "failed"]
         if failed:
             status[name] = "FAILED: " + ", ".join(failed)
@@ -171,7 +172,8 @@ def format_report(
 
 def mirror_lines(results: Mapping[str, Mapping[str, Any] | None], dry_run: bool) -> list[str]:
     """What mirror streams archived and unlinked (``<stream>.mirror`` results), or would have on a dry run."""
-    mirrored = {name.split(".")[0]: result for name, result in results.items() if name.endswith(".mirror")}
+    parsed = ((parse_result_key(key), result) for key, result in results.items())
+    mirrored = {key[0]: result for key, result in parsed if key and key[1] == MIRROR}
     if not mirrored:
         return []
     verb = "would be " if dry_run else ""

@@ -12,8 +12,8 @@ from airflow.sdk import BaseHook
 from hubspot_commerce.sync.diff import resolve_references, row_hashes
 from hubspot_commerce.sync.id_index import IdIndex
 from hubspot_commerce.sync.mapping import KEY, PropertyRule, Reference, StreamMapping
-from hubspot_commerce.sync.run_quota import stream_estimate
 from hubspot_commerce.sync.state import StateRow, SyncState
+from hubspot_commerce.sync.tasks.plan_quota_task import stream_estimate
 
 ORDERS = StreamMapping(
     name="orders",

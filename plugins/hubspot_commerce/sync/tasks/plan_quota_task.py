@@ -1,4 +1,4 @@
-"""The run's plan against HubSpot's daily quota, made once, before the run's first write.
+"""The ``plan_quota`` task: the run's plan against HubSpot's daily quota, made once, before its first write.
 
 The requests each written stream will make are estimated from the sync state, the way prepare plans them
 (a create per 100 new keys, an update per 100 changed rows, an association batch per 1,000 moved links, and on
@@ -14,34 +14,22 @@ retries) and mirroring's lists and archives: a ``429 DAILY`` on the way still wa
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 
-from hubspot_commerce.batch.quota import (
-    LINKS_PER_REQUEST,
-    QuotaPlan,
-    QuotaRule,
-    requests_for,
-    stream_requests,
-)
+from hubspot_commerce.batch.quota import LINKS_PER_REQUEST, requests_for, stream_requests
+from hubspot_commerce.contract import RunStorage
 from hubspot_commerce.errors import HubSpotQuotaShort
 from hubspot_commerce.storage import iter_table, read_json, write_json
 from hubspot_commerce.sync.diff import plan_from_state, resolve_references, row_hashes
 from hubspot_commerce.sync.id_index import IdIndex
 from hubspot_commerce.sync.mapping import KEY, REF_PREFIX, StreamMapping, SyncMapping
-from hubspot_commerce.sync.run_storage import RunStorage
 from hubspot_commerce.sync.state import SyncState
+from hubspot_commerce.sync.tasks.task_context import HubSpotApi, RunContext
 
 log = logging.getLogger(__name__)
 ESTIMATE_CHUNK = 50_000  # rows estimated at a time (a partial batch per chunk: at most one request more)
-
-
-class QuotaApi(Protocol):
-    """What the run's plan needs from HubSpot (``HubSpotHook``)."""
-
-    def plan_quota(self, needed: int, rule: QuotaRule) -> QuotaPlan: ...
 
 
 def known_ids(state: SyncState, stream: str, keys: pd.Series) -> IdIndex:
@@ -87,20 +75,17 @@ def _stream_total(
     )
 
 
-def run_quota_step(
-    hubspot: QuotaApi,
-    mapping: SyncMapping,
-    files: RunStorage,
-    state: SyncState,
-    params: Mapping[str, Any],
-) -> dict[str, Any] | None:
+def plan_quota_step(run: RunContext, hubspot: HubSpotApi) -> dict[str, Any] | None:
     """Estimate the requests of every stream the run writes (or, on a dry run, would write) and plan them
     against the day's quota (one request; none when there is nothing to write). Writes the plan to the run's
     storage for the report and returns it for the write tasks. Raises HubSpotQuotaShort when the run is
     short and ``on_quota_short`` is ``fail`` (never on a dry run, which only reports)."""
-    rule = QuotaRule(str(params["on_quota_short"]), float(params["quota_reserve"]))
-    written = [name for name in mapping.streams if name in params["objects"]]
-    reconcile = bool(params["reconcile"])
+    mapping, files, options = run.mapping, run.files, run.options
+    if run.state is None:
+        raise ValueError("the run's quota is planned from the sync state")
+    rule = options.quota_rule()
+    written = [name for name in mapping.streams if options.selected(name)]
+    reconcile, state = options.reconcile, run.state
     needed = {name: _stream_total(mapping, name, files, state, reconcile) for name in written}
     total = sum(needed.values())
     if not total:
@@ -110,7 +95,7 @@ def run_quota_step(
     plan = hubspot.plan_quota(total, rule)
     write_json(files.quota_plan, {**plan.to_json(), "streams": needed})
     log.info("The run's writes, estimated per stream %s: %s", needed, plan.describe())
-    if plan.short and rule.on_short == "fail" and not params["dry_run"]:
+    if plan.short and rule.on_short == "fail" and not options.dry_run:
         raise HubSpotQuotaShort(
             f"The run needs about {total} requests ({', '.join(f'{n} {c}' for n, c in needed.items() if c)}) "
             f"and HubSpot's daily quota is short: {plan.describe()}. Nothing was written; run it after the "

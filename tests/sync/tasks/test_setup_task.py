@@ -1,0 +1,78 @@
+"""The setup task against the sandbox: every definition read once, the key property created where the run
+creates records, nothing created on a dry run, every missing scope named before anything is written."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hubspot_commerce.contract import RunStorage
+from hubspot_commerce.errors import HubSpotMissingScopes
+from hubspot_commerce.hooks.hubspot import HubSpotHook
+from hubspot_commerce.storage import read_json
+from hubspot_commerce.sync.mapping import SyncMapping
+from hubspot_commerce.sync.run_options import RunOptions
+from hubspot_commerce.sync.tasks.setup_task import setup_step
+from hubspot_commerce.sync.tasks.task_context import RunContext
+from hubspot_sandbox.process import SandboxProcess
+
+OBJECT_TYPES = {"products", "contacts", "orders", "line_items", "commerce_payments", "carts"}
+KEYED = {"orders", "line_items", "commerce_payments", "carts"}
+
+
+def _run(mapping: SyncMapping, files: RunStorage, dry_run: bool = False) -> RunContext:
+    """A run that writes every stream (or, on a dry run, none)."""
+    return RunContext(mapping, files, RunOptions(objects=tuple(mapping.streams), dry_run=dry_run))
+
+
+def _property_requests(sandbox) -> dict[str, int]:
+    return {path: n for path, n in sandbox.stats()["by_path"].items() if "/properties/" in path}
+
+
+def test_setup_reads_every_definition_once_and_creates_the_key_property(
+    sandbox, hubspot_conn, mapping, files
+):
+    status = setup_step(_run(mapping, files), HubSpotHook(hubspot_conn))
+    assert status == dict.fromkeys(sorted(KEYED), "created")
+    requests = _property_requests(sandbox)
+    assert {p for p in requests if p.startswith("GET")} == {
+        f"GET /crm/properties/2026-09/{t}" for t in OBJECT_TYPES
+    }
+    assert sum(n for p, n in requests.items() if p.startswith("POST")) == len(KEYED)
+    for object_type in OBJECT_TYPES:
+        names = {d["name"] for d in read_json(files.definitions(object_type))}
+        assert ("airflow_source_key" in names) == (object_type in KEYED), object_type
+
+    before = _property_requests(sandbox)
+    again = setup_step(_run(mapping, files), HubSpotHook(hubspot_conn))
+    assert again == dict.fromkeys(sorted(KEYED), "present")
+    added = {p: n - before.get(p, 0) for p, n in _property_requests(sandbox).items()}
+    assert {p: n for p, n in added.items() if n} == {
+        f"GET /crm/properties/2026-09/{t}": 1 for t in OBJECT_TYPES
+    }
+
+
+def test_a_dry_run_setup_creates_nothing(sandbox, hubspot_conn, mapping, files):
+    status = setup_step(_run(mapping, files, dry_run=True), HubSpotHook(hubspot_conn))
+    assert set(status.values()) == {"missing (not created: nothing of it is written)"}
+    assert not any(path.startswith("POST /crm") for path in sandbox.stats()["by_path"])
+
+
+def test_missing_scopes_are_all_named_before_anything_is_written(mapping, files, monkeypatch):
+    """A token that may write products and contacts only: one message names every scope a full run needs
+    and lacks; no property is created."""
+    granted = "crm.objects.products.read,crm.objects.products.write,crm.objects.contacts.read"
+    with SandboxProcess(tokens=[f"narrow-token:{granted}"]) as narrow:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_HUBSPOT_NARROW",
+            json.dumps({"conn_type": "hubspot", "host": narrow.url, "password": "narrow-token"}),
+        )
+        with pytest.raises(HubSpotMissingScopes) as caught:
+            setup_step(_run(mapping, files), HubSpotHook("hubspot_narrow"))
+        assert not any(path.startswith("POST /crm") for path in narrow.stats()["by_path"])
+    expected = ["crm.objects.contacts.write", "crm.objects.orders.write", "crm.schemas.orders.write"]
+    assert set(expected) <= set(caught.value.scopes)
+    assert "crm.objects.products.write" not in caught.value.scopes
+    assert "crm.objects.carts.read" in caught.value.scopes and "crm.objects.carts.read" in str(caught.value)
+    assert "nothing was written" in str(caught.value)
