@@ -13,7 +13,8 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hubspot_commerce.hooks.hubspot import HubSpotHook, missing_scopes
+from hubspot_commerce.hooks.hubspot import HubSpotHook
+from hubspot_commerce.objects import missing_scopes
 from hubspot_commerce.sync.mapping import SyncMapping, load_mapping
 from hubspot_commerce.sync.validate import mapping_problems
 

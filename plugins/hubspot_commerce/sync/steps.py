@@ -17,7 +17,7 @@ import pandas as pd
 
 from hubspot_commerce.batch.records import Link
 from hubspot_commerce.errors import HubSpotMissingScopes, MassArchiveRefused, SourceRowsRejected
-from hubspot_commerce.hooks.hubspot import missing_scopes
+from hubspot_commerce.objects import missing_scopes
 from hubspot_commerce.operators.batch import iter_ids
 from hubspot_commerce.storage import (
     JsonLinesWriter,
