@@ -28,6 +28,7 @@ class Check:
     fix: str = ""
 
     def line(self) -> str:
+        """The check as the checklist prints it, its fix on a second line."""
         return f"[{self.status:>4}] {self.what}" + (f"\n         fix: {self.fix}" if self.fix else "")
 
 

@@ -36,6 +36,7 @@ class RejectedRow:
     reason: str
 
     def to_json(self) -> dict[str, str]:
+        """The rejection as a JSON-ready dict (the rejected-rows file, the report)."""
         return {
             "stream": self.stream,
             "object_type": self.object_type,
