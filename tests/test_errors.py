@@ -16,7 +16,6 @@ from hubspot_commerce.errors import (
     HubSpotValidationError,
     error_for_response,
     error_message,
-    next_daily_reset,
     parse_body,
 )
 
@@ -37,12 +36,6 @@ def test_daily_429_names_the_quota_and_the_reset():
     assert not isinstance(error, HubSpotRateLimited)  # a retry policy for bursts must not retry this
     assert "daily API quota" in str(error) and f"{error.resets_at:%Y-%m-%d %H:%M:%S}" in str(error)
     assert error.resets_at > datetime.now(UTC)
-
-
-def test_next_daily_reset():
-    now = datetime(2026, 11, 22, 15, 30, tzinfo=UTC)
-    assert next_daily_reset(now, None) == datetime(2026, 11, 23, tzinfo=UTC)
-    assert next_daily_reset(now, 60.0) == datetime(2026, 11, 22, 15, 31, tzinfo=UTC)
 
 
 def test_missing_scopes_are_named():

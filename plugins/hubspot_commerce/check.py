@@ -13,7 +13,8 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hubspot_commerce.hooks.hubspot import HubSpotHook, missing_scopes
+from hubspot_commerce.hooks.hubspot import HubSpotHook
+from hubspot_commerce.objects import missing_scopes
 from hubspot_commerce.sync.mapping import SyncMapping, load_mapping
 from hubspot_commerce.sync.validate import mapping_problems
 
@@ -27,6 +28,7 @@ class Check:
     fix: str = ""
 
     def line(self) -> str:
+        """The check as the checklist prints it, its fix on a second line."""
         return f"[{self.status:>4}] {self.what}" + (f"\n         fix: {self.fix}" if self.fix else "")
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from hubspot_commerce.batch.quota import QuotaPlan, next_reset
+
 if TYPE_CHECKING:
-    from hubspot_commerce.batch.quota import QuotaPlan
     from hubspot_commerce.batch.records import BatchOutcome
 
 
@@ -137,17 +138,6 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
         return None
 
 
-def next_daily_reset(now: datetime, retry_after: float | None) -> datetime:
-    """When the daily quota comes back: ``Retry-After`` if HubSpot sent one, else the next UTC midnight.
-
-    HubSpot resets at midnight in the account's time zone, which the API does not report with the 429;
-    the next UTC midnight is the stated estimate (the message says so).
-    """
-    if retry_after is not None:
-        return now + timedelta(seconds=retry_after)
-    return (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 def _scopes_from(body: Mapping[str, Any]) -> list[str]:
     scopes: list[str] = []
     for detail in body.get("errors") or []:
@@ -199,7 +189,9 @@ def error_for_response(
     if status == 429:
         policy = body.get("policyName")
         if policy == "DAILY":
-            resets_at = next_daily_reset(datetime.now(UTC), retry_after)
+            # HubSpot resets at midnight in the account's time zone, which a 429 does not report: without
+            # Retry-After the next UTC midnight is the stated estimate (the message says so).
+            resets_at = next_reset(datetime.now(UTC), None, retry_after=retry_after)
             return HubSpotDailyLimitReached(
                 f"{what}: HubSpot's daily API quota for this account is spent ({message}). It resets at "
                 f"midnight in the account's time zone; expected by {resets_at:%Y-%m-%d %H:%M:%S} UTC. "

@@ -107,6 +107,13 @@ def test_the_reset_is_the_next_midnight_in_the_portal_time_zone():
     assert next_reset(summer, "US/Eastern") == datetime(2026, 7, 2, 4, 0, tzinfo=UTC)
 
 
+def test_a_daily_429_resets_after_retry_after_else_at_the_next_utc_midnight():
+    """A ``429 DAILY`` names no time zone: ``Retry-After`` if HubSpot sent one, else the next UTC midnight."""
+    now = datetime(2026, 11, 22, 15, 30, tzinfo=UTC)
+    assert next_reset(now, None) == datetime(2026, 11, 23, tzinfo=UTC)
+    assert next_reset(now, None, retry_after=60.0) == datetime(2026, 11, 22, 15, 31, tzinfo=UTC)
+
+
 def test_an_unknown_or_missing_time_zone_counts_as_utc():
     now = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
     assert next_reset(now, "Mars/Olympus") == next_reset(now, None) == datetime(2026, 12, 5, tzinfo=UTC)

@@ -10,7 +10,7 @@ import requests
 from airflow.models.connection import Connection as ConnectionModel
 from airflow.sdk.log import redact
 
-from hubspot_commerce.hooks.hubspot import HubSpotHook, missing_scopes
+from hubspot_commerce.hooks.hubspot import HubSpotHook
 
 SECRET = "pat-na1-0000-SECRET-TOKEN"
 
@@ -101,37 +101,3 @@ def test_a_hook_logs_once_where_it_sends_never_the_token(monkeypatch, capfd):
     out = "".join(capfd.readouterr())
     assert out.count("HubSpot at http://127.0.0.1:9, connection 'hubspot_default'") == 1, out
     assert SECRET not in out
-
-
-ALL_MISSING = [
-    "crm.objects.line_items.read",
-    "crm.objects.orders.read",
-    "crm.objects.products.read",
-    "crm.objects.line_items.write",
-    "crm.objects.orders.write",
-    "crm.objects.products.write",
-    "crm.schemas.orders.write",
-]
-
-
-@pytest.mark.parametrize(
-    ("granted", "missing"),
-    [
-        pytest.param(set(), ALL_MISSING, id="none"),
-        pytest.param(
-            {"e-commerce", "crm.objects.orders.read"},
-            ["crm.objects.orders.write", "crm.schemas.orders.write"],
-            id="legacy-e-commerce",
-        ),
-        pytest.param(
-            {"e-commerce", "crm.objects.orders.read", "crm.objects.orders.write", "crm.schemas.orders.write"},
-            [],
-            id="all",
-        ),
-    ],
-)
-def test_missing_scopes_of_a_run(granted, missing):
-    """Read and write of each object type, schema write where a property is created; the legacy
-    ``e-commerce`` scope covers products and line items, nothing else."""
-    object_types = ["products", "orders", "line_items"]
-    assert missing_scopes(granted, object_types, object_types, ["orders"]) == missing

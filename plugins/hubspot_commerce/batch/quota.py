@@ -55,8 +55,11 @@ def _zone(time_zone: str | None) -> tzinfo:
         return UTC
 
 
-def next_reset(now: datetime, time_zone: str | None) -> datetime:
-    """The next midnight in the portal's time zone, in UTC. An unknown or missing zone counts as UTC."""
+def next_reset(now: datetime, time_zone: str | None, *, retry_after: float | None = None) -> datetime:
+    """When the daily quota comes back, in UTC: after ``retry_after`` seconds when HubSpot said so (a
+    ``429 DAILY``), else at the next midnight in the portal's time zone (UTC when unknown or missing)."""
+    if retry_after is not None:
+        return now + timedelta(seconds=retry_after)
     zone = _zone(time_zone)
     local = now.astimezone(zone)
     return datetime.combine(local.date() + timedelta(days=1), time.min, zone).astimezone(UTC)

@@ -745,39 +745,6 @@ class HubSpotHook(BaseHook):
         return True, "Connection to HubSpot works"
 
 
-# HubSpot's scope name for each object type's records (``crm.objects.<name>.read|write``) and properties
-# (``crm.schemas.<name>.write``); products and line items also accept the legacy ``e-commerce`` scope.
-OBJECT_SCOPES = {
-    "products": "products",
-    "line_items": "line_items",
-    "orders": "orders",
-    "carts": "carts",
-    "commerce_payments": "commercepayments",
-    "contacts": "contacts",
-}
-LEGACY_ECOMMERCE = {"products", "line_items"}
-
-
-def missing_scopes(
-    granted: set[str], read: Iterable[str], write: Iterable[str], new_properties: Iterable[str]
-) -> list[str]:
-    """The scopes a run needs and the token lacks: read of every object type it reads, write of every
-    one it writes, schema write where it creates a property (``e-commerce`` covers products and line
-    items)."""
-    needed = [
-        *((object_type, "objects", "read") for object_type in sorted(set(read))),
-        *((object_type, "objects", "write") for object_type in sorted(set(write))),
-        *((object_type, "schemas", "write") for object_type in sorted(set(new_properties))),
-    ]
-    missing: list[str] = []
-    for object_type, kind, access in needed:
-        scope = f"crm.{kind}.{OBJECT_SCOPES.get(object_type, object_type)}.{access}"
-        legacy = kind == "objects" and object_type in LEGACY_ECOMMERCE and "e-commerce" in granted
-        if scope not in granted and not legacy and scope not in missing:
-            missing.append(scope)
-    return missing
-
-
 class _OAuthBearer(requests.auth.AuthBase):
     """Puts the OAuth app's current access token on each request (refreshed when it is about to expire)."""
 

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from hubspot_commerce.errors import SyncConfigurationError
+from hubspot_commerce.objects import value_rules
 from hubspot_commerce.sync.mapping import KEY, REF_PREFIX, StreamMapping, SyncMapping
 from hubspot_commerce.sync.options import describe, options_of, resolve
 
@@ -23,11 +24,7 @@ NUMBER_PATTERN = r"^-?\d+(\.\d+)?$"
 EPOCH_MS_PATTERN = r"^-?\d+$"
 DAY_MS = 86_400_000
 MAX_DIGITS = 15  # see _beyond_number_range
-# Rules HubSpot enforces beyond a property's type, from its object guides: a contact's email must be an
-# address, a line item's unit price cannot be negative.
-EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
-EMAIL_PROPERTIES = {("contacts", "email")}
-NON_NEGATIVE_PROPERTIES = {("line_items", "price")}
+EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"  # what an email property's value must look like
 
 
 @dataclass(frozen=True)
@@ -40,6 +37,7 @@ class RejectedRow:
     reason: str
 
     def to_json(self) -> dict[str, str]:
+        """The rejection as a JSON-ready dict (the rejected-rows file, the report)."""
         return {
             "stream": self.stream,
             "object_type": self.object_type,
@@ -181,13 +179,14 @@ def _property_checks(
 
 
 def _hubspot_rules(object_type: str, name: str, values: pd.Series) -> list[pd.Series]:
-    """The value rules HubSpot applies to particular properties (see ``EMAIL_PROPERTIES`` and the like)."""
+    """The value rules HubSpot applies to particular properties (the catalog's ``value_rules``)."""
     quoted = "'" + values.fillna("") + "'"
     checks = []
-    if (object_type, name) in EMAIL_PROPERTIES:
+    rules = value_rules(object_type)
+    if name in rules.emails:
         bad = values.notna() & ~values.str.fullmatch(EMAIL_PATTERN).fillna(False)
         checks.append(_problem(bad, f"{name}: " + quoted + " is not an email address", values.index))
-    if (object_type, name) in NON_NEGATIVE_PROPERTIES:
+    if name in rules.non_negative:
         negative = pd.to_numeric(values, errors="coerce") < 0
         checks.append(_problem(negative, f"{name}: " + quoted + " cannot be negative", values.index))
     return checks

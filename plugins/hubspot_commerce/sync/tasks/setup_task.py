@@ -7,7 +7,7 @@ import logging
 from collections.abc import Collection
 
 from hubspot_commerce.errors import HubSpotMissingScopes
-from hubspot_commerce.hooks.hubspot import missing_scopes
+from hubspot_commerce.objects import missing_scopes
 from hubspot_commerce.storage import write_json
 from hubspot_commerce.sync.options import pipelined_object_types, with_pipelines
 from hubspot_commerce.sync.tasks.task_context import HubSpotApi, RunContext

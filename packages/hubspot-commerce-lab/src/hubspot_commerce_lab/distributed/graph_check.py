@@ -23,17 +23,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Protocol
 
+from hubspot_commerce.objects import ORDER_PIPELINE, association_type_id
+
 KEY_PROPERTY = "airflow_source_key"
 PLAIN_DECIMAL = re.compile(r"-?\d+(\.\d+)?")
 # The default Order Pipeline's stage ids by lower-cased label: include/mappings/commerce.yaml sends an
 # order's status as a stage label, which the sync turns into the stage's id.
-STAGES = {
-    "open": "4b27b500-f031-4927-9811-68a0b525cbae",
-    "processed": "937ea84d-0a4f-4dcf-9028-3f9c2aafbf03",
-    "shipped": "aa99e8d0-c1d5-4071-b915-d240bbb1aed9",
-    "delivered": "3725360f-519b-4b18-a593-494d60a29c9f",
-    "cancelled": "3c85a297-e9ce-400b-b42e-9f16853d69d6",
-}
+STAGES = ORDER_PIPELINE.stage_ids()
 
 Links = dict[str, dict[str, list[int]]]  # from id -> {to id: [association type ids]}
 # What a sample takes: (parent stream, the children's column naming the parent, child streams).
@@ -182,14 +178,17 @@ STREAMS = (
 )
 # HUBSPOT_DEFINED type of each link direction the sync creates.
 LINK_TYPES = {
-    ("orders", "contacts"): 507,
-    ("orders", "line_items"): 513,
-    ("line_items", "orders"): 514,
-    ("commerce_payments", "orders"): 524,
-    ("commerce_payments", "contacts"): 387,
-    ("carts", "contacts"): 586,
-    ("carts", "line_items"): 590,
-    ("line_items", "carts"): 591,
+    pair: association_type_id(*pair)
+    for pair in (
+        ("orders", "contacts"),
+        ("orders", "line_items"),
+        ("line_items", "orders"),
+        ("commerce_payments", "orders"),
+        ("commerce_payments", "contacts"),
+        ("carts", "contacts"),
+        ("carts", "line_items"),
+        ("line_items", "carts"),
+    )
 }
 
 
