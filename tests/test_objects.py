@@ -14,10 +14,10 @@ from hubspot_commerce.objects import (
     missing_scopes,
     value_rules,
 )
+from hubspot_commerce.sync.mapping import load_mapping
 from hubspot_sandbox import schema as sandbox
 from hubspot_sandbox.pipelines_api import PIPELINES as SANDBOX_PIPELINES
 from hubspot_sandbox.router import LEGACY_SCOPES as SANDBOX_LEGACY_SCOPES
-from hubspot_commerce.sync.mapping import load_mapping
 
 SANDBOX_TYPES = (*sandbox.OBJECT_TYPES, *sandbox.UNSERVED_TYPES)
 
