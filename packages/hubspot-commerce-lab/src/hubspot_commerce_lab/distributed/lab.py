@@ -16,9 +16,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from hubspot_commerce.sync.mapping import load_mapping
 from hubspot_commerce_lab.distributed.airflow_api import AirflowApi
 from hubspot_commerce_lab.distributed.backfill_days import backfill_days, backfill_range
 from hubspot_commerce_lab.distributed.debian_packages import ServerBinaries, ensure_server_binaries
@@ -259,9 +261,11 @@ class Lab:
         flight (see worker_fault.py)."""
         if self.options.fault != "kill-worker" or self.victim is not None or self.relay is None:
             return
-        victim = choose_victim(self.api.task_instances(DAG_ID), [place.name for place in self.stack.workers])
         arrivals = [(e.at, e.path) for e in self.relay.exchanges[-300:]]
-        if victim is None or not creates_in_flight(arrivals, time.monotonic()):
+        in_flight = creates_in_flight(arrivals, time.monotonic())
+        workers = [place.name for place in self.stack.workers]
+        victim = choose_victim(self.api.task_instances(DAG_ID), workers, create_object_types(), in_flight)
+        if victim is None:
             return
         killed = self.stack.kill(victim.worker)
         self.victim = victim
@@ -428,6 +432,14 @@ class Lab:
             secrets_found=len(self.secrets.hits),
             lost_task_recovered=self.victim is None or recovered(self.task_instances, self.victim),
         )
+
+
+@cache
+def create_object_types() -> dict[str, str]:
+    """The DAG's create tasks and the object type each writes (``create_payments``: ``commerce_payments``),
+    from the mapping the DAG file loads."""
+    mapping = load_mapping()
+    return {f"create_{name}": stream.object_type for name, stream in mapping.streams.items()}
 
 
 def run_seconds(run: dict[str, Any]) -> float:
