@@ -28,7 +28,7 @@ class SecretScan:
     def describe(self) -> str:
         """One line for the lab's output (never the secret itself)."""
         where = f"{self.objects} S3 objects (task logs, XCom, run files), {self.xcom_rows} XCom rows, "
-        where += f"{self.files} component logs"
+        where += f"{self.files} files"
         if not self.hits:
             return f"secret scan: the HubSpot token appears in none of {where}"
         return f"secret scan: the HubSpot token appears in {len(self.hits)} of {where}: {self.hits[:10]}"
@@ -70,8 +70,9 @@ def scan_xcom_table(database_url: str, secret: str, scan: SecretScan) -> None:
 
 
 def scan_files(directory: Path, secret: str, scan: SecretScan) -> None:
-    """Every log file of the lab's components (API server, scheduler, DAG processor, workers)."""
-    for path in sorted(directory.rglob("*.log")):
+    """Every file under ``directory``: the components' logs here, Airflow's home and the run's files for the
+    demo."""
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         scan.files += 1
         if contains(path.read_bytes(), secret):
             scan.hits.append(str(path))
