@@ -171,6 +171,30 @@ def parse_body(text: str) -> dict[str, Any]:
     return body if isinstance(body, dict) else {"message": str(body)[:300]}
 
 
+def _rate_limit_error(
+    body: Mapping[str, Any], message: str, retry_after: float | None, common: dict[str, Any], what: str
+) -> HubSpotError:
+    """A 429: the daily quota spent (``policyName`` ``DAILY``), or the rolling burst window."""
+    policy = body.get("policyName")
+    if policy == "DAILY":
+        # HubSpot resets at midnight in the account's time zone, which a 429 does not report: without
+        # Retry-After the next UTC midnight is the stated estimate (the message says so).
+        resets_at = next_reset(datetime.now(UTC), None, retry_after=retry_after)
+        return HubSpotDailyLimitReached(
+            f"{what}: HubSpot's daily API quota for this account is spent ({message}). It resets at "
+            f"midnight in the account's time zone; expected by {resets_at:%Y-%m-%d %H:%M:%S} UTC. "
+            "Records written so far are kept; rerun the task after the reset.",
+            resets_at=resets_at,
+            **common,
+        )
+    return HubSpotRateLimited(
+        f"{what}: rate limited ({policy or 'unknown policy'}): {message}",
+        policy=policy,
+        retry_after=retry_after,
+        **common,
+    )
+
+
 def error_for_response(
     status: int, body: Mapping[str, Any], headers: Mapping[str, str], *, what: str
 ) -> HubSpotError:
@@ -187,24 +211,7 @@ def error_for_response(
     }
     retry_after = retry_after_seconds(headers)
     if status == 429:
-        policy = body.get("policyName")
-        if policy == "DAILY":
-            # HubSpot resets at midnight in the account's time zone, which a 429 does not report: without
-            # Retry-After the next UTC midnight is the stated estimate (the message says so).
-            resets_at = next_reset(datetime.now(UTC), None, retry_after=retry_after)
-            return HubSpotDailyLimitReached(
-                f"{what}: HubSpot's daily API quota for this account is spent ({message}). It resets at "
-                f"midnight in the account's time zone; expected by {resets_at:%Y-%m-%d %H:%M:%S} UTC. "
-                "Records written so far are kept; rerun the task after the reset.",
-                resets_at=resets_at,
-                **common,
-            )
-        return HubSpotRateLimited(
-            f"{what}: rate limited ({policy or 'unknown policy'}): {message}",
-            policy=policy,
-            retry_after=retry_after,
-            **common,
-        )
+        return _rate_limit_error(body, message, retry_after, common, what)
     if status == 401:
         return HubSpotAuthError(
             f"{what}: HubSpot refused the access token ({common['category'] or 401}): {message}", **common

@@ -30,7 +30,11 @@ def user_guide(dag_id: str, params: Mapping[str, Param], settings: Mapping[str, 
     """The guide: what the DAG does, its Params, what it needs, dry runs and backfills, where the report
     and the rejected rows are, and how to finish a failed run. ``settings`` holds ``source_conn_id``,
     ``hubspot_conn_id``, ``pool``, ``cron`` and ``work_root``."""
-    s = settings
+    return _what_and_how(dag_id, params, settings) + _when_it_runs(dag_id, settings)
+
+
+def _what_and_how(dag_id: str, params: Mapping[str, Param], s: Mapping[str, Any]) -> str:
+    """The guide's first half: what the DAG does, its trigger form, what it needs."""
     return f"""# HubSpot commerce sync
 
 Puts the store's products, customers, orders with their line items, payments and carts into HubSpot CRM,
@@ -56,7 +60,12 @@ For example (Trigger → Advanced, or `airflow dags trigger {dag_id} -c '...'`):
 * Pool `{s["pool"]}`: every task that calls HubSpot runs in it
   (`airflow pools set {s["pool"]} 4 "HubSpot API"`).
 
-## Dry run and backfill
+"""
+
+
+def _when_it_runs(dag_id: str, s: Mapping[str, Any]) -> str:
+    """The guide's second half: dry runs and backfills, the quota, the report, failures."""
+    return f"""## Dry run and backfill
 
 A **dry run** extracts, validates and plans against HubSpot, and reports what it would create and update; it
 writes nothing, and its write tasks end as skipped. A **backfill** (Trigger → Backfill, or
