@@ -241,7 +241,7 @@ def test_progress_lines_count_retries_while_the_batch_is_still_retrying(caplog: 
 
     engine = _engine(ScriptedHubSpot(answer))
     engine.progress_every_s = 0.1
-    with caplog.at_level("INFO", logger="hubspot_commerce.batch.send"):
+    with caplog.at_level("INFO", logger="hubspot_commerce.batch"):
         engine.write(WriteSpec("products", "update"), [WriteRecord("a", {"price": "1"}, id="1")])
     progress = [r.getMessage() for r in caplog.records if "batches," in r.getMessage()]
     assert any("0/1 batches" in line and "retries 2," in line for line in progress), progress

@@ -37,7 +37,8 @@ from hubspot_commerce.batch.quota import (
 from hubspot_commerce.batch.rate_limit import RateLimiter
 from hubspot_commerce.batch.records import BatchOutcome, Link, RecordSpool, WriteRecord, WriteSpec
 from hubspot_commerce.batch.requests import MAX_BATCH, chunked, groups
-from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS, ApiResponse, BatchEngine, split_refused
+from hubspot_commerce.batch.refusals import split_refused
+from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS, ApiResponse, BatchEngine
 from hubspot_commerce.batch.usage import RequestUsage
 from hubspot_commerce.errors import (
     HubSpotAuthError,
