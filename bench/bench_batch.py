@@ -33,7 +33,8 @@ from hubspot.crm.objects import (  # noqa: E402
     SimplePublicObjectBatchInputForCreate,
 )
 
-from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition  # noqa: E402
+from hubspot_commerce.client.crm_properties import key_property_definition  # noqa: E402
+from hubspot_commerce.hooks.hubspot import HubSpotHook  # noqa: E402
 from hubspot_commerce.operators.batch import HubSpotBatchOperator, read_ids  # noqa: E402
 from hubspot_commerce.sandbox.process import SandboxProcess  # noqa: E402
 

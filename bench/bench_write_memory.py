@@ -40,7 +40,8 @@ os.environ.setdefault("AIRFLOW_HOME", str(ROOT / ".bench" / "airflow"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 from hubspot_commerce.batch.records import WriteRecord, WriteSpec  # noqa: E402
-from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition  # noqa: E402
+from hubspot_commerce.client.crm_properties import key_property_definition  # noqa: E402
+from hubspot_commerce.hooks.hubspot import HubSpotHook  # noqa: E402
 from hubspot_commerce.operators.batch import HubSpotBatchOperator, read_ids  # noqa: E402
 from hubspot_commerce.sandbox.process import SandboxProcess  # noqa: E402
 

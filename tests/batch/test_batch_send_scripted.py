@@ -17,8 +17,8 @@ from hubspot_commerce.batch.rate_limit import RateLimiter
 from hubspot_commerce.batch.records import WriteRecord, WriteSpec
 from hubspot_commerce.batch.requests import MAX_BATCH
 from hubspot_commerce.batch.send import ApiResponse, BatchEngine
+from hubspot_commerce.client.api_paths import ApiPaths
 from hubspot_commerce.errors import HubSpotConnectionError, HubSpotUnavailable, HubSpotValidationError
-from hubspot_commerce.hooks.api_paths import ApiPaths
 
 Answer = Callable[[str, Mapping[str, Any]], ApiResponse]
 

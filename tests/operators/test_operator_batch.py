@@ -11,14 +11,15 @@ import pytest
 from airflow.sdk.exceptions import AirflowSkipException, TaskDeferred
 from task_state_store import FakeTaskStateStore
 
+from hubspot_commerce.client.api_paths import ApiPaths
+from hubspot_commerce.client.crm_properties import key_property_definition
 from hubspot_commerce.errors import (
     HubSpotAuthError,
     HubSpotRejectedRecords,
     HubSpotUnavailable,
     HubSpotUncertainWrites,
 )
-from hubspot_commerce.hooks.api_paths import ApiPaths
-from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition
+from hubspot_commerce.hooks.hubspot import HubSpotHook
 from hubspot_commerce.operators import batch as batch_module
 from hubspot_commerce.operators import resume as resume_module
 from hubspot_commerce.operators.batch import HubSpotBatchOperator, read_ids
