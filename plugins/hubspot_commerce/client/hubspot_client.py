@@ -10,7 +10,7 @@ import requests
 
 from hubspot_commerce.batch.rate_limit import RateLimiter
 from hubspot_commerce.batch.records import BatchOutcome
-from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS, BatchEngine
+from hubspot_commerce.batch.send import DEFAULT_MAX_WORKERS, ApiResponse, BatchEngine
 from hubspot_commerce.batch.usage import RequestUsage
 from hubspot_commerce.client.connection_settings import ConnectionSettings
 from hubspot_commerce.client.crm_account import AccountApi
@@ -45,15 +45,9 @@ class HubSpotClient:
         usage: RequestUsage | None = None,
         max_workers: int = DEFAULT_MAX_WORKERS,
     ) -> None:
-        paths = settings.paths
-        app = settings.oauth_app
-        exchange = lambda form: self.transport.post_form(paths.oauth_token(), form)  # noqa: E731
-        oauth = (
-            None if app is None else OAuthToken(app, exchange, conn_id=settings.conn_id, on_new_secret=mask)
-        )
+        self.paths = paths = settings.paths
+        self.oauth = oauth = self._oauth_token(settings, mask)
         counted = usage.count if usage is not None else None
-        self.oauth = oauth
-        self.paths = paths
         self.transport = transport = HttpTransport(
             session, settings.base_url, settings.timeout, token=token, oauth=oauth, on_sent=counted
         )
@@ -67,6 +61,17 @@ class HubSpotClient:
         self.quota = DailyQuota(limiter, usage, settings.daily_limit, self.account.portal_details)
         self.writer = RecordWriter(self.engine, self.quota, warm_up)
         self.tokens = TokenScopesApi(self.request, transport.post_form, paths, token=token or "", oauth=oauth)
+
+    def _oauth_token(self, settings: ConnectionSettings, mask: Callable[[str], None]) -> OAuthToken | None:
+        """The OAuth app's access tokens, exchanged through this client's transport; None without an app."""
+        app = settings.oauth_app
+        if app is None:
+            return None
+
+        def exchange(form: dict[str, str]) -> ApiResponse:
+            return self.transport.post_form(settings.paths.oauth_token(), form)
+
+        return OAuthToken(app, exchange, conn_id=settings.conn_id, on_new_secret=mask)
 
     def request(
         self, method: str, endpoint: str, payload: Mapping[str, Any] | None = None, label: str | None = None

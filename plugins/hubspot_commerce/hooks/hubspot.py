@@ -6,10 +6,10 @@ from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import Any, ClassVar
 
-import requests
 from airflow.providers.http.hooks.http import HttpHook
 from airflow.sdk import BaseHook, Connection
 from airflow.sdk.log import mask_secret
+from requests import Session
 from requests_toolbelt.adapters.socket_options import TCPKeepAliveAdapter
 
 from hubspot_commerce.batch.quota import QuotaPlan, QuotaRule
@@ -72,12 +72,12 @@ class HubSpotHook(HttpHook):
     def base_url(self, url: str) -> None:
         """Ignored: HttpHook's own base URL (``http://`` and the port by default) is not HubSpot's."""
 
-    def _configure_session_from_auth(self, session: requests.Session, connection: Connection) -> Any:
+    def _configure_session_from_auth(self, session: Session, connection: Connection) -> Session:
         """Bearer auth, never HttpHook's basic auth: the OAuth app's current token, else the password."""
         session.auth = bearer_auth(self.hubspot_conn_id, connection.password, self.oauth, mask_secret)
         return session
 
-    def _configure_session_from_extra(self, session: requests.Session, connection: Connection, _: Any) -> Any:
+    def _configure_session_from_extra(self, session: Session, connection: Connection, _: Any) -> Session:
         """Extras are settings (secrets among them), never headers: only ``verify`` reaches the session."""
         session.verify = self.settings.verify
         return session
@@ -110,7 +110,7 @@ class HubSpotHook(HttpHook):
         return self.client.oauth
 
     @cached_property
-    def session(self) -> requests.Session:
+    def session(self) -> Session:
         """The one session this hook reuses (``get_conn``), built once: it logs where requests go."""
         self.log.info("HubSpot at %s, connection %r", self.base_url, self.hubspot_conn_id)
         return self.get_conn()
@@ -144,7 +144,7 @@ class HubSpotHook(HttpHook):
             raise TypeError("HubSpotHook.run takes an endpoint and a JSON body (json= or data=) only")
         return self.request(self.method, endpoint or "", kwargs.get("json", data))
 
-    def run_and_check(self, session: requests.Session, prepped_request: Any, extra_options: dict) -> Any:
+    def run_and_check(self, session: Session, prepped_request: Any, extra_options: dict) -> Any:
         """Refused: a prepared request would bypass the rate limiter and the batch engine; use :meth:`run`."""
         raise NotImplementedError("HubSpotHook sends through its rate limiter: use run() or request()")
 
