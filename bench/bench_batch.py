@@ -33,8 +33,9 @@ from hubspot.crm.objects import (  # noqa: E402
     SimplePublicObjectBatchInputForCreate,
 )
 
+from hubspot_commerce.client.crm_properties import key_property_definition  # noqa: E402
 from hubspot_commerce.contract import read_ids  # noqa: E402
-from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition  # noqa: E402
+from hubspot_commerce.hooks.hubspot import HubSpotHook  # noqa: E402
 from hubspot_commerce.operators.batch import HubSpotBatchOperator  # noqa: E402
 from hubspot_sandbox.process import SandboxProcess  # noqa: E402
 

@@ -40,8 +40,9 @@ os.environ.setdefault("AIRFLOW_HOME", str(ROOT / ".bench" / "airflow"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 from hubspot_commerce.batch.records import WriteRecord, WriteSpec  # noqa: E402
+from hubspot_commerce.client.crm_properties import key_property_definition  # noqa: E402
 from hubspot_commerce.contract import read_ids  # noqa: E402
-from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition  # noqa: E402
+from hubspot_commerce.hooks.hubspot import HubSpotHook  # noqa: E402
 from hubspot_commerce.operators.batch import HubSpotBatchOperator  # noqa: E402
 from hubspot_sandbox.process import SandboxProcess  # noqa: E402
 

@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 
 def get_provider_info() -> dict:
     """Describe this package to Airflow's ProvidersManager: the ``hubspot`` connection type and its form."""
-    from hubspot_commerce.hooks.api_paths import API_VERSIONS, DEFAULT_API_VERSION, NUMBERED
+    from hubspot_commerce.client.api_paths import API_VERSIONS, DEFAULT_API_VERSION, NUMBERED
 
     return {
         "package-name": "airflow-hubspot-commerce",

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 
 from hubspot_commerce.batch.records import Association, WriteRecord, WriteSpec
+from hubspot_commerce.client.crm_properties import key_property_definition
 from hubspot_commerce.errors import HubSpotDailyLimitReached, HubSpotMissingScopes, HubSpotValidationError
-from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition
+from hubspot_commerce.hooks.hubspot import HubSpotHook
 from hubspot_sandbox.process import SandboxProcess
 
 KEY = "src_key"
@@ -387,7 +388,7 @@ def test_keys_differing_only_in_case_are_two_records_on_a_rerun_too(sandbox, hoo
 def test_a_key_property_created_by_a_lost_answer_is_taken_not_an_error(sandbox, hubspot_conn, monkeypatch):
     """The create is committed, its answer lost, the retry meets 409: the property exists; setup goes on."""
     hook = HubSpotHook(hubspot_conn_id=hubspot_conn)
-    real_get_properties = hook.get_properties
+    real_get_properties = hook.client.properties.get
     faulted: list[bool] = []
 
     def get_properties_then_drop_the_next_create(object_type: str) -> list[dict]:
@@ -397,7 +398,7 @@ def test_a_key_property_created_by_a_lost_answer_is_taken_not_an_error(sandbox, 
             sandbox.fault(kind="drop_after_commit", count=1, path=hook.paths.properties("carts"))
         return found
 
-    monkeypatch.setattr(hook, "get_properties", get_properties_then_drop_the_next_create)
+    monkeypatch.setattr(hook.client.properties, "get", get_properties_then_drop_the_next_create)
     assert hook.ensure_properties("carts", [key_property_definition(KEY)]) == []
     assert sandbox.stats()["dropped_connections"] == 1
     (made,) = [p for p in real_get_properties("carts") if p["name"] == KEY]

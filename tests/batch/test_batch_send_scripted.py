@@ -17,8 +17,8 @@ from hubspot_commerce.batch.rate_limit import RateLimiter
 from hubspot_commerce.batch.records import WriteRecord, WriteSpec
 from hubspot_commerce.batch.requests import MAX_BATCH
 from hubspot_commerce.batch.send import ApiResponse, BatchEngine
+from hubspot_commerce.client.api_paths import ApiPaths
 from hubspot_commerce.errors import HubSpotConnectionError, HubSpotUnavailable, HubSpotValidationError
-from hubspot_commerce.hooks.api_paths import ApiPaths
 
 Answer = Callable[[str, Mapping[str, Any]], ApiResponse]
 
@@ -241,7 +241,7 @@ def test_progress_lines_count_retries_while_the_batch_is_still_retrying(caplog: 
 
     engine = _engine(ScriptedHubSpot(answer))
     engine.progress_every_s = 0.1
-    with caplog.at_level("INFO", logger="hubspot_commerce.batch.send"):
+    with caplog.at_level("INFO", logger="hubspot_commerce.batch"):
         engine.write(WriteSpec("products", "update"), [WriteRecord("a", {"price": "1"}, id="1")])
     progress = [r.getMessage() for r in caplog.records if "batches," in r.getMessage()]
     assert any("0/1 batches" in line and "retries 2," in line for line in progress), progress

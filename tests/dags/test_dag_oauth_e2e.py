@@ -15,7 +15,7 @@ import pytest
 from test_dag_commerce_sync_e2e import assert_hubspot_matches_store, run
 
 from hubspot_commerce.batch.quota import portal_day
-from hubspot_commerce.hooks.oauth import OAuthToken
+from hubspot_commerce.client.oauth import OAuthToken
 from hubspot_sandbox.process import SandboxProcess
 from hubspot_sandbox.schema import PORTAL_ID
 

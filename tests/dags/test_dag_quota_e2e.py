@@ -54,7 +54,7 @@ def oauth_short_days(hubspot_conn, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         def sandbox_day(now: datetime, time_zone: str | None) -> str:
             return f"day-{sum(1 for reset in resets if reset <= now)}"
 
-        monkeypatch.setattr("hubspot_commerce.hooks.hubspot.portal_day", sandbox_day)
+        monkeypatch.setattr("hubspot_commerce.client.daily_quota.portal_day", sandbox_day)
         yield sandbox
 
 
@@ -76,7 +76,7 @@ def _shorten_days(sandbox: SandboxProcess, monkeypatch: pytest.MonkeyPatch) -> l
         resets.append(datetime.fromisoformat(sandbox.reset_daily_at(in_seconds=2)["resets_at"]))
         return quota.QuotaPlan(plan.needed, limit, remaining, plan.reserve, rule.on_short, resets[-1])
 
-    monkeypatch.setattr("hubspot_commerce.hooks.hubspot.plan_quota", plan_with_a_near_midnight)
+    monkeypatch.setattr("hubspot_commerce.client.daily_quota.plan_quota", plan_with_a_near_midnight)
     monkeypatch.setattr("hubspot_commerce.operators.batch.RESET_MARGIN", timedelta(seconds=0.2))
     sandbox.set_limits(daily_limit=DAILY_LIMIT)
     return resets

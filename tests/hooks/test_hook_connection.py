@@ -7,9 +7,11 @@ import time
 
 import pytest
 import requests
+import tenacity
 from airflow.models.connection import Connection as ConnectionModel
 from airflow.sdk.log import redact
 
+from hubspot_commerce.client.http_transport import OAuthBearer
 from hubspot_commerce.hooks.hubspot import HubSpotHook
 
 SECRET = "pat-na1-0000-SECRET-TOKEN"
@@ -36,7 +38,8 @@ def test_connection_extras_are_settings_never_headers(monkeypatch):
     hook = _hook(monkeypatch, extra={"timeout": "7", "portal_id": "123", "X-Debug": "1"})
     session = hook.get_conn()
     assert hook.timeout == 7.0
-    request = requests.Request("POST", hook.url(hook.paths.batch("orders", "create")), json={"inputs": []})
+    url = hook.client.transport.url(hook.paths.batch("orders", "create"))
+    request = requests.Request("POST", url, json={"inputs": []})
     sent = session.prepare_request(request).headers
     assert {"portal_id", "X-Debug", "timeout"}.isdisjoint(sent)
     assert sent["Authorization"] == f"Bearer {SECRET}"
@@ -55,7 +58,8 @@ def test_base_url_from_the_host(monkeypatch, host, base_url):
     hook = _hook(monkeypatch, host=host)
     assert hook.base_url == base_url
     endpoint = hook.paths.properties("orders")
-    assert hook.url(f"/{endpoint}") == hook.url(endpoint) == f"{base_url}/{endpoint}"
+    url = hook.client.transport.url
+    assert url(f"/{endpoint}") == url(endpoint) == f"{base_url}/{endpoint}"
 
 
 def test_the_token_is_masked_once_the_session_exists(monkeypatch):
@@ -63,10 +67,47 @@ def test_the_token_is_masked_once_the_session_exists(monkeypatch):
     assert SECRET not in str(redact(f"Authorization: Bearer {SECRET}"))
 
 
-def test_no_http_hook_methods_bypass_the_limiter():
-    """The hook wraps its session: HttpHook's run, run_and_check and run_with_advanced_retry are absent."""
-    for name in ("run", "run_and_check", "run_with_advanced_retry"):
-        assert not hasattr(HubSpotHook, name), name
+def test_no_http_hook_methods_bypass_the_limiter(sandbox, hubspot_conn, monkeypatch):
+    """HttpHook's run and run_with_advanced_retry go through the rate limiter and the batch engine (which
+    retries a 503); run_and_check, the raw send of a prepared request, is refused."""
+    hook = HubSpotHook(hubspot_conn_id=hubspot_conn)
+    hook.method = "GET"
+    endpoint = hook.paths.properties("orders")
+    paced: list[object] = []
+    acquire = hook.limiter.acquire
+    monkeypatch.setattr(hook.limiter, "acquire", lambda stop: paced.append(stop) or acquire(stop))
+    sandbox.fault(503, count=1, path=endpoint)
+    body = hook.run(endpoint)
+    assert body["results"], body
+    retry = {"stop": tenacity.stop_after_attempt(1), "reraise": True}
+    assert hook.run_with_advanced_retry(retry, endpoint) == body
+    assert sandbox.stats()["by_path"] == {f"GET /{endpoint}": 3}, "the 503, its retry, the second run"
+    assert len(paced) == 3, "each request waited for the limiter"
+    with pytest.raises(NotImplementedError, match="rate limiter"):
+        hook.run_and_check(hook.session, requests.Request("GET", hook.base_url).prepare(), {})
+    with pytest.raises(TypeError, match="JSON body"):
+        hook.run(endpoint, headers={"X-Debug": "1"})
+
+
+def test_connection_extras_never_become_headers_nor_leak(monkeypatch, capfd, caplog):
+    """Every extra this connection type knows (secrets among them) and any other stays out of the session's
+    headers, out of the request HubSpot gets, and out of the logs; the OAuth app's secrets as well."""
+    settings = {"timeout": "7", "api_version": "2026-03", "daily_limit": "250000", "verify": "false"}
+    extra = {**settings, "portal_id": "123"}
+    app = {"client_id": "app-id", "client_secret": "app-SECRET-client", "refresh_token": "app-SECRET-refresh"}
+    with caplog.at_level("DEBUG"):
+        static = _hook(monkeypatch, extra=extra).get_conn()
+        oauth_session = _hook(monkeypatch, "hubspot_oauth", extra={**extra, **app}, password="").get_conn()
+    sent = static.prepare_request(requests.Request("POST", "https://api.hubapi.com/x", json={})).headers
+    for headers in (static.headers, sent, oauth_session.headers):
+        assert {*extra, *app}.isdisjoint(name.lower() for name in headers), headers
+        assert not any("app-SECRET" in str(value) or value in ("7", "123") for value in headers.values())
+    assert sent["Authorization"] == f"Bearer {SECRET}" and static.verify is True
+    assert isinstance(oauth_session.auth, OAuthBearer), "the app's token is put on each request"
+    logged = "".join(capfd.readouterr()) + caplog.text
+    assert "SECRET" not in logged, logged
+    for secret in (SECRET, app["client_secret"], app["refresh_token"]):
+        assert secret not in str(redact(f"sent {secret}"))
 
 
 def test_the_connection_test_button_lists_properties(sandbox, monkeypatch):

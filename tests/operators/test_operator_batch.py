@@ -11,6 +11,8 @@ import pytest
 from airflow.sdk.exceptions import AirflowSkipException, TaskDeferred
 from task_state_store import FakeTaskStateStore
 
+from hubspot_commerce.client.api_paths import ApiPaths
+from hubspot_commerce.client.crm_properties import key_property_definition
 from hubspot_commerce.contract import read_ids
 from hubspot_commerce.errors import (
     HubSpotAuthError,
@@ -18,8 +20,7 @@ from hubspot_commerce.errors import (
     HubSpotUnavailable,
     HubSpotUncertainWrites,
 )
-from hubspot_commerce.hooks.api_paths import ApiPaths
-from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition
+from hubspot_commerce.hooks.hubspot import HubSpotHook
 from hubspot_commerce.operators import batch_inputs
 from hubspot_commerce.operators import resume as resume_module
 from hubspot_commerce.operators.batch import HubSpotBatchOperator

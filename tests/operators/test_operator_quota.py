@@ -17,9 +17,10 @@ from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 from airflow.sdk.exceptions import TaskDeferred
 from task_state_store import FakeTaskStateStore
 
+from hubspot_commerce.client.api_paths import ApiPaths
+from hubspot_commerce.client.crm_properties import key_property_definition
 from hubspot_commerce.errors import HubSpotQuotaShort
-from hubspot_commerce.hooks.api_paths import ApiPaths
-from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition
+from hubspot_commerce.hooks.hubspot import HubSpotHook
 from hubspot_commerce.operators.batch import HubSpotBatchOperator
 from hubspot_sandbox.schema import PORTAL_ID
 

@@ -14,8 +14,9 @@ from airflow.sdk.exceptions import TaskDeferred
 
 from hubspot_commerce.batch.quota import portal_day
 from hubspot_commerce.batch.usage import RequestUsage
+from hubspot_commerce.client.crm_properties import key_property_definition
 from hubspot_commerce.errors import HubSpotQuotaShort
-from hubspot_commerce.hooks.hubspot import HubSpotHook, key_property_definition
+from hubspot_commerce.hooks.hubspot import HubSpotHook
 from hubspot_commerce.operators.batch import HubSpotBatchOperator
 from hubspot_sandbox.process import SandboxProcess
 from hubspot_sandbox.schema import PORTAL_ID

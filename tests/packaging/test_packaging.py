@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hubspot_commerce import get_provider_info
-from hubspot_commerce.hooks.oauth import OAUTH_FIELDS
+from hubspot_commerce.client.oauth import OAUTH_FIELDS
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -96,9 +96,7 @@ def test_the_wheel_holds_the_runtime_package_and_its_include_files_only(wheel: P
     assert lab == []
 
 
-def test_the_wheel_alone_gives_airflow_the_provider_the_form_and_the_dag(
-    wheel: Path, tmp_path: Path
-) -> None:
+def test_the_wheel_alone_gives_airflow_the_provider_the_form_and_the_dag(wheel: Path, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([str(UV), "venv", "-q", str(venv)], check=True)
     python = venv / "bin" / "python"

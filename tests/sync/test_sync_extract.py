@@ -236,6 +236,8 @@ def test_numbers_then_text_in_a_later_chunk_read_back_as_text(source, store: Pat
 )
 def test_values_arrow_cannot_type_together_become_text(values: list, text: list) -> None:
     assert rows_table(["v"], [(value,) for value in values]).column("v").to_pylist() == text
+
+
 def test_extracting_again_replaces_the_table(source, tmp_path: Path) -> None:
     """A retried extract leaves only its own rows, whatever parts the first try wrote."""
     mapping, files = _things(tmp_path, "SELECT CASE WHEN rowid > 3 THEN sku END AS id FROM products")

@@ -19,8 +19,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from hubspot_commerce.client.crm_properties import key_property_definition
 from hubspot_commerce.errors import SyncConfigurationError
-from hubspot_commerce.hooks.hubspot import key_property_definition
 from hubspot_commerce.sync.resources import include_path
 
 KEY = "key"

@@ -1,19 +1,19 @@
-"""The hook's associations API: one link HubSpot refuses costs no other link.
+"""The client's associations API: one link HubSpot refuses costs no other link.
 
 HubSpot's answer to a bad input in an association batch create is not documented (the sandbox lists it in a
-207); here the stricter case, a whole-request 400, is played by a stand-in for the hook's ``request``.
+207); here the stricter case, a whole-request 400, is played by a stand-in for the client's ``request``.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from hubspot_commerce.batch.records import Link
+from hubspot_commerce.client.api_paths import ApiPaths
+from hubspot_commerce.client.crm_associations import AssociationsApi
 from hubspot_commerce.errors import HubSpotValidationError
-from hubspot_commerce.hooks.hubspot import HubSpotHook
 
 
 class WholeRequestRefusals:
@@ -25,7 +25,7 @@ class WholeRequestRefusals:
         self.linked: list[tuple[str, str]] = []
         self.requests = 0
 
-    def request(self, method: str, endpoint: str, payload: Any = None) -> dict:
+    def request(self, method: str, endpoint: str, payload: Any = None, label: str | None = None) -> dict:
         self.requests += 1
         pairs = [(i["from"]["id"], i["to"]["id"]) for i in payload["inputs"]]
         bad = [to for _, to in pairs if to in self.missing]
@@ -37,25 +37,21 @@ class WholeRequestRefusals:
         return {"results": [{"fromObjectId": f, "toObjectId": t} for f, t in pairs]}
 
 
-def _hook(stand_in: WholeRequestRefusals, monkeypatch: pytest.MonkeyPatch) -> HubSpotHook:
-    connection = {"conn_type": "hubspot", "host": "http://127.0.0.1:9", "password": "unused"}
-    monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_DEFAULT", json.dumps(connection))
-    hook = HubSpotHook()
-    monkeypatch.setattr(hook, "request", stand_in.request)
-    return hook
+def _api(stand_in: WholeRequestRefusals) -> AssociationsApi:
+    return AssociationsApi(stand_in.request, ApiPaths())
 
 
-def test_a_refused_link_is_isolated_and_every_other_link_is_made(monkeypatch):
+def test_a_refused_link_is_isolated_and_every_other_link_is_made():
     links = [Link(f"k{i}", str(100 + i), "999" if i == 5 else str(200 + i), 586) for i in range(8)]
     hubspot = WholeRequestRefusals({"999"})
-    refused = _hook(hubspot, monkeypatch).create_associations("carts", "contacts", links)
+    refused = _api(hubspot).create("carts", "contacts", links)
     assert [(link.key, "999" in reason) for link, reason in refused] == [("k5", True)]
     assert sorted(hubspot.linked) == sorted((link.from_id, link.to_id) for link in links if link.key != "k5")
 
 
-def test_unknown_object_types_fail_at_once(monkeypatch):
+def test_unknown_object_types_fail_at_once():
     hubspot = WholeRequestRefusals({"1"}, status=404)
     links = [Link(f"k{i}", "1", "1", 1) for i in range(8)]
     with pytest.raises(HubSpotValidationError):
-        _hook(hubspot, monkeypatch).create_associations("carts", "nothings", links)
+        _api(hubspot).create("carts", "nothings", links)
     assert hubspot.requests == 1

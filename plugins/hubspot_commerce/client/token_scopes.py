@@ -1,0 +1,71 @@
+"""Token introspection: the scopes HubSpot granted the connection's token, to check a run's needs before it
+writes anything."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hubspot_commerce.batch.send import ApiResponse
+from hubspot_commerce.client.api_call import ApiCall
+from hubspot_commerce.client.api_paths import ApiPaths
+from hubspot_commerce.client.oauth import OAuthToken
+from hubspot_commerce.errors import HubSpotValidationError, error_for_response
+
+
+class TokenScopesApi:
+    """Asks HubSpot which scopes a static token (``token``) or an OAuth app's access token (``oauth``) has.
+
+    :param post_form: posts a form once, with no bearer token (the OAuth introspection endpoint).
+    """
+
+    def __init__(
+        self,
+        request: ApiCall,
+        post_form: Callable[[str, dict[str, str]], ApiResponse],
+        paths: ApiPaths,
+        *,
+        token: str,
+        oauth: OAuthToken | None,
+    ) -> None:
+        self.request = request
+        self.post_form = post_form
+        self.paths = paths
+        self.token = token
+        self.oauth = oauth
+
+    def scopes(self) -> set[str] | None:
+        """The scopes HubSpot granted the connection's token: asked as a private app token or service key,
+        else as an OAuth access token; None when HubSpot knows it as neither (nothing to check against)."""
+        if self.oauth is not None:
+            return self._oauth_app_scopes(self.oauth)
+        paths = self.paths
+        try:
+            body = self.request("POST", paths.private_app_token_info(), {"tokenKey": self.token})
+        except HubSpotValidationError:
+            try:
+                body = self.request(
+                    "GET",
+                    paths.oauth_token_metadata(self.token),
+                    label=f"GET {paths.oauth_token_metadata('<token>')}",
+                )
+            except HubSpotValidationError:
+                return None
+        return {str(scope) for scope in body.get("scopes") or []}
+
+    def _oauth_app_scopes(self, oauth: OAuthToken) -> set[str]:
+        """The scopes of the OAuth app's access token, through the token introspection of the connection's
+        API family: it takes the app's client id and secret, which an OAuth connection holds, so neither the
+        deprecated OAuth v1 metadata endpoint nor a token in a URL path is needed. Not retried: a failure
+        fails the pre-flight (setup), whose task retries on a server error."""
+        form = {
+            "token": oauth.current(),
+            "token_type_hint": "access_token",
+            "client_id": oauth.app.client_id,
+            "client_secret": oauth.app.client_secret,
+        }
+        endpoint = self.paths.oauth_token_introspect()
+        response = self.post_form(endpoint, form)
+        if not 200 <= response.status < 300:
+            what = f"POST {endpoint}"
+            raise error_for_response(response.status, response.body, response.headers, what=what)
+        return {str(scope) for scope in response.body.get("scopes") or []}
