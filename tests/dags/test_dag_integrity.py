@@ -17,8 +17,8 @@ from hubspot_commerce.errors import (
     HubSpotUncertainWrites,
     SyncConfigurationError,
 )
-from hubspot_commerce.sync.dag import key_property_of, rejected_fraction_template
 from hubspot_commerce.sync.mapping import load_mapping
+from hubspot_commerce.sync_dag import key_property_of, rejected_fraction_template
 
 HUBSPOT_TASKS = {"setup", "plan_quota"}  # validate reads the definitions setup kept; it sends nothing
 

@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 
 from hubspot_commerce.batch.quota import QuotaRule
-from hubspot_commerce.sync.dag import build_dag
 from hubspot_commerce.sync.mapping import load_mapping
 from hubspot_commerce.sync.run_options import RunOptions
+from hubspot_commerce.sync_dag import build_dag
 
 
 @pytest.fixture(scope="module")

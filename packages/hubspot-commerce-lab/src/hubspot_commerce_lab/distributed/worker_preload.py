@@ -13,7 +13,7 @@ import importlib
 from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
 
 PRELOADED = (
-    "hubspot_commerce.sync.dag",
+    "hubspot_commerce.sync_dag",
     "airflow.sdk.execution_time.supervisor",
     "airflow.sdk.execution_time.task_runner",
     "airflow.providers.amazon.aws.log.s3_task_handler",

@@ -1,4 +1,5 @@
-"""``build_dag()``: the ``hubspot_commerce_sync`` DAG. Wiring only; each task's work is in ``sync.tasks``.
+"""``build_dag()``: the ``hubspot_commerce_sync`` DAG. Wiring only: each task's work is in ``sync.tasks``, the
+writes are ``HubSpotBatchOperator`` s, and this module (outside ``sync/``) puts them together.
 
 setup (HubSpot) and extract (the source) side by side -> validate -> plan_quota (the run's requests against
 the day's quota, before any write) and, per stream, as soon as the streams it refers to are written: prepare
