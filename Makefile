@@ -62,7 +62,8 @@ distributed: $(INSTALLED)
 	$(PY) -m hubspot_commerce_lab.distributed
 
 ## distributed-faults: the lab on a store with bad rows and an already-running HubSpot, a Celery worker killed
-## mid-write (FAULT=kill-worker); asserts the verdict record by record and searches everything for the token
+## mid-write (FAULT=kill-worker); asserts the verdict record by record and searches everything for the token;
+## the demo searched for its token too (about 10 minutes)
 distributed-faults: $(INSTALLED)
 	$(VENV)/bin/pytest -q -m lab_faults tests/lab
 
