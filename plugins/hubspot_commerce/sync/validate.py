@@ -98,12 +98,15 @@ def _beyond_number_range(name: str, numbers: pd.Series) -> pd.Series:
     """Reasons for numbers with more digits than HubSpot keeps. HubSpot documents no range for number
     properties; its reports and calculated properties compute in doubles, which hold 15 significant digits,
     so more than 15 digits before the point, or 15 significant ones, is refused (the stricter choice)."""
-    integer = numbers.str.extract(r"^-?0*(\d*)", expand=False).str.len()
-    significant = numbers.str.replace(r"[-.]", "", regex=True).str.strip("0").str.len()
-    beyond = (integer > MAX_DIGITS) | (significant > MAX_DIGITS)
-    text = numbers.fillna("")
-    shown = text.where(text.str.len() <= 24, text.str.slice(0, 24) + "...")
+    long = numbers[numbers.str.len().gt(MAX_DIGITS).fillna(False)]  # a shorter one cannot be beyond
+    if long.empty:
+        return pd.Series(pd.NA, index=numbers.index, dtype="string")
+    integer = long.str.extract(r"^-?0*(\d*)", expand=False).str.len()
+    significant = long.str.replace(r"[-.]", "", regex=True).str.strip("0").str.len()
+    beyond = ((integer > MAX_DIGITS) | (significant > MAX_DIGITS)).reindex(numbers.index, fill_value=False)
+    shown = long.where(long.str.len() <= 24, long.str.slice(0, 24) + "...")
     message = f"{name}: '" + shown + f"' has more digits than HubSpot keeps (at most {MAX_DIGITS})"
+    message = message.reindex(numbers.index)
     return _problem(beyond, message, numbers.index)
 
 
