@@ -55,6 +55,7 @@ def test_creates_in_flight_counts_recent_object_creates_by_type() -> None:
 def test_the_task_recovered_when_a_later_try_succeeded_on_another_worker() -> None:
     victim = Victim("worker-a", "full", "create_orders", 1)
     assert recovered([ti("create_orders", "success", "worker-b", try_number=2)], victim)
+    assert recovered([ti("create_orders", "skipped", "worker-b", try_number=2)], victim), "all existed"
     assert not recovered([ti("create_orders", "success", "worker-a", try_number=2)], victim)
     assert not recovered([ti("create_orders", "failed", "worker-b", try_number=2)], victim)
     assert not recovered([ti("create_orders", "success", "worker-b", try_number=1)], victim)

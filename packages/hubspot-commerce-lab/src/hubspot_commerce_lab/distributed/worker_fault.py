@@ -77,9 +77,11 @@ def choose_victim(
 
 
 def recovered(task_instances: Iterable[dict[str, Any]], victim: Victim) -> bool:
-    """Whether the killed task succeeded on a later try, on another worker than the one killed."""
+    """Whether the killed task finished on a later try, on another worker than the one killed: succeeded,
+    or skipped because every record was already in HubSpot (the killed try had sent them all, and the retry's
+    creates found them by their source key: nothing was left to create or update)."""
     for ti in task_instances:
         if (ti["dag_run_id"], ti["task_id"]) == (victim.run_id, victim.task_id):
             later = int(ti.get("try_number") or 0) > victim.try_number
-            return ti["state"] == "success" and later and ti.get("hostname") != victim.worker
+            return ti["state"] in ("success", "skipped") and later and ti.get("hostname") != victim.worker
     return False
