@@ -256,15 +256,15 @@ class Lab:
         backfill_id = int(backfill["id"])
         self.wait_for(lambda: self.all_finished(manual, backfill_id, unpaused), "every DAG run to finish")
 
-    def inject_fault(self) -> None:
+    def inject_fault(self, task_instances: list[dict[str, Any]]) -> None:
         """``FAULT=kill-worker``: once, SIGKILL the worker running a create task while its creates are in
-        flight (see worker_fault.py)."""
+        flight (see worker_fault.py); ``task_instances`` as just polled."""
         if self.options.fault != "kill-worker" or self.victim is not None or self.relay is None:
             return
         arrivals = [(e.at, e.path) for e in self.relay.exchanges[-300:]]
         in_flight = creates_in_flight(arrivals, time.monotonic())
         workers = [place.name for place in self.stack.workers]
-        victim = choose_victim(self.api.task_instances(DAG_ID), workers, create_object_types(), in_flight)
+        victim = choose_victim(task_instances, workers, create_object_types(), in_flight)
         if victim is None:
             return
         killed = self.stack.kill(victim.worker)
@@ -299,8 +299,9 @@ class Lab:
         while True:
             self.alive()
             self.runs = self.api.dag_runs(DAG_ID)
-            self.inject_fault()
-            progress = self.progress()
+            task_instances = self.api.task_instances(DAG_ID)  # one poll for the fault and the progress
+            self.inject_fault(task_instances)
+            progress = self.progress(task_instances)
             if progress != shown:
                 self.say(progress)
                 shown = progress
@@ -322,10 +323,10 @@ class Lab:
             return False
         return self.api.backfill_state(backfill_id).get("completed_at") is not None
 
-    def progress(self) -> str:
+    def progress(self, task_instances: list[dict[str, Any]]) -> str:
         """Runs by state, task instances by state, and the DAG's HubSpot traffic so far."""
         runs = Counter(run["state"] for run in self.runs)
-        tasks = Counter(ti["state"] or "none" for ti in self.api.task_instances(DAG_ID))
+        tasks = Counter(ti["state"] or "none" for ti in task_instances)
         return (
             f"runs: {_counts(runs)} | tasks: {_counts(tasks)} | HubSpot: {describe_traffic(self.traffic())}"
         )
