@@ -171,6 +171,13 @@ def test_a_mapping_the_portal_cannot_take_fails_naming_every_problem(run, mappin
     ]
     with pytest.raises(SyncConfigurationError, match=r"does not fit the portal \(3 problems\)"):
         run(mapping, defs)
+    one = {**definitions, "carts": defs["carts"]}
+    with pytest.raises(SyncConfigurationError) as refused:
+        run(mapping, one)
+    assert str(refused.value) == (
+        "the mapping does not fit the portal (1 problem): stream carts: carts has no property hs_cart_url in "
+        "HubSpot; change the mapping, or create or change the property in HubSpot"
+    )
 
 
 def test_duplicate_emails_are_rejected_naming_the_first_owner(run, mapping, definitions) -> None:

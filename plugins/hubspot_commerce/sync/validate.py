@@ -293,8 +293,10 @@ class Validation:
         """A mapping the portal cannot take (``mapping_problems``) fails as ``SyncConfigurationError``."""
         problems = mapping_problems(mapping, definitions)
         if problems:
+            count = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
             raise SyncConfigurationError(
-                f"the mapping does not fit the portal ({len(problems)} problems): " + "; ".join(problems)
+                f"the mapping does not fit the portal ({count}): {'; '.join(problems)}; change the mapping, "
+                "or create or change the property in HubSpot"
             )
         self.mapping = mapping
         self.definitions = {object_type: definitions_by_name(d) for object_type, d in definitions.items()}
