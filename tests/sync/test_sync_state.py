@@ -12,7 +12,7 @@ import pytest
 
 from hubspot_commerce.errors import StateTableRefused, SyncConfigurationError
 from hubspot_commerce.sync.extract import sql_source
-from hubspot_commerce.sync.state import SyncState, is_missing_table, lacks_rights, rights_advice
+from hubspot_commerce.sync.state import SyncState, is_missing_table, lacks_rights, state_refusal
 from hubspot_commerce.sync.sync_config import configured_state
 
 ELSEWHERE = "or set [hubspot_commerce] state_conn_id / state_table to a place it can write"
@@ -58,25 +58,32 @@ def test_an_outage_is_neither_and_is_retried() -> None:
 
 
 def test_the_advice_names_connection_table_reason_and_the_grant() -> None:
-    create = rights_advice(
-        "create", "hubspot_sync_state", "commerce_source", "permission denied for schema public", "reader"
-    )
+    denied = DriverError("permission denied for schema public\nHINT: ...", sqlstate="42501")
+    create = state_refusal("create", "hubspot_sync_state", "commerce_source", denied, "reader")
     assert str(create) == (
         "cannot create the sync state table hubspot_sync_state in connection 'commerce_source' (permission "
         f"denied for schema public): GRANT CREATE ON SCHEMA public TO reader, {ELSEWHERE}"
     )
     assert isinstance(create, SyncConfigurationError), "not retried (HUBSPOT_RETRY_POLICY)"
-    in_schema = rights_advice("create", "sync.state", "dwh", "Insufficient privileges", None)
+    in_schema = state_refusal("create", "sync.state", "dwh", DriverError("Insufficient privileges"), None)
     assert in_schema.fix == f"GRANT CREATE ON SCHEMA sync TO <user>, {ELSEWHERE}"
-    unknown = rights_advice(
-        "create", "hubspot_sync_state", "shop", "attempt to write a readonly database", None
+    read_only = DriverError("attempt to write a readonly database")
+    assert (
+        state_refusal("create", "t", "shop", read_only, None).fix
+        == f"let <user> create tables there, {ELSEWHERE}"
     )
-    assert unknown.fix == f"let <user> create tables there, {ELSEWHERE}"
-    write = rights_advice("write", "sync.state", "dwh", "permission denied for table state", "reader")
+    write = state_refusal(
+        "write", "sync.state", "dwh", DriverError("permission denied for table state"), "reader"
+    )
     assert write.problem == (
         "cannot write the sync state table sync.state in connection 'dwh' (permission denied for table state)"
     )
     assert write.fix == f"GRANT SELECT, INSERT, UPDATE, DELETE ON sync.state TO reader, {ELSEWHERE}"
+    no_schema = DriverError('schema "sync" does not exist', sqlstate="3F000")
+    assert str(state_refusal("create", "sync.state", "dwh", no_schema, "reader")) == (
+        "cannot create the sync state table sync.state in connection 'dwh' (schema \"sync\" does not exist): "
+        "set [hubspot_commerce] state_conn_id / state_table to a place it can write"
+    )
 
 
 def test_the_settings_place_the_state_and_arguments_win(monkeypatch: pytest.MonkeyPatch) -> None:

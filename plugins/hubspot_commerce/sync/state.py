@@ -145,19 +145,18 @@ class SyncState:
         ]
 
     def _execute(self, cursor: Any, action: str, sql: str, parameters: Sequence[Any] = ()) -> None:
-        """One statement of ``ensure_table``; a refusal for rights becomes the one-sentence fix."""
+        """One statement of ``ensure_table`` on a connection that just answered: whatever the database
+        refuses (rights, a schema that does not exist) is no outage, and fails at once in one sentence."""
         try:
             cursor.execute(sql, parameters) if parameters else cursor.execute(sql)
         except Exception as exc:
-            if lacks_rights(exc):
-                raise self.refusal(action, exc) from exc
-            raise
+            raise self.refusal(action, exc) from exc
 
     def refusal(self, action: str, exc: BaseException) -> StateTableRefused:
-        """The error of a refused ``create``, ``read`` or ``write``, naming the user the connection logs in
-        as (a login is no secret) in the grant."""
+        """The error of a refused ``create``, ``read`` or ``write``: for rights, the grant, naming the user
+        the connection logs in as (a login is no secret); else where else the table can go."""
         login = getattr(getattr(self.hook, "connection", None), "login", None)
-        return rights_advice(action, self.table, self.conn_id, first_line(exc), login)
+        return state_refusal(action, self.table, self.conn_id, exc, login)
 
     @cached_property
     def missing(self) -> bool:
@@ -270,33 +269,42 @@ def sqlstate(exc: BaseException) -> str | None:
     return getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
 
 
+def error_number(exc: BaseException) -> int | None:
+    """The error number MySQL's drivers give as the first argument."""
+    return exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+
+
 def lacks_rights(exc: BaseException) -> bool:
     """Whether the database refused a statement for the user's rights or a read-only database or session:
     by SQLSTATE, MySQL's error number, or wording (any database)."""
-    errno = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
     return (
         sqlstate(exc) in RIGHTS_SQLSTATES
-        or errno in RIGHTS_ERRNOS
+        or error_number(exc) in RIGHTS_ERRNOS
         or RIGHTS_WORDING.search(str(exc)) is not None
     )
 
 
 def is_missing_table(exc: BaseException) -> bool:
     """Whether a query failed because its table does not exist (SQLSTATE 42P01, MySQL 1146, or wording)."""
-    errno = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
-    return sqlstate(exc) == "42P01" or errno == 1146 or MISSING_WORDING.search(str(exc)) is not None
+    missing = sqlstate(exc) == "42P01" or error_number(exc) == 1146
+    return missing or MISSING_WORDING.search(str(exc)) is not None
 
 
-def rights_advice(action: str, table: str, conn_id: str, reason: str, login: str | None) -> StateTableRefused:
+def state_refusal(
+    action: str, table: str, conn_id: str, exc: BaseException, login: str | None
+) -> StateTableRefused:
     """One sentence: what the state table's connection refused (``create``, ``read`` or ``write``), why, and
-    the grant that fixes it, or where else to put the table."""
+    the grant that fixes a refusal for rights (naming ``login``), or where else to put the table."""
+    reason = first_line(exc)
+    problem = f"cannot {action} the sync state table {table} in connection {conn_id!r} ({reason})"
+    if not lacks_rights(exc):
+        return StateTableRefused(problem, ELSEWHERE.removeprefix("or "))
     user = login or "<user>"
     if action == "create":
         schema = table.split(".")[0] if "." in table else schema_in(reason)
         grant = f"GRANT CREATE ON SCHEMA {schema} TO {user}" if schema else f"let {user} create tables there"
     else:
         grant = f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {user}"
-    problem = f"cannot {action} the sync state table {table} in connection {conn_id!r} ({reason})"
     return StateTableRefused(problem, f"{grant}, {ELSEWHERE}")
 
 
