@@ -199,7 +199,10 @@ def warehouse_checks(args: argparse.Namespace, mapping: SyncMapping | None) -> l
         checks += skipped("queries", "the mapping did not load" if mapping is None else source_down)
     else:
         checks += guarded("queries", "fix the source", lambda: check_queries(sql_source(conn), conn, mapping))
-    state_conn, table = configured_state(args.state_conn_id, args.state_table)
+    try:
+        state_conn, table = configured_state(args.state_conn_id, args.state_table)
+    except SyncConfigurationError as exc:
+        return [*checks, Check("FAIL", f"sync state table: {exc}", "name it as table or schema.table")]
     state_conn = state_conn or conn
     if state_conn == conn and source_down:
         return checks + skipped("sync state table", source_down)
