@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ def _airflow(*args: str) -> None:
 def airflow_db() -> None:
     """``dag.test`` needs a migrated metadata DB; the DAG's tasks need their pool (tasks cannot create it)."""
     _airflow("db", "migrate")
-    _airflow("pools", "set", "hubspot_api", "4", "HubSpot API")
+    _airflow("pools", "set", "hubspot_api", "3", "HubSpot API")
 
 
 @pytest.fixture(scope="session")
@@ -90,3 +91,82 @@ def s3_dir(s3_server, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRe
         json.dumps({"conn_type": "aws", "login": "testing", "password": "testing", "extra": extra}),
     )
     return f"s3://aws_default@{s3_server.bucket}/{request.node.name}"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator:
+    """A throwaway PostgreSQL cluster for the session (Debian's binaries as ``make distributed`` uses them,
+    installed with apt-get when missing), trust authentication on 127.0.0.1: any role logs in unasked."""
+    import shutil
+    import tempfile
+
+    from hubspot_commerce_lab.distributed.debian_packages import ensure_postgres_bin
+    from hubspot_commerce_lab.distributed.services import PostgresServer
+
+    root = Path(tempfile.mkdtemp(prefix="hubspot-commerce-pg-"))  # the postgres user must reach it
+    server = PostgresServer(ensure_postgres_bin(), root)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+class PostgresWarehouse:
+    """The small sample store in PostgreSQL database ``shop``, readable by the role ``reader`` (SELECT on its
+    tables, nothing else: PostgreSQL 15 lets no one but the owner create in ``public``); the same store as a
+    SQLite file in ``store``, for the expected HubSpot state."""
+
+    def __init__(self, server: Any, store: Path) -> None:
+        self.server, self.store = server, store
+        self._databases = 0
+
+    def url(self, user: str, database: str = "shop") -> str:
+        """A connection URI (``AIRFLOW_CONN_*``) for ``user`` on ``database``."""
+        return f"postgresql://{user}:{user}@127.0.0.1:{self.server.port}/{database}"
+
+    def execute(self, sql: str, database: str = "postgres", params: Sequence[Any] = ()) -> list[tuple]:
+        """Run one statement as the superuser (autocommit); its rows, if it returns any."""
+        import psycopg
+
+        with psycopg.connect(self.url("postgres", database), autocommit=True) as db:
+            cursor = db.execute(sql, params or None)
+            return cursor.fetchall() if cursor.description else []
+
+    def writable_database(self) -> str:
+        """A new empty database owned by the role ``airflow`` (which may create tables in it)."""
+        self._databases += 1
+        name = f"state_{self._databases}"
+        self.execute(f"CREATE DATABASE {name} OWNER airflow")
+        return name
+
+
+@pytest.fixture(scope="session")
+def pg_warehouse(postgres: Any, tmp_path_factory: pytest.TempPathFactory) -> PostgresWarehouse:
+    """The sample store loaded into PostgreSQL (the lab's schema, which PostgreSQL takes as it is), and the
+    read-only role ``reader``."""
+    import sqlite3
+    from decimal import Decimal
+
+    import psycopg
+
+    from hubspot_commerce_lab.sample_store import SCHEMA, StoreSize, generate_store
+
+    store = tmp_path_factory.mktemp("pg-store") / "store.sqlite"
+    generate_store(store, StoreSize(products=12, customers=15, orders=20, carts=6))
+    warehouse = PostgresWarehouse(postgres, store)
+    warehouse.execute("CREATE DATABASE shop")
+    warehouse.execute("CREATE ROLE reader LOGIN")
+    with psycopg.connect(warehouse.url("postgres"), autocommit=True) as db, sqlite3.connect(store) as lite:
+        db.execute(SCHEMA)
+        tables = [name for (name,) in lite.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            rows = [
+                tuple(Decimal(str(v)) if isinstance(v, float) else v for v in row)
+                for row in lite.execute(f"SELECT * FROM {table}")
+            ]
+            marks = ", ".join(["%s"] * len(rows[0]))
+            db.cursor().executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+        db.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader")
+    return warehouse

@@ -237,6 +237,15 @@ class SyncConfigurationError(ValueError):
     no retry can fix it, so the task fails at once with a message naming what to change."""
 
 
+class StateTableRefused(SyncConfigurationError):
+    """The sync state table's connection refused to create, read or write it (the user's rights, a
+    read-only database): ``problem`` says what and why, ``fix`` the grant or the setting that moves it."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(f"{problem}: {fix}")
+        self.problem, self.fix = problem, fix
+
+
 class MassArchiveRefused(ValueError):
     """Mirror mode would archive more of a stream than its guard allows: nothing was archived. A run with
     the Param ``confirm_archive`` goes ahead; a retry as is cannot pass."""

@@ -64,12 +64,11 @@ from hubspot_commerce.errors import (
     SyncConfigurationError,
 )
 from hubspot_commerce.operators.batch import HubSpotBatchOperator
-from hubspot_commerce.storage import configured, default_work_dir, storage_path
+from hubspot_commerce.storage import default_work_dir, storage_path
 from hubspot_commerce.sync.extract import resolve_window, sql_source
-from hubspot_commerce.sync.mapping import StreamMapping, SyncMapping, load_mapping
+from hubspot_commerce.sync.mapping import StreamMapping, SyncMapping
 from hubspot_commerce.sync.run_options import run_params
-from hubspot_commerce.sync.state import DEFAULT_TABLE as DEFAULT_STATE_TABLE
-from hubspot_commerce.sync.sync_config import SyncConfig
+from hubspot_commerce.sync.sync_config import SyncConfig, configured_mapping, configured_state
 from hubspot_commerce.sync.tasks.extract_task import extract_step
 from hubspot_commerce.sync.tasks.mirror_task import mirror_step
 from hubspot_commerce.sync.tasks.plan_quota_task import plan_quota_step
@@ -178,7 +177,8 @@ def start_tasks(config: SyncConfig) -> tuple[XComArg, XComArg, XComArg]:
             context["dag_run"].run_after,
         )
         source = sql_source(config.source_conn_id)
-        config.state().ensure_table()
+        if not run.options.dry_run:  # a dry run creates nothing; missing rights fail here, before any write
+            config.state().ensure_table()
         return extract_step(run, source, window)
 
     @task(task_id=VALIDATE, multiple_outputs=False)
@@ -285,18 +285,20 @@ def build_dag(
     on_quota_short: str = "defer",
     quota_reserve: float = DEFAULT_RESERVE,
     state_conn_id: str | None = None,
-    state_table: str = DEFAULT_STATE_TABLE,
+    state_table: str | None = None,
 ) -> DAG:
     """Build the nightly commerce sync (the README's "The hubspot_commerce_sync DAG" explains every argument).
 
     :param source_conn_id: a common-sql connection (any SQL database); ``state_conn_id`` holds the sync
-        state table ``state_table`` (default: the source connection).
+        state table ``state_table`` (defaults: the ``[hubspot_commerce]`` settings of those names, else the
+        source connection and ``hubspot_sync_state``).
     :param mapping_path: the mapping YAML, ``sql_dir`` its queries, ``work_dir`` an object-storage URL every
         worker can reach, where runs keep their files (defaults: ``[hubspot_commerce]`` settings).
     :param max_archive_fraction: the most of a mirror stream one run archives without ``confirm_archive``.
     :param max_rejected_fraction: the Param's default, as are ``on_quota_short`` and ``quota_reserve``.
     """
     mapping, work_root = mapping_and_work_root(mapping_path, sql_dir, work_dir)
+    state_conn_id, state_table = configured_state(state_conn_id, state_table)
     config = SyncConfig(
         dag_id, mapping, work_root, source_conn_id, hubspot_conn_id, pool, max_archive_fraction,
         state_conn_id, state_table,
@@ -324,8 +326,8 @@ def mapping_and_work_root(
     """The mapping and where runs keep their files: as given, else the ``[hubspot_commerce]`` settings
     ``mapping_path``, ``sql_dir`` and ``work_dir``, else the package's ``include/`` and
     ``$AIRFLOW_HOME/hubspot_commerce``."""
-    mapping = load_mapping(mapping_path or configured("mapping_path"), sql_dir or configured("sql_dir"))
-    return mapping, storage_path(work_dir) if work_dir else default_work_dir()
+    work_root = storage_path(work_dir) if work_dir else default_work_dir()
+    return configured_mapping(mapping_path, sql_dir), work_root
 
 
 def schedule_arguments(start_date: datetime, retries: int, retry_delay: timedelta) -> dict[str, Any]:

@@ -262,6 +262,8 @@ def test_dry_run_writes_nothing(sync_dag, store, sandbox) -> None:
         "no write, no Asset event"
     )
     assert report_counts(files)["orders"] == [60, 60, 0, 0, 0]
+    tables = rows(store, "SELECT name FROM sqlite_master WHERE type = 'table'")
+    assert "hubspot_sync_state" not in {t["name"] for t in tables}, "planned as if empty; nothing created"
 
 
 def test_objects_param_writes_only_the_chosen_streams(sync_dag, store, sandbox) -> None:

@@ -13,6 +13,8 @@ from hubspot_commerce.client.oauth import OAuthToken
 from hubspot_commerce.errors import HubSpotAuthError, HubSpotConnectionError, parse_body
 
 CONNECT_TIMEOUT_S = 10.0  # a host that takes no connection is dead: say so in seconds, not a minute
+# POST endpoints that only read: batch reads, searches, a token's scopes.
+READ_ENDPOINTS = ("/batch/read", "/search", "/access-token-info", "/token/introspect")
 
 
 class BearerToken(requests.auth.AuthBase):
@@ -66,6 +68,14 @@ def no_answer_cause(exc: requests.exceptions.RequestException) -> str:
         cause = cause.args[0]
     cause = getattr(cause, "reason", None) or cause
     return f"{type(cause).__name__}: {cause}"
+
+
+def no_answer_message(method: str, endpoint: str, cause: str) -> str:
+    """What a request without an answer means: a write may have landed; a read (a GET, a batch read, a
+    search, a token's scopes) changed nothing, so nothing is said of it."""
+    reads = method in ("GET", "HEAD") or endpoint.rstrip("/").endswith(READ_ENDPOINTS)
+    landed = "" if reads else "; the request may or may not have been processed"
+    return f"{method} {endpoint}: no answer from HubSpot ({cause}){landed}"
 
 
 class HttpTransport:
@@ -149,10 +159,8 @@ class HttpTransport:
             timeout = (min(CONNECT_TIMEOUT_S, self.timeout), self.timeout)
             response = session.send(prepared, timeout=timeout, allow_redirects=False, **settings)
         except requests.exceptions.RequestException as exc:
-            message = (
-                f"{method} {endpoint}: no answer from HubSpot ({no_answer_cause(exc)}); "
-                "the request may or may not have been processed"
-            )  # a path may hold the token (token introspection): never in a message
+            message = no_answer_message(method, endpoint, no_answer_cause(exc))
+            # a path may hold the token (token introspection): never in a message
             raise HubSpotConnectionError(self.scrub(message)) from exc
         used = str(prepared.headers.get("Authorization") or "").removeprefix("Bearer ") or None
         return ApiResponse(response.status_code, parse_body(response.text), response.headers), used

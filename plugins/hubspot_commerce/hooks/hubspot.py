@@ -148,10 +148,15 @@ class HubSpotHook(HttpHook):
         """Refused: a prepared request would bypass the rate limiter and the batch engine; use :meth:`run`."""
         raise NotImplementedError("HubSpotHook sends through its rate limiter: use run() or request()")
 
+    def probe(self) -> None:
+        """List product properties once, unretried: a dead host or a refused token raises its HubSpotError
+        in seconds (``HubSpotConnectionError``, ``HubSpotAuthError``, ...)."""
+        self.engine.once("GET", self.paths.properties("products"))
+
     def test_connection(self) -> tuple[bool, str]:
-        """List product properties once, unretried: a dead host fails the UI's Test button in seconds."""
+        """The UI's Test button: :meth:`probe`, its error as the button's message."""
         try:
-            self.engine.once("GET", self.paths.properties("products"))
+            self.probe()
         except HubSpotError as exc:
             return False, f"{self.base_url}: {exc}"
         return True, "Connection to HubSpot works"

@@ -57,8 +57,11 @@ For example (Trigger → Advanced, or `airflow dags trigger {dag_id} -c '...'`):
 * Connection `{s["source_conn_id"]}`: the store's SQL database (any common-sql connection).
 * Connection `{s["hubspot_conn_id"]}`, type **HubSpot**: the API base URL in *Host*, the access token (service
   key, private app or OAuth) in *Access token*. Its **Test** button checks both.
+* The sync state table `{s["state_table"]}` in connection `{s["state_conn_id"]}`: its user creates it on the
+  first run and writes it on every run (the settings `[hubspot_commerce] state_conn_id` and `state_table` put
+  it elsewhere, for a read-only source).
 * Pool `{s["pool"]}`: every task that calls HubSpot runs in it
-  (`airflow pools set {s["pool"]} 4 "HubSpot API"`).
+  (`airflow pools set {s["pool"]} 3 "HubSpot API"`; 2 below 190 requests per 10 s).
 
 """
 

@@ -6,18 +6,20 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from airflow.sdk import ObjectStoragePath, Param, get_current_context
 
 from hubspot_commerce.contract import RunStorage
 from hubspot_commerce.hooks.hubspot import HubSpotHook
+from hubspot_commerce.storage import configured
 from hubspot_commerce.sync.extract import sql_source
 from hubspot_commerce.sync.guide import user_guide
-from hubspot_commerce.sync.mapping import SyncMapping
+from hubspot_commerce.sync.mapping import SyncMapping, load_mapping
 from hubspot_commerce.sync.run_options import RunOptions
 from hubspot_commerce.sync.state import DEFAULT_TABLE as DEFAULT_STATE_TABLE
-from hubspot_commerce.sync.state import SyncState
+from hubspot_commerce.sync.state import SyncState, checked_table
 from hubspot_commerce.sync.tasks.task_context import RunContext
 
 
@@ -36,9 +38,11 @@ class SyncConfig:
     state_conn_id: str | None = None  # None: the source connection
     state_table: str = DEFAULT_STATE_TABLE
 
-    def state(self) -> SyncState:
-        """The sync state table, in the state connection (default: the source's)."""
-        return SyncState(lambda: sql_source(self.state_conn_id or self.source_conn_id), self.state_table)
+    def state(self, dry_run: bool = False) -> SyncState:
+        """The sync state table, in the state connection (default: the source's); a dry run reads a table
+        not created yet as empty."""
+        conn_id = self.state_conn_id or self.source_conn_id
+        return SyncState(lambda: sql_source(conn_id), self.state_table, conn_id=conn_id, missing_ok=dry_run)
 
     def storage(self, run_id: str | None = None) -> RunStorage:
         """The run's storage (the current task's run unless ``run_id`` is given)."""
@@ -47,7 +51,7 @@ class SyncConfig:
     def run_context(self) -> RunContext:
         """The current task's run: the mapping, its storage, its options parsed from the Params, the state."""
         options = RunOptions.from_params(get_current_context()["params"])
-        return RunContext(self.mapping, self.storage(), options, self.state())
+        return RunContext(self.mapping, self.storage(), options, self.state(options.dry_run))
 
     @property
     def usage_conn_id(self) -> str:
@@ -70,6 +74,8 @@ class SyncConfig:
             "source_conn_id": self.source_conn_id,
             "hubspot_conn_id": self.hubspot_conn_id,
             "pool": self.pool,
+            "state_conn_id": self.state_conn_id or self.source_conn_id,
+            "state_table": self.state_table,
             "cron": cron,
             "work_root": self.work_root,
         }
@@ -83,3 +89,20 @@ class SyncConfig:
             ),
             "sync_stream_dir": lambda run_id, stream: str(self.storage(run_id).stream_dir(stream)),
         }
+
+
+def configured_mapping(
+    mapping_path: str | Path | None = None, sql_dir: str | Path | None = None
+) -> SyncMapping:
+    """The mapping and its SQL folder as given, else the ``[hubspot_commerce]`` settings ``mapping_path`` and
+    ``sql_dir``, else the package's ``include/``: what the DAG and ``hubspot-commerce check`` both read."""
+    return load_mapping(mapping_path or configured("mapping_path"), sql_dir or configured("sql_dir"))
+
+
+def configured_state(
+    state_conn_id: str | None = None, state_table: str | None = None
+) -> tuple[str | None, str]:
+    """Where the sync state lives: as given, else the ``[hubspot_commerce]`` settings ``state_conn_id`` and
+    ``state_table`` (``schema.table`` allowed), else the source connection (None), ``hubspot_sync_state``."""
+    table = checked_table(state_table or configured("state_table") or DEFAULT_STATE_TABLE)
+    return state_conn_id or configured("state_conn_id") or None, table

@@ -22,7 +22,7 @@ from hubspot_commerce_lab.sample_store import StoreSize, generate_store
 from hubspot_sandbox.process import SandboxProcess
 
 DAG_ID = "hubspot_commerce_sync"
-POOL = ("hubspot_api", "4", "HubSpot API: concurrent HubSpot tasks")
+POOL = ("hubspot_api", "3", "HubSpot API: concurrent HubSpot tasks")
 DEMO_TOKEN = "demo-token"
 STANDALONE_PORT = 8765
 

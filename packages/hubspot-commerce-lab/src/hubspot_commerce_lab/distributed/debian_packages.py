@@ -52,18 +52,32 @@ def missing_packages() -> list[str]:
     return missing
 
 
+def apt_install(packages: list[str]) -> None:
+    """Install Debian packages with apt-get (root only); without root, say what to install."""
+    if os.geteuid() != 0:
+        raise RuntimeError(f"missing {' and '.join(packages)}: run `apt-get install -y {' '.join(packages)}`")
+    print(f"Installing {' '.join(packages)} with apt-get ...", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], env=env, check=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *packages], env=env, check=True)
+
+
+def ensure_postgres_bin() -> Path:
+    """Debian's PostgreSQL bin directory, installed first when missing (the tests' PostgreSQL needs no
+    Redis)."""
+    if find_postgres_bin() is None:
+        apt_install(["postgresql"])
+    postgres_bin = find_postgres_bin()
+    if postgres_bin is None:
+        raise RuntimeError("PostgreSQL is still missing after apt-get install")
+    return postgres_bin
+
+
 def ensure_server_binaries() -> ServerBinaries:
     """Install what is missing with apt-get (root only), then return where the binaries are."""
     missing = missing_packages()
     if missing:
-        if os.geteuid() != 0:
-            raise RuntimeError(
-                f"missing {' and '.join(missing)}: run `apt-get install -y {' '.join(missing)}`"
-            )
-        print(f"Installing {' '.join(missing)} with apt-get ...", flush=True)
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], env=env, check=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], env=env, check=True)
+        apt_install(missing)
     postgres_bin, redis_server = find_postgres_bin(), find_redis_server()
     if postgres_bin is None or redis_server is None:
         raise RuntimeError("PostgreSQL or redis-server is still missing after apt-get install")
