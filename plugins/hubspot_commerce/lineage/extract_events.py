@@ -28,8 +28,8 @@ def emit_extract_lineage(conn_id: str, queries: Mapping[str, str]) -> None:
         tables = source_tables(conn_id, queries)
     except Exception as exc:
         log.warning(
-            "OpenLineage: the tables of source connection %r could not be named (%s: %s); the extract's "
-            "lineage lists none", conn_id, type(exc).__name__, exc,
+            "OpenLineage could not name the tables of source connection %r (%s: %s), so the extract's "
+            "lineage event is not sent; check that connection", conn_id, type(exc).__name__, exc,
         )  # fmt: skip
         return
     inputs = {(d.namespace, d.name): d for read in tables.values() for d in input_datasets(read)}

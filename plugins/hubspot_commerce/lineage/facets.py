@@ -148,8 +148,9 @@ def read_source(spec: WriteLineage) -> SourceTables | None:
         return source_tables(spec.source_conn_id, {"query": spec.query})["query"]
     except Exception as exc:
         log.warning(
-            "OpenLineage: the tables of source connection %r could not be named (%s: %s); the write's "
-            "events list no input and no column lineage", spec.source_conn_id, type(exc).__name__, exc,
+            "OpenLineage could not name the tables of source connection %r (%s: %s), so this write's events "
+            "name no input and no column lineage; check that connection", spec.source_conn_id,
+            type(exc).__name__, exc,
         )  # fmt: skip
         return None
 
