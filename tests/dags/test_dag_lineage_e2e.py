@@ -78,7 +78,7 @@ EMISSION_POLICY = [
 @pytest.fixture
 def lineage_events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The provider on, writing every event to a JSON-lines file; its listener registered for the test."""
-    from airflow.providers.openlineage.plugins.listener import get_openlineage_listener
+    from airflow.providers.openlineage.plugins.listener import OpenLineageListener, get_openlineage_listener
     from airflow.sdk.listener import get_listener_manager
 
     events = tmp_path / "openlineage.jsonl"
@@ -88,9 +88,14 @@ def lineage_events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.setenv("AIRFLOW__OPENLINEAGE__EMISSION_POLICY", json.dumps(EMISSION_POLICY))
     get_openlineage_listener.cache_clear()  # a listener whose client reads this transport
     listener, manager = get_openlineage_listener(), get_listener_manager()
+    loaded = [p for p in manager.pm.get_plugins() if isinstance(p, OpenLineageListener)]  # OpenLineage on
+    for plugin in loaded:  # already, with another transport: set aside for the test
+        manager.pm.unregister(plugin)
     manager.add_listener(listener)
     yield events
     manager.pm.unregister(listener)
+    for plugin in loaded:
+        manager.add_listener(plugin)
     get_openlineage_listener.cache_clear()
 
 
