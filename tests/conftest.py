@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -97,7 +98,6 @@ def s3_dir(s3_server, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRe
 def postgres() -> Iterator:
     """A throwaway PostgreSQL cluster for the session (Debian's binaries as ``make distributed`` uses them,
     installed with apt-get when missing), trust authentication on 127.0.0.1: any role logs in unasked."""
-    import shutil
     import tempfile
 
     from hubspot_commerce_lab.distributed.debian_packages import ensure_postgres_bin

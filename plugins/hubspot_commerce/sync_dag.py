@@ -21,6 +21,7 @@ from typing import Any
 from airflow.sdk import (
     DAG,
     Asset,
+    AssetAlias,
     CronDataIntervalTimetable,
     ExceptionRetryPolicy,
     ObjectStoragePath,
@@ -63,8 +64,10 @@ from hubspot_commerce.errors import (
     SourceRowsRejected,
     SyncConfigurationError,
 )
+from hubspot_commerce.lineage.extract_events import emit_extract_lineage
 from hubspot_commerce.operators.batch import HubSpotBatchOperator
 from hubspot_commerce.storage import default_work_dir, storage_path
+from hubspot_commerce.sync.column_lineage import stream_queries, write_lineage
 from hubspot_commerce.sync.extract import resolve_window, sql_source
 from hubspot_commerce.sync.mapping import StreamMapping, SyncMapping
 from hubspot_commerce.sync.run_options import run_params
@@ -115,7 +118,14 @@ HUBSPOT_RETRY_POLICY = ExceptionRetryPolicy(
 def write_tasks(config: SyncConfig, stream: StreamMapping) -> list[HubSpotBatchOperator]:
     """The stream's write tasks (``contract.write_actions``). Each reads its inputs from, and writes its
     outputs to, the stream's directory of the run, and ends as skipped when it has nothing to write (prepare
-    writes no inputs on a dry run or for a stream not selected)."""
+    writes no inputs on a dry run or for a stream not selected). Each emits an Asset event for its object
+    type (``hubspot://crm/<object type>``, whatever the portal) and, through an alias, one for the object
+    type in the portal it writes to (``hubspot://<portal id>/<object type>``, OpenLineage's name for it)."""
+    key_of = {action: key_property_of(config.mapping, action) for action in write_actions(stream)}
+    lineage = {
+        action: write_lineage(config.mapping, stream, key, config.source_conn_id).to_json()
+        for action, key in key_of.items()
+    }
     return [
         HubSpotBatchOperator(
             task_id=task_id(action, stream.name),
@@ -123,7 +133,7 @@ def write_tasks(config: SyncConfig, stream: StreamMapping) -> list[HubSpotBatchO
             action=action,
             inputs=f"{{{{ sync_input(run_id, '{stream.name}', '{action}') }}}}",
             id_property=stream.upsert_by,
-            key_property=key_property_of(config.mapping, action),
+            key_property=key_of[action],
             hubspot_conn_id=config.hubspot_conn_id,
             max_rejected_fraction=rejected_fraction_template(stream),
             output_dir=f"{{{{ sync_stream_dir(run_id, '{stream.name}') }}}}",
@@ -134,7 +144,11 @@ def write_tasks(config: SyncConfig, stream: StreamMapping) -> list[HubSpotBatchO
             usage_conn_id=config.usage_conn_id,  # the day's requests, per portal
             run_quota=f"{{{{ ti.xcom_pull(task_ids='{PLAN_QUOTA}') | tojson }}}}",  # trusted when it fits
             pool=config.pool,
-            outlets=[Asset(name=f"hubspot_{stream.object_type}", uri=f"hubspot://crm/{stream.object_type}")],
+            outlets=[
+                Asset(name=f"hubspot_{stream.object_type}", uri=f"hubspot://crm/{stream.object_type}"),
+                AssetAlias(name=f"hubspot_portal_{stream.object_type}"),
+            ],
+            lineage=lineage[action],  # the source columns of each property, for OpenLineage
         )
         for action in write_actions(stream)
     ]
@@ -179,6 +193,7 @@ def start_tasks(config: SyncConfig) -> tuple[XComArg, XComArg, XComArg]:
         source = sql_source(config.source_conn_id)
         if not run.options.dry_run:  # a dry run creates nothing; missing rights fail here, before any write
             config.state().ensure_table()
+        emit_extract_lineage(config.source_conn_id, stream_queries(config.mapping))  # with OpenLineage on
         return extract_step(run, source, window)
 
     @task(task_id=VALIDATE, multiple_outputs=False)

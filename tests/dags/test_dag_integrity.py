@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from airflow.sdk import CronDataIntervalTimetable
+from airflow.sdk import Asset, AssetAlias, CronDataIntervalTimetable
 from airflow.sdk.exceptions import AirflowNotFoundException
 
 from hubspot_commerce.errors import (
@@ -106,12 +106,19 @@ def test_hubspot_tasks_share_the_pool_and_retry_policy(sync_dag) -> None:
     assert [rule.action.value for rule in rules] == ["retry", "retry", "fail", "fail"]
 
 
-def test_one_asset_per_hubspot_object_type(sync_dag) -> None:
-    uris = {outlet.uri for task in sync_dag.tasks for outlet in task.outlets}
-    assert uris == {
-        f"hubspot://crm/{name}"
-        for name in ("products", "contacts", "orders", "line_items", "commerce_payments", "carts")
+def test_one_asset_and_one_portal_alias_per_hubspot_object_type(sync_dag) -> None:
+    """Each write emits the object type's Asset, schedulable without knowing the portal, and through an
+    alias the Asset of the object type in the portal it wrote to (``hubspot://<portal id>/<object type>``,
+    OpenLineage's name for it), known only once the run has read the portal's id."""
+    object_types = ("products", "contacts", "orders", "line_items", "commerce_payments", "carts")
+    outlets = [outlet for task in sync_dag.tasks for outlet in task.outlets]
+    assert {outlet.uri for outlet in outlets if isinstance(outlet, Asset)} == {
+        f"hubspot://crm/{name}" for name in object_types
     }
+    aliases = {outlet.name for outlet in outlets if isinstance(outlet, AssetAlias)}
+    assert aliases == {f"hubspot_portal_{name}" for name in object_types}
+    writers = [task for task in sync_dag.tasks if task.task_type == "HubSpotBatchOperator"]
+    assert all(len(task.outlets) == 2 for task in writers)
 
 
 def test_creates_are_exactly_once_by_the_source_key_property(sync_dag) -> None:

@@ -1,5 +1,6 @@
 """The runtime wheel holds what production runs: built, installed into an empty virtualenv, Airflow lists the
-provider, offers the connection form and parses the DAG, with no sandbox or lab module anywhere in it."""
+provider, offers the connection form and parses the DAG, with no sandbox or lab module anywhere in it, and
+without the ``openlineage`` extra the lineage methods do nothing."""
 
 from __future__ import annotations
 
@@ -25,10 +26,19 @@ import importlib.util, json, sys
 from airflow.providers_manager import ProvidersManager
 from airflow.dag_processing.dagbag import DagBag
 import hubspot_commerce
+from hubspot_commerce.lineage.extract_events import emit_extract_lineage
 
 manager = ProvidersManager()
 bag = DagBag(dag_folder=sys.argv[1])
+write = bag.dags["hubspot_commerce_sync"].get_task("create_orders")
 print(json.dumps({
+    "openlineage": importlib.util.find_spec("openlineage") is not None,
+    "lineage": [
+        write.get_openlineage_facets_on_start(),
+        write.get_openlineage_facets_on_complete(None),
+        write.get_openlineage_facets_on_failure(None),
+        emit_extract_lineage("commerce_source", {"orders": "SELECT * FROM orders"}),
+    ],
     "providers": sorted(manager.providers),
     "form": sorted(k for k in manager.connection_form_widgets if k.startswith("extra__hubspot__")),
     "hook": manager.hooks["hubspot"].hook_class_name,
@@ -124,3 +134,5 @@ def test_the_wheel_alone_gives_airflow_the_provider_the_form_and_the_dag(wheel: 
     assert seen["dags"] == ["hubspot_commerce_sync"]
     assert seen["package"].startswith(str(venv))
     assert seen["lab"] == []
+    assert seen["openlineage"] is False, "the openlineage extra is optional"
+    assert seen["lineage"] == [None, None, None, None], "the write's facets and the extract's event: none"

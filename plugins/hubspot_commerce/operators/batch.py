@@ -14,10 +14,10 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.providers.standard.triggers.temporal import DateTimeTrigger
-from airflow.sdk import BaseOperator
+from airflow.sdk import Asset, AssetAlias, BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
 from hubspot_commerce.batch.keyset import KeySet, members
@@ -32,9 +32,15 @@ from hubspot_commerce.errors import (
     HubSpotUncertainWrites,
 )
 from hubspot_commerce.hooks.hubspot import HubSpotHook
+from hubspot_commerce.lineage.naming import hubspot_asset_name, hubspot_asset_uri
+from hubspot_commerce.lineage.write_lineage import WriteLineage
 from hubspot_commerce.operators.batch_inputs import Inputs, UnreadableLine, WriteRecords
 from hubspot_commerce.operators.batch_outputs import BatchOutputs
 from hubspot_commerce.operators.resume import Checkpoint, LandedIds
+from hubspot_commerce.storage import read_json, storage_path
+
+if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
 
 log = logging.getLogger(__name__)
 # Waiting a minute past the computed reset: our clock and HubSpot's may differ a little.
@@ -61,7 +67,9 @@ class HubSpotBatchOperator(BaseOperator):
         map (``hubspot_commerce.contract.read_ids`` reads either).
     :param skip_if_empty: with no inputs, or when no record was created or updated, end as skipped: no
         event on the task's outlets (Assets), so nothing downstream runs for a write that did not happen.
-        Otherwise each outlet's event carries the counts as its ``extra``.
+        Otherwise each outlet's event carries the counts as its ``extra``; an ``AssetAlias`` outlet gets the
+        Asset of the object type in the portal, ``hubspot://<portal id>/<object type>``, when the quota plan
+        tells the portal.
     :param on_quota_short: when the write needs more requests than the day's HubSpot quota leaves above the
         reserve: ``defer`` (write what fits, wait for the reset, go on), ``fail`` (before writing, naming
         the numbers; no retry) or ``partial`` (write what fits; the rest is reported as not attempted). A
@@ -73,6 +81,9 @@ class HubSpotBatchOperator(BaseOperator):
     :param run_quota: the run's plan against the day's quota, made before its first write (a
         ``QuotaPlan.to_json()`` dict, or its JSON text as a template renders it): when it is not short, the
         write trusts it and spends no request on checking the quota. (templated)
+    :param lineage: where the records' values come from, for OpenLineage (a ``WriteLineage.to_json()``
+        dict: the source connection and query, the source columns of each property); None: the events name
+        no input and no column lineage. Used only with the ``openlineage`` extra installed.
     :return: ``{"ids": {key: id} | path, "created", "updated", "existing", "resumed", "rejected",
         "rejected_path", "not_attempted", "not_attempted_path", "existing_path", "quota",
         "deferred_until"}``; ``existing_path`` lists the creates HubSpot already held a record for (it got
@@ -115,6 +126,7 @@ class HubSpotBatchOperator(BaseOperator):
         quota_reserve: float | str = DEFAULT_RESERVE,
         usage_conn_id: str | None = None,
         run_quota: Mapping[str, Any] | str | None = None,
+        lineage: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -133,6 +145,8 @@ class HubSpotBatchOperator(BaseOperator):
         self.quota_reserve = quota_reserve
         self.usage_conn_id = usage_conn_id
         self.run_quota = run_quota
+        self.lineage = lineage
+        self._last_result: dict[str, Any] | None = None  # the counts, for OpenLineage's COMPLETE or FAIL
 
     @cached_property
     def hook(self) -> HubSpotHook:
@@ -156,7 +170,7 @@ class HubSpotBatchOperator(BaseOperator):
         else:
             landed = LandedIds(outputs.file(".ids"), _state_store(context))
             outcome, total = self._write_or_defer(inputs, landed, context)
-        result = self._result(outcome, landed, outputs, context)
+        result = self._last_result = self._result(outcome, landed, outputs, context)
         log.info(
             "%s %s done: %d records, %d created, %d updated, %d existing, %d resumed, %d rejected; "
             "%d requests (%d writes), %d retries, %d HTTP 429",
@@ -220,7 +234,8 @@ class HubSpotBatchOperator(BaseOperator):
         return self.execute(context)
 
     def _announce(self, result: dict[str, Any], context: Any) -> None:
-        """Put the counts on the events of the task's outlets (Assets); with ``skip_if_empty``, a write that
+        """Put the counts on the events of the task's outlets (Assets, and through an ``AssetAlias`` the Asset
+        of the object type in the portal, named as OpenLineage's output); with ``skip_if_empty``, a write that
         changed nothing in HubSpot (every record existed, or was rejected) ends as skipped, keeping its XCom,
         so that only a write that created or updated records emits an event."""
         if not isinstance(context, Mapping) or not self.outlets:
@@ -230,9 +245,17 @@ class HubSpotBatchOperator(BaseOperator):
         if self.skip_if_empty and self.action != "read" and not wrote:
             context["ti"].xcom_push(key="return_value", value=result)
             raise AirflowSkipException(f"no {self.object_type} record was created or updated")
+        extra = {"object_type": self.object_type, "action": self.action, **counts}
+        portal = self._portal(result)
         for outlet in self.outlets:
-            extra = {"object_type": self.object_type, "action": self.action, **counts}
-            context["outlet_events"][outlet].extra = extra
+            if not isinstance(outlet, AssetAlias):
+                context["outlet_events"][outlet].extra = extra
+            elif portal:
+                name = hubspot_asset_name(portal, self.object_type)
+                asset = Asset(name=name, uri=hubspot_asset_uri(portal, self.object_type))
+                context["outlet_events"][outlet].add(asset, extra=extra)
+            else:
+                log.info("The portal's id is unknown: no event for asset alias %s", outlet.name)
 
     def _raise_for_failures(
         self, total: int, outcome: BatchOutcome, rejected_path: str | None, context: Any
@@ -297,6 +320,56 @@ class HubSpotBatchOperator(BaseOperator):
         outcome.rejected[:0] = records.refused
         outcome.in_doubt[:0] = in_doubt
         return outcome, records.total
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage | None:
+        """With the ``openlineage`` extra: the source tables in, the object type of the portal out (with its
+        column lineage), the run's quota plan and the stream's sync-state counts; None without it."""
+        return self._openlineage(None)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage | None:
+        """As on start, the output with the write's counts (created, updated, rejected, ...); no output
+        for a write skipped before writing anything (it had no input)."""
+        return self._openlineage(self._last_result, wrote=self._last_result is not None)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> OperatorLineage | None:
+        """As on complete: the counts of what landed when the task failed after writing (too many
+        rejections, creates in doubt); none when it stopped on the way."""
+        return self._openlineage(self._last_result)
+
+    def _openlineage(self, result: Mapping[str, Any] | None, wrote: bool = True) -> OperatorLineage | None:
+        """The lineage of this write (``lineage.facets``), imported only here: the provider is optional.
+        ``wrote``: whether the write may have written, so that the object type is its output."""
+        try:
+            from hubspot_commerce.lineage.facets import write_lineage_facets
+        except ImportError:
+            return None
+        spec = WriteLineage.from_json(self.lineage) if self.lineage else None
+        plans = self._quota_plans(result)
+        return write_lineage_facets(
+            object_type=self.object_type,
+            action=self.action,
+            portal=self._portal(result) if wrote else None,
+            spec=spec,
+            result=result,
+            quota=plans[0].to_json() if plans else None,
+            state=self._sync_state(spec),
+        )
+
+    def _quota_plans(self, result: Mapping[str, Any] | None) -> list[QuotaPlan]:
+        """The run's plan (``run_quota``), then the write's own (in its result), those there are."""
+        own = (result or {}).get("quota")
+        return [plan for plan in (self._run_plan(), QuotaPlan.from_json(own) if own else None) if plan]
+
+    def _portal(self, result: Mapping[str, Any] | None) -> str | None:
+        """The portal's id as a quota plan read it from HubSpot's account details (no request of its own)."""
+        return next((plan.portal for plan in self._quota_plans(result) if plan.portal), None)
+
+    def _sync_state(self, spec: WriteLineage | None) -> dict[str, Any] | None:
+        """The stream's counts against the sync state, from ``spec.state_file`` in ``output_dir``."""
+        if spec is None or not spec.state_file or not self.output_dir:
+            return None
+        path = storage_path(self.output_dir) / spec.state_file
+        return read_json(path) if path.exists() else None
 
     def _run_plan(self) -> QuotaPlan | None:
         """``run_quota`` as a plan (None when empty: a template's ``null``)."""

@@ -74,7 +74,8 @@ A **dry run** extracts, validates and plans against HubSpot, and reports what it
 writes nothing, and its write tasks end as skipped. A **backfill** (Trigger → Backfill, or
 `airflow backfill create --dag-id {dag_id} --from-date 2025-03-01 --to-date 2025-03-04`) runs one DAG run per
 day, one at a time, each syncing exactly its data interval; re-running a window writes nothing that is already
-there. A write task emits an Asset event (`hubspot://crm/<object type>`, its counts in the event's extra) only
+there. A write task emits Asset events (`hubspot://crm/<object type>`, and through the alias
+`hubspot_portal_<object type>` `hubspot://<portal id>/<object type>`; its counts in each event's extra) only
 when it created or updated records.
 
 ## The daily quota
