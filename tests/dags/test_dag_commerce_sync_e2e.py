@@ -465,6 +465,22 @@ def test_a_missing_source_connection_fails_at_once_naming_it(
     )
 
 
+def test_a_window_with_one_end_fails_the_first_tasks_before_any_hubspot_request(
+    sync_dag, store, sandbox, capfd
+) -> None:
+    """A date is a valid window end now; one end alone fails setup and extract in one sentence, and HubSpot
+    is never asked anything."""
+    run(sync_dag, {"window_start": "2025-01-01"}, expect="failed")
+    assert LAST_STATES["setup"] == LAST_STATES["extract"] == "failed"
+    assert sandbox.stats()["by_path"] == {}
+    out = capfd.readouterr().out
+    assert (
+        "The run was given window_start '2025-01-01' but no window_end: trigger it again with both ends of "
+        "the window (e.g. window_start 2025-03-01 and window_end 2025-03-02) or neither (the run's data "
+        "interval)."
+    ) in out
+
+
 def test_a_token_missing_scopes_fails_setup_before_any_write_naming_them_all(
     sync_dag, store, monkeypatch, capfd
 ) -> None:

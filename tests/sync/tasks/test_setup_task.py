@@ -8,7 +8,7 @@ import json
 import pytest
 
 from hubspot_commerce.contract import RunStorage
-from hubspot_commerce.errors import HubSpotMissingScopes
+from hubspot_commerce.errors import HubSpotMissingScopes, SyncConfigurationError
 from hubspot_commerce.hooks.hubspot import HubSpotHook
 from hubspot_commerce.storage import read_json
 from hubspot_commerce.sync.mapping import SyncMapping
@@ -57,6 +57,16 @@ def test_a_dry_run_setup_creates_nothing(sandbox, hubspot_conn, mapping, files):
     status = setup_step(_run(mapping, files, dry_run=True), HubSpotHook(hubspot_conn))
     assert set(status.values()) == {"missing (not created: nothing of it is written)"}
     assert not any(path.startswith("POST /crm") for path in sandbox.stats()["by_path"])
+
+
+@pytest.mark.parametrize("end", ["window_start", "window_end"])
+def test_a_window_with_one_end_fails_setup_before_any_request(sandbox, hubspot_conn, mapping, files, end):
+    options = RunOptions(objects=tuple(mapping.streams), **{end: "2025-01-01"})
+    with pytest.raises(SyncConfigurationError) as caught:
+        setup_step(RunContext(mapping, files, options), HubSpotHook(hubspot_conn))
+    other = "window_end" if end == "window_start" else "window_start"
+    assert str(caught.value).startswith(f"The run was given {end} '2025-01-01' but no {other}: ")
+    assert sandbox.stats()["by_path"] == {}
 
 
 def test_missing_scopes_are_all_named_before_anything_is_written(mapping, files, monkeypatch):

@@ -21,6 +21,7 @@ def setup_step(run: RunContext, hubspot: HubSpotApi) -> dict[str, str]:
     property definitions of every object type the sync touches (concurrently) and keep them for validation
     and planning; make sure each object type the run creates records of has the unique source-key
     property. A dry run writes no stream: it only looks."""
+    run.options.explicit_window()  # extract, beside setup, refuses it too; here before HubSpot is asked
     mapping = run.mapping
     object_types = mapping.object_types
     written = {mapping.streams[name].object_type for name in run.options.written_streams()}
