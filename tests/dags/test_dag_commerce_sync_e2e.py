@@ -484,8 +484,8 @@ def test_a_window_with_one_end_fails_the_first_tasks_before_any_hubspot_request(
 def test_a_token_missing_scopes_fails_setup_before_any_write_naming_them_all(
     sync_dag, store, monkeypatch, capfd
 ) -> None:
-    """The token may write products and contacts only: setup names every missing scope in one message, and
-    nothing is written (the key property is not created either)."""
+    """The token may read and write products and contacts only: setup names every missing scope once,
+    grouped, with their number, and nothing is written (the key property is not created either)."""
     granted = ",".join(
         f"crm.objects.{name}.{access}" for name in ("products", "contacts") for access in ("read", "write")
     )
@@ -498,9 +498,14 @@ def test_a_token_missing_scopes_fails_setup_before_any_write_naming_them_all(
         paths = narrow.stats()["by_path"]
     assert LAST_STATES["setup"] == "failed" and LAST_STATES["upsert_products"] == "upstream_failed"
     assert not [path for path in paths if path.startswith("POST /crm")], "no record, no property written"
-    out = capfd.readouterr().out
-    for scope in ("crm.objects.orders.write", "crm.objects.line_items.write", "crm.objects.carts.read"):
-        assert scope in out
+    assert (
+        "The token of connection 'hubspot_default' lacks 12 scopes: records crm.objects.carts.read, "
+        "crm.objects.carts.write, crm.objects.commercepayments.read, crm.objects.commercepayments.write, "
+        "crm.objects.line_items.read, crm.objects.line_items.write, crm.objects.orders.read, "
+        "crm.objects.orders.write; schemas crm.schemas.carts.write, crm.schemas.commercepayments.write, "
+        "crm.schemas.line_items.write, crm.schemas.orders.write; add them to the private app, service key or "
+        "OAuth app in HubSpot and run again (nothing was written)."
+    ) in capfd.readouterr().out
     assert "THE RUN IS INCOMPLETE: setup failed" in files.report.read_text()
 
 

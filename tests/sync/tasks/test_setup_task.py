@@ -1,14 +1,16 @@
 """The setup task against the sandbox: every definition read once, the key property created where the run
-creates records, nothing created on a dry run, every missing scope named before anything is written."""
+creates records, nothing created on a dry run, every missing scope named once and grouped before anything is
+written, a token HubSpot refuses named as refused without a warning about scopes."""
 
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
 from hubspot_commerce.contract import RunStorage
-from hubspot_commerce.errors import HubSpotMissingScopes, SyncConfigurationError
+from hubspot_commerce.errors import HubSpotAuthError, HubSpotMissingScopes, SyncConfigurationError
 from hubspot_commerce.hooks.hubspot import HubSpotHook
 from hubspot_commerce.storage import read_json
 from hubspot_commerce.sync.mapping import SyncMapping
@@ -69,9 +71,9 @@ def test_a_window_with_one_end_fails_setup_before_any_request(sandbox, hubspot_c
     assert sandbox.stats()["by_path"] == {}
 
 
-def test_missing_scopes_are_all_named_before_anything_is_written(mapping, files, monkeypatch):
-    """A token that may write products and contacts only: one message names every scope a full run needs
-    and lacks; no property is created."""
+def test_missing_scopes_are_named_once_grouped_before_anything_is_written(mapping, files, monkeypatch):
+    """A token that may read and write products and read contacts: one message names every scope a full run
+    needs and lacks, grouped, with their number; nothing is created."""
     granted = "crm.objects.products.read,crm.objects.products.write,crm.objects.contacts.read"
     with SandboxProcess(tokens=[f"narrow-token:{granted}"]) as narrow:
         monkeypatch.setenv(
@@ -81,8 +83,35 @@ def test_missing_scopes_are_all_named_before_anything_is_written(mapping, files,
         with pytest.raises(HubSpotMissingScopes) as caught:
             setup_step(_run(mapping, files), HubSpotHook("hubspot_narrow"))
         assert not any(path.startswith("POST /crm") for path in narrow.stats()["by_path"])
-    expected = ["crm.objects.contacts.write", "crm.objects.orders.write", "crm.schemas.orders.write"]
-    assert set(expected) <= set(caught.value.scopes)
-    assert "crm.objects.products.write" not in caught.value.scopes
-    assert "crm.objects.carts.read" in caught.value.scopes and "crm.objects.carts.read" in str(caught.value)
-    assert "nothing was written" in str(caught.value)
+    assert str(caught.value) == (
+        "The token of connection 'hubspot_narrow' lacks 13 scopes: records crm.objects.carts.read, "
+        "crm.objects.carts.write, crm.objects.commercepayments.read, crm.objects.commercepayments.write, "
+        "crm.objects.contacts.write, crm.objects.line_items.read, crm.objects.line_items.write, "
+        "crm.objects.orders.read, crm.objects.orders.write; schemas crm.schemas.carts.write, "
+        "crm.schemas.commercepayments.write, crm.schemas.line_items.write, crm.schemas.orders.write; add "
+        "them to the private app, service key or OAuth app in HubSpot and run again (nothing was written)."
+    )
+    assert len(caught.value.scopes) == 13 and "crm.objects.products.write" not in caught.value.scopes
+
+
+def test_a_refused_token_fails_setup_naming_the_connection_without_a_scope_warning(
+    sandbox, mapping, files, monkeypatch, caplog
+):
+    connection = {"conn_type": "hubspot", "host": sandbox.url, "password": "not-a-token"}
+    monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_WRONG", json.dumps(connection))
+    with pytest.raises(HubSpotAuthError, match=r"^HubSpot refused the token of connection 'hubspot_wrong' "):
+        setup_step(_run(mapping, files), HubSpotHook("hubspot_wrong"))
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not [path for path in sandbox.stats()["by_path"] if "/properties/" in path]
+
+
+def test_a_token_hubspot_accepts_but_does_not_describe_is_used_with_a_true_warning(
+    sandbox, hubspot_conn, mapping, files, caplog
+):
+    sandbox.fault(404, path="/oauth/", count=2)
+    setup_step(_run(mapping, files), HubSpotHook(hubspot_conn))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [
+        "HubSpot accepts the token of connection 'hubspot_default' but does not say which scopes it has: "
+        "they are not checked before writing, and a write that needs a missing one fails naming it"
+    ]

@@ -1,5 +1,6 @@
-"""The ``setup`` task: check the token's scopes before any write, keep the portal's property definitions for
-validation and planning, and create the source-key property where the run creates records."""
+"""The ``setup`` task: check the token (refused, or lacking scopes) before any write, keep the portal's
+property definitions for validation and planning, and create the source-key property where the run creates
+records."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 from collections.abc import Collection
 
 from hubspot_commerce.errors import HubSpotMissingScopes
-from hubspot_commerce.objects import missing_scopes
+from hubspot_commerce.objects import describe_scopes, missing_scopes
 from hubspot_commerce.storage import write_json
 from hubspot_commerce.sync.options import pipelined_object_types, with_pipelines
 from hubspot_commerce.sync.tasks.task_context import HubSpotApi, RunContext
@@ -34,7 +35,7 @@ def setup_step(run: RunContext, hubspot: HubSpotApi) -> dict[str, str]:
     name = mapping.key_property.name
     new_properties = [t for t in keyed if name not in definitions_by_name(definitions[t])]
     if granted is not None and (missing := missing_scopes(granted, (), (), new_properties)):
-        raise _missing_scopes_error(missing, [])
+        raise missing_scopes_error(hubspot.hubspot_conn_id, missing)
     status: dict[str, str] = {}
     if new_properties:
         key_definition = [mapping.key_property.definition()]
@@ -55,25 +56,30 @@ def setup_step(run: RunContext, hubspot: HubSpotApi) -> dict[str, str]:
 def check_scopes(
     hubspot: HubSpotApi, read: Collection[str], written: Collection[str], keyed: Collection[str]
 ) -> set[str] | None:
-    """Fail before any write when the token lacks a record scope the run needs, naming every missing one
-    (and the schema scopes it would need to create the key property). Returns the granted scopes; None for
-    a token HubSpot cannot introspect, which is not checked (its writes would still name a missing scope)."""
+    """Fail before any write when HubSpot refuses the token (HubSpotAuthError, from ``token_scopes``) or the
+    token lacks a record scope the run needs, naming every missing one (with the schema scopes creating the
+    key property would need). Returns the granted scopes; None for a token HubSpot accepts but does not
+    describe, which is not checked (its writes would still name a missing scope)."""
     granted = hubspot.token_scopes()
     if granted is None:
-        log.warning("HubSpot did not say which scopes the token has; they are not checked before writing")
+        log.warning(
+            "HubSpot accepts the token of connection %r but does not say which scopes it has: they are not "
+            "checked before writing, and a write that needs a missing one fails naming it",
+            hubspot.hubspot_conn_id,
+        )
         return None
     missing = missing_scopes(granted, read, written, ())
     if missing:
-        raise _missing_scopes_error(missing, missing_scopes(granted, (), (), keyed))
+        missing += missing_scopes(granted, (), (), keyed)
+        raise missing_scopes_error(hubspot.hubspot_conn_id, missing)
     log.info("the token has every record scope this run needs (%d scopes granted)", len(granted))
     return granted
 
 
-def _missing_scopes_error(missing: list[str], for_new_properties: list[str]) -> HubSpotMissingScopes:
-    """One error naming every missing scope, and what creating the key property would need too."""
-    message = f"the token lacks {len(missing)} scope(s) this run needs: {', '.join(missing)}."
-    if for_new_properties:
-        needs = ", ".join(for_new_properties)
-        message += f" To create the key property where it does not exist yet, it also needs {needs}."
-    message += " Add them to the private app, service key or OAuth app in HubSpot and run again;"
-    return HubSpotMissingScopes(message + " nothing was written.", scopes=[*missing, *for_new_properties])
+def missing_scopes_error(conn_id: str, missing: list[str]) -> HubSpotMissingScopes:
+    """One error naming every missing scope once, grouped, with their number."""
+    return HubSpotMissingScopes(
+        f"The token of connection {conn_id!r} lacks {describe_scopes(missing)}; add them to the private "
+        "app, service key or OAuth app in HubSpot and run again (nothing was written).",
+        scopes=missing,
+    )
