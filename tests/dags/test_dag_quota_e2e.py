@@ -145,7 +145,7 @@ def test_fail_stops_the_run_before_its_first_write_and_names_the_numbers(
     sync_dag, store: Path, sandbox
 ) -> None:
     """With ``fail``, the run's plan (made once, before any write task) finds the day short: plan_quota fails,
-    no write task runs, HubSpot holds no record, and the report gives the numbers."""
+    no write task runs, HubSpot holds no record nor the key property, and the report gives the numbers."""
     sandbox.set_limits(daily_limit=DAILY_LIMIT)
     conf = {**sync_dag.params.dump(), "full_refresh": True, "quota_reserve": RESERVE}
     conf["on_quota_short"] = "fail"
@@ -156,6 +156,8 @@ def test_fail_stops_the_run_before_its_first_write_and_names_the_numbers(
     assert writers and all(states[task] == "upstream_failed" for task in writers), states
     for object_type in ("products", "contacts", "orders", "line_items", "commerce_payments", "carts"):
         assert sandbox.dump(object_type) == [], object_type
+    paths = sandbox.stats()["by_path"]
+    assert not [path for path in paths if path.startswith("POST /crm/properties/")], "nor the key property"
 
     report = RunStorage.for_run(default_work_dir(), sync_dag.dag_id, dag_run.run_id).report.read_text()
     assert "before the first write: about" in report and "reserve 9, so 5 available" in report

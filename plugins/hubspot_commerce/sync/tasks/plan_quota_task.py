@@ -9,6 +9,10 @@ starts, since what fits then depends on what is left at that moment.
 
 The estimate leaves out what only HubSpot's answers decide (reads of creates it answers "already exists",
 retries) and mirroring's lists and archives: a ``429 DAILY`` on the way still waits for the reset.
+
+Once the plan lets the run go ahead, the task creates the source-key property where the run creates records
+and the portal lacks it (``sync/key_property.py``): the run's first change to the portal, after extraction
+and validation have passed.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from hubspot_commerce.errors import HubSpotQuotaShort
 from hubspot_commerce.storage import iter_table, read_json, write_json
 from hubspot_commerce.sync.diff import plan_from_state, resolve_references, row_hashes
 from hubspot_commerce.sync.id_index import IdIndex
+from hubspot_commerce.sync.key_property import create_key_property
 from hubspot_commerce.sync.mapping import KEY, REF_PREFIX, StreamMapping, SyncMapping
 from hubspot_commerce.sync.state import SyncState
 from hubspot_commerce.sync.tasks.task_context import HubSpotApi, RunContext
@@ -76,6 +81,15 @@ def _stream_total(
 
 
 def plan_quota_step(run: RunContext, hubspot: HubSpotApi) -> dict[str, Any] | None:
+    """Plan the run's requests against the day's quota (``plan_run_quota``); when the run goes ahead, create
+    the key property where it creates records and the portal lacks it (not on a dry run). Returns the plan
+    for the write tasks."""
+    plan = plan_run_quota(run, hubspot)
+    create_key_property(run, hubspot)
+    return plan
+
+
+def plan_run_quota(run: RunContext, hubspot: HubSpotApi) -> dict[str, Any] | None:
     """Estimate the requests of every stream the run writes (or, on a dry run, would write) and plan them
     against the day's quota (one request; none when there is nothing to write). Writes the plan to the run's
     storage for the report and returns it for the write tasks. Raises HubSpotQuotaShort when the run is
