@@ -10,7 +10,7 @@ from collections.abc import Collection
 from hubspot_commerce.errors import HubSpotMissingScopes
 from hubspot_commerce.objects import describe_scopes, missing_scopes
 from hubspot_commerce.storage import write_json
-from hubspot_commerce.sync.key_property import keyed_written_types, lacking_key_property
+from hubspot_commerce.sync.key_property import keyed_types, lacking_key_property
 from hubspot_commerce.sync.options import pipelined_object_types, with_pipelines
 from hubspot_commerce.sync.tasks.task_context import HubSpotApi, RunContext
 from hubspot_commerce.sync.validate import definitions_by_name
@@ -24,16 +24,15 @@ def setup_step(run: RunContext, hubspot: HubSpotApi) -> dict[str, str]:
     object type the sync touches (concurrently) and keep them for validation and planning. Returns, per
     object type the run creates records of, whether the key property is there or still to be created."""
     run.options.explicit_window()  # extract, beside setup, refuses it too; here before HubSpot is asked
-    mapping = run.mapping
+    mapping, streams = run.mapping, run.options.written_streams()
     object_types = mapping.object_types
-    keyed = keyed_written_types(run)
-    written = {mapping.streams[name].object_type for name in run.options.written_streams()}
-    granted = check_scopes(hubspot, object_types, written, keyed)
+    written = {mapping.streams[name].object_type for name in streams}
+    granted = check_scopes(hubspot, object_types, written, keyed_types(mapping, streams))
     definitions = hubspot.get_properties_by_type(object_types)
     for object_type, pipeline in pipelined_object_types(mapping).items():
         pipelines = hubspot.get_pipelines(object_type)
         definitions[object_type] = with_pipelines(definitions[object_type], pipelines, pipeline)
-    lacking = lacking_key_property(run, definitions)
+    lacking = lacking_key_property(mapping, streams, definitions)
     if granted is not None and (missing := missing_scopes(granted, (), (), lacking)):
         raise missing_scopes_error(hubspot.hubspot_conn_id, missing)
     name, status = mapping.key_property.name, {}
