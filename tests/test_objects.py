@@ -11,6 +11,7 @@ from hubspot_commerce.objects import (
     OBJECTS,
     ORDER_PIPELINE,
     association_type_id,
+    describe_scopes,
     missing_scopes,
     value_rules,
 )
@@ -65,6 +66,16 @@ def test_payments_scopes_use_hubspots_name_and_an_unknown_type_its_own():
 
 def test_e_commerce_never_covers_a_schema_write():
     assert missing_scopes({"e-commerce"}, [], [], ["products"]) == ["crm.schemas.products.write"]
+
+
+def test_scopes_are_described_once_grouped_and_counted():
+    """Records first, then schemas, then any other scope, each group sorted; a scope twice counts once."""
+    missing = ["crm.schemas.orders.write", "crm.objects.orders.write", "e-commerce", "crm.objects.carts.read"]
+    assert describe_scopes([*missing, "crm.objects.orders.write"]) == (
+        "4 scopes: records crm.objects.carts.read, crm.objects.orders.write; "
+        "schemas crm.schemas.orders.write; other e-commerce"
+    )
+    assert describe_scopes(["crm.schemas.carts.write"]) == "1 scope: schemas crm.schemas.carts.write"
 
 
 def test_the_unlabelled_association_type_is_the_default_one():

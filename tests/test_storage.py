@@ -12,6 +12,7 @@ from hubspot_commerce.storage import (
     read_json,
     read_jsonl,
     read_table,
+    replace_json,
     storage_path,
     write_json,
     write_jsonl,
@@ -47,6 +48,16 @@ def test_json_and_json_lines_round_trip(root):
     assert read_jsonl(storage_path(str(root / "orders" / "create.jsonl"))) == rows
     assert read_json(root / "orders" / "plan.json") == {"create": 2}
     assert read_jsonl(root / "orders" / "missing.jsonl") == []
+
+
+def test_a_replaced_json_file_holds_the_new_value_and_nothing_is_left_beside_it(root):
+    """``replace_json`` writes beside the file and renames over it: a reader sees one version or the other."""
+    # fsspec's rename on S3 expands glob characters, such as this test's "[s3]"; a run's paths have none
+    folder = storage_path(str(root).translate(str.maketrans("[]", "__"))) / "properties"
+    path = write_json(folder / "orders.json", [{"name": "hs_order_name"}])
+    replace_json(path, [{"name": "hs_order_name"}, {"name": "airflow_source_key"}])
+    assert read_json(storage_path(str(path))) == [{"name": "hs_order_name"}, {"name": "airflow_source_key"}]
+    assert [entry.name for entry in folder.iterdir()] == ["orders.json"]
 
 
 def test_urls_keep_their_connection_and_plain_paths_become_file_urls(tmp_path):

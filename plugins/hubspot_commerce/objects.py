@@ -168,3 +168,21 @@ def missing_scopes(
         if scope not in granted and not legacy and scope not in missing:
             missing.append(scope)
     return missing
+
+
+# How a message groups scopes, by prefix: a record scope reads or writes records, a schema scope creates
+# properties; another scope (``e-commerce``) goes under its own name.
+SCOPE_GROUPS = (("records", "crm.objects."), ("schemas", "crm.schemas."))
+
+
+def describe_scopes(scopes: Iterable[str]) -> str:
+    """Scopes counted once and grouped for one line of a message, e.g. ``3 scopes: records
+    crm.objects.orders.read, crm.objects.orders.write; schemas crm.schemas.orders.write``."""
+    unique = sorted(set(scopes))
+    groups: dict[str, list[str]] = {}
+    for scope in unique:
+        group = next((name for name, prefix in SCOPE_GROUPS if scope.startswith(prefix)), "other")
+        groups.setdefault(group, []).append(scope)
+    order = [name for name, _ in SCOPE_GROUPS] + ["other"]
+    listed = "; ".join(f"{name} {', '.join(groups[name])}" for name in order if name in groups)
+    return f"{len(unique)} scope{'' if len(unique) == 1 else 's'}: {listed}"

@@ -77,6 +77,14 @@ def write_json(path: ObjectStoragePath, value: Any) -> ObjectStoragePath:
     return path
 
 
+def replace_json(path: ObjectStoragePath, value: Any) -> ObjectStoragePath:
+    """``write_json`` for a file another task may be reading: written beside it, then renamed over it, so a
+    reader gets the old file or the new one, never part of one."""
+    part = write_json(path.with_name(path.name + ".part"), value)
+    part.rename(path)
+    return path
+
+
 def read_json(path: ObjectStoragePath) -> Any:
     return json.loads(path.read_text())
 

@@ -173,8 +173,8 @@ def start_tasks(config: SyncConfig) -> tuple[XComArg, XComArg, XComArg]:
 
     @task(task_id=SETUP, pool=config.pool, multiple_outputs=False)
     def setup() -> dict[str, str]:
-        """Read the portal's property definitions; check the token's scopes; ensure the unique source-key
-        property exists where the run creates records."""
+        """Refuse a window with one end; check the token and its scopes; read the portal's property
+        definitions. Only reads: nothing in the portal changes before validation has passed."""
         with config.hubspot() as hubspot:
             return setup_step(config.run_context(), hubspot)
 
@@ -203,7 +203,8 @@ def start_tasks(config: SyncConfig) -> tuple[XComArg, XComArg, XComArg]:
 
     @task(task_id=PLAN_QUOTA, pool=config.pool, multiple_outputs=False)
     def plan_quota() -> dict[str, Any] | None:
-        """Before the first write: the requests the run's writes need against HubSpot's daily quota."""
+        """Before the first write: the requests the run's writes need against HubSpot's daily quota; then
+        the source-key property where the run creates records (the run's first change to the portal)."""
         with config.hubspot() as hubspot:
             return plan_quota_step(config.run_context(), hubspot)
 

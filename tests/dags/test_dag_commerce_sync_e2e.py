@@ -20,6 +20,7 @@ import pytest
 
 from hubspot_commerce.contract import RunStorage
 from hubspot_commerce.storage import default_work_dir
+from hubspot_commerce.sync.resources import include_path
 from hubspot_commerce_lab.distributed.graph_check import STAGES, check_graph, same_amount
 from hubspot_commerce_lab.distributed.hubspot_reader import HubSpotReader
 from hubspot_sandbox.process import SandboxProcess
@@ -121,6 +122,16 @@ def report_counts(files: RunStorage) -> dict[str, list[int]]:
         if len(parts) == 8 and parts[2].isdigit():  # the five counts; unfinished is 0 when nothing failed
             counts[parts[0]] = [int(n) for n in parts[2:7]]
     return counts
+
+
+def portal_changes(paths: Iterable[str]) -> list[str]:
+    """The requests (sandbox route names) that can change the portal: every one but reads (GET, batch reads)
+    and the token's introspection (a POST that reads)."""
+    return [
+        path
+        for path in paths
+        if not path.startswith("GET ") and " /oauth/" not in path and not path.endswith("/batch/read")
+    ]
 
 
 def assert_one_path_family(paths: Iterable[str], api_version: str) -> None:
@@ -462,16 +473,69 @@ def test_a_missing_source_connection_fails_at_once_naming_it(
     assert LAST_STATES["extract"] == "failed" and LAST_STATES["validate"] == "upstream_failed"
     assert "conn_id `commerce_source` isn't defined" in capfd.readouterr().out
     assert "THE RUN IS INCOMPLETE: extract failed" in files.report.read_text()
-    assert not [path for path in sandbox.stats()["by_path"] if "/objects/" in path], (
-        "no record was read or written"
-    )
+    paths = sandbox.stats()["by_path"]
+    assert not [path for path in paths if "/objects/" in path], "no record was read or written"
+    assert LAST_STATES["setup"] == "success" and "GET /crm/properties/2026-09/orders" in paths
+    assert portal_changes(paths) == [], "setup read the portal and changed nothing (no key property)"
+
+
+@pytest.fixture
+def unknown_property_dag(sync_dag: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The sync DAG with a mapping that sends orders' number to a property the portal does not have."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    mapping = include_path("mappings", "commerce.yaml").read_text()
+    assert "      hs_order_name: {column: order_number" in mapping
+    mapping = mapping.replace("hs_order_name: {column: order_number", "hs_order_title: {column: order_number")
+    (tmp_path / "mapping.yaml").write_text(mapping)
+    monkeypatch.setenv("AIRFLOW__HUBSPOT_COMMERCE__MAPPING_PATH", str(tmp_path / "mapping.yaml"))
+    bag = DagBag(dag_folder=sync_dag.fileloc)
+    assert not bag.import_errors, bag.import_errors
+    dag = bag.dags[sync_dag.dag_id]
+    for task in dag.tasks:
+        task.retries = 0
+    return dag
+
+
+def test_a_run_that_fails_validation_changes_nothing_in_the_portal(
+    unknown_property_dag, store, sandbox, capfd
+) -> None:
+    """setup and extract pass, validate finds a mapped property the portal lacks: no key property is
+    created, nothing else is written."""
+    run(unknown_property_dag, {"full_refresh": True}, expect="failed")
+    assert LAST_STATES["setup"] == LAST_STATES["extract"] == "success" and LAST_STATES["validate"] == "failed"
+    assert LAST_STATES["plan_quota"] == "upstream_failed"
+    assert "stream orders: orders has no property hs_order_title in HubSpot" in capfd.readouterr().out
+    paths = sandbox.stats()["by_path"]
+    assert "GET /crm/properties/2026-09/orders" in paths, "setup read the definitions"
+    assert portal_changes(paths) == [] and sandbox.stats()["write_requests"] == 0
+    reader = HubSpotReader(sandbox.url, sandbox.token)
+    for object_type in ("orders", "line_items", "commerce_payments", "carts"):
+        names = {p["name"] for p in reader.call("GET", f"/crm/v3/properties/{object_type}")["results"]}
+        assert "hs_object_id" in names and KEY not in names, object_type
+
+
+def test_a_window_with_one_end_fails_the_first_tasks_before_any_hubspot_request(
+    sync_dag, store, sandbox, capfd
+) -> None:
+    """A date is a valid window end now; one end alone fails setup and extract in one sentence, and HubSpot
+    is never asked anything."""
+    run(sync_dag, {"window_start": "2025-01-01"}, expect="failed")
+    assert LAST_STATES["setup"] == LAST_STATES["extract"] == "failed"
+    assert sandbox.stats()["by_path"] == {}
+    out = capfd.readouterr().out
+    assert (
+        "The run was given window_start '2025-01-01' but no window_end: trigger it again with both ends of "
+        "the window (e.g. window_start 2025-03-01 and window_end 2025-03-02) or neither (the run's data "
+        "interval)."
+    ) in out
 
 
 def test_a_token_missing_scopes_fails_setup_before_any_write_naming_them_all(
     sync_dag, store, monkeypatch, capfd
 ) -> None:
-    """The token may write products and contacts only: setup names every missing scope in one message, and
-    nothing is written (the key property is not created either)."""
+    """The token may read and write products and contacts only: setup names every missing scope once,
+    grouped, with their number, and nothing is written (the key property is not created either)."""
     granted = ",".join(
         f"crm.objects.{name}.{access}" for name in ("products", "contacts") for access in ("read", "write")
     )
@@ -484,9 +548,14 @@ def test_a_token_missing_scopes_fails_setup_before_any_write_naming_them_all(
         paths = narrow.stats()["by_path"]
     assert LAST_STATES["setup"] == "failed" and LAST_STATES["upsert_products"] == "upstream_failed"
     assert not [path for path in paths if path.startswith("POST /crm")], "no record, no property written"
-    out = capfd.readouterr().out
-    for scope in ("crm.objects.orders.write", "crm.objects.line_items.write", "crm.objects.carts.read"):
-        assert scope in out
+    assert (
+        "The token of connection 'hubspot_default' lacks 12 scopes: records crm.objects.carts.read, "
+        "crm.objects.carts.write, crm.objects.commercepayments.read, crm.objects.commercepayments.write, "
+        "crm.objects.line_items.read, crm.objects.line_items.write, crm.objects.orders.read, "
+        "crm.objects.orders.write; schemas crm.schemas.carts.write, crm.schemas.commercepayments.write, "
+        "crm.schemas.line_items.write, crm.schemas.orders.write; add them to the private app, service key or "
+        "OAuth app in HubSpot and run again (nothing was written)."
+    ) in capfd.readouterr().out
     assert "THE RUN IS INCOMPLETE: setup failed" in files.report.read_text()
 
 

@@ -94,7 +94,8 @@ def test_a_run_longer_than_the_day_defers_resumes_after_the_reset_and_lands_ever
     files = RunStorage.for_run(default_work_dir(), sync_dag.dag_id, dag_run.run_id)
     report = files.report.read_text()
     assert "daily quota: the run's plans need" in report
-    assert "reserve 9, so 5 available: each write checked again" in report, "the run's plan found it short"
+    # setup only reads (8 requests): 22 of 30 remain for the plan, which counts the key property's 8 too
+    assert "remaining 22 of 30, reserve 9, so 13 available: each write checked again" in report, "short"
     waited = [line for line in report.splitlines() if "waited for the reset until" in line]
     assert len(waited) >= 1 and all("remaining" in line and "reserve 9" in line for line in waited)
     assert "INCOMPLETE" not in report and "not attempted" not in report
@@ -145,7 +146,7 @@ def test_fail_stops_the_run_before_its_first_write_and_names_the_numbers(
     sync_dag, store: Path, sandbox
 ) -> None:
     """With ``fail``, the run's plan (made once, before any write task) finds the day short: plan_quota fails,
-    no write task runs, HubSpot holds no record, and the report gives the numbers."""
+    no write task runs, HubSpot holds no record nor the key property, and the report gives the numbers."""
     sandbox.set_limits(daily_limit=DAILY_LIMIT)
     conf = {**sync_dag.params.dump(), "full_refresh": True, "quota_reserve": RESERVE}
     conf["on_quota_short"] = "fail"
@@ -156,7 +157,12 @@ def test_fail_stops_the_run_before_its_first_write_and_names_the_numbers(
     assert writers and all(states[task] == "upstream_failed" for task in writers), states
     for object_type in ("products", "contacts", "orders", "line_items", "commerce_payments", "carts"):
         assert sandbox.dump(object_type) == [], object_type
+    paths = sandbox.stats()["by_path"]
+    assert not [path for path in paths if path.startswith("POST /crm/properties/")], "nor the key property"
 
     report = RunStorage.for_run(default_work_dir(), sync_dag.dag_id, dag_run.run_id).report.read_text()
-    assert "before the first write: about" in report and "reserve 9, so 5 available" in report
+    # 17: 9 for the writes, 8 to create the key property on four object types (after the plan, since setup
+    # only reads: 22 of the day's 30 remain when the plan is made)
+    plan = "before the first write: about 17 requests; remaining 22 of 30, reserve 9, so 13 available"
+    assert plan in report
     assert "plan_quota" in report  # among the failed tasks, with what to clear

@@ -60,7 +60,9 @@ class HubSpotClient:
         self.account = AccountApi(self.request, paths)
         self.quota = DailyQuota(limiter, usage, settings.daily_limit, self.account.portal_details)
         self.writer = RecordWriter(self.engine, self.quota, warm_up)
-        self.tokens = TokenScopesApi(self.request, transport.post_form, paths, token=token or "", oauth=oauth)
+        self.tokens = TokenScopesApi(
+            self.request, transport.post_form, paths, token=token or "", oauth=oauth, conn_id=settings.conn_id
+        )
 
     def _oauth_token(self, settings: ConnectionSettings, mask: Callable[[str], None]) -> OAuthToken | None:
         """The OAuth app's access tokens, exchanged through this client's transport; None without an app."""

@@ -235,7 +235,8 @@ class HubSpotHook(HttpHook):
         self.client.associations.remove(from_type, to_type, links)
 
     def token_scopes(self) -> set[str] | None:
-        """The scopes HubSpot granted the connection's token; None when HubSpot knows it as no token."""
+        """The scopes HubSpot granted the connection's token; None when HubSpot accepts the token but does not
+        describe it; HubSpotAuthError naming the connection when HubSpot refuses it."""
         return self.client.tokens.scopes()
 
     def portal_details(self) -> Portal:

@@ -24,7 +24,7 @@ from airflow.sdk import BaseHook
 
 from hubspot_commerce.errors import SyncConfigurationError
 from hubspot_commerce.sync.mapping import SyncMapping
-from hubspot_commerce.sync.run_options import RunOptions
+from hubspot_commerce.sync.run_options import RunOptions, as_utc
 
 log = logging.getLogger(__name__)
 
@@ -79,41 +79,24 @@ class Window:
         }
 
 
-def parse_timestamp(value: str | datetime) -> datetime:
-    """An ISO 8601 date or timestamp as an aware UTC datetime (naive values are taken as UTC)."""
-    try:
-        moment = (
-            value
-            if isinstance(value, datetime)
-            else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        )
-    except ValueError as exc:
-        raise SyncConfigurationError(f"{value!r} is not an ISO 8601 date or timestamp") from exc
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def resolve_window(
     options: RunOptions,
     data_interval_start: datetime | None,
     data_interval_end: datetime | None,
     run_after: datetime | None,
 ) -> Window:
-    """The run's window: ``full_refresh``, else the ``window_start``/``window_end`` Params, else the data
-    interval, else (a manual run without a logical date) the day before ``run_after``."""
+    """The run's window: ``full_refresh``, else the ``window_start``/``window_end`` Params (both or neither:
+    ``RunOptions.explicit_window``), else the data interval, else (a manual run without a logical date) the
+    day before ``run_after``."""
     if options.full_refresh:
         return Window(None, None, full_refresh=True)
-    start, end = options.window_start, options.window_end
-    if start or end:
-        if not (start and end):
-            raise SyncConfigurationError(
-                f"window_start and window_end must be given together (got window_start={start!r}, "
-                f"window_end={end!r})"
-            )
-        window = Window(parse_timestamp(start), parse_timestamp(end))
+    explicit = options.explicit_window()
+    if explicit is not None:
+        window = Window(*explicit)
     elif data_interval_start is not None and data_interval_end is not None:
-        window = Window(parse_timestamp(data_interval_start), parse_timestamp(data_interval_end))
+        window = Window(as_utc(data_interval_start), as_utc(data_interval_end))
     else:
-        end_moment = parse_timestamp(run_after or datetime.now(UTC))
+        end_moment = as_utc(run_after or datetime.now(UTC))
         window = Window(end_moment - timedelta(days=1), end_moment)
     if window.start >= window.end:
         raise SyncConfigurationError(f"the window is empty: {window.describe()}")

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow.sdk import Param
 
 from hubspot_commerce.batch.quota import DEFAULT_RESERVE, ON_QUOTA_SHORT, QuotaRule
+from hubspot_commerce.errors import SyncConfigurationError
 from hubspot_commerce.sync.mapping import StreamMapping
+
+# What a window Param takes, as its description and its refusals say it.
+WINDOW_FORMAT = "a date such as 2025-03-01 (midnight UTC) or a datetime such as 2025-03-01T06:00:00+00:00"
 
 
 def run_params(stream_names: list[str], max_rejected_fraction: float, quota: QuotaRule) -> dict[str, Param]:
@@ -47,18 +52,17 @@ def _sync_params(stream_names: list[str], max_rejected_fraction: float) -> dict[
         "window_start": Param(
             None,
             type=["null", "string"],
-            format="date-time",
             title="Window start (UTC)",
-            description="With window_end: sync the rows updated from this instant on, in UTC, e.g. "
-            "2025-03-01T00:00:00+00:00. Empty: the run's data interval.",
+            description="With window_end: sync the rows updated from this moment on. "
+            f"Either {WINDOW_FORMAT}; UTC unless an offset is given. Both empty: the run's data interval.",
         ),
         "window_end": Param(
             None,
             type=["null", "string"],
-            format="date-time",
             title="Window end (UTC)",
-            description="With window_start: sync the rows updated before this instant, in UTC, e.g. "
-            "2025-03-02T00:00:00+00:00 (the end is excluded).",
+            description="With window_start: sync the rows updated before this moment (the end is excluded). "
+            "Either a date such as 2025-03-02 (midnight UTC) or a datetime such as "
+            "2025-03-02T06:00:00+00:00; UTC unless an offset is given.",
         ),
         "max_rejected_fraction": Param(
             max_rejected_fraction,
@@ -151,6 +155,28 @@ class RunOptions:
             window_end=params.get("window_end"),
         )
 
+    def explicit_window(self) -> tuple[datetime, datetime] | None:
+        """The window the Params give, in UTC; None when they give none (or on a full refresh, which ignores
+        them). A window with one end, an end that is not a date or datetime, or an empty window is a
+        SyncConfigurationError of one sentence, raised before the run reads or asks anything."""
+        start, end = self.window_start, self.window_end
+        if self.full_refresh or not (start or end):
+            return None
+        if not (start and end):
+            given, empty = ("window_start", "window_end") if start else ("window_end", "window_start")
+            raise SyncConfigurationError(
+                f"The run was given {given} {start or end!r} but no {empty}: trigger it again with both ends "
+                "of the window (e.g. window_start 2025-03-01 and window_end 2025-03-02) or neither (the "
+                "run's data interval)."
+            )
+        window = window_bound("window_start", start), window_bound("window_end", end)
+        if window[0] >= window[1]:
+            raise SyncConfigurationError(
+                f"The window {window[0].isoformat()} .. {window[1].isoformat()} is empty: trigger the run "
+                "again with a window_start before its window_end (the end is excluded)."
+            )
+        return window
+
     def selected(self, stream: str) -> bool:
         """Whether the user chose to write ``stream`` (a dry run only says what it would write)."""
         return stream in self.objects
@@ -177,3 +203,19 @@ class RunOptions:
         if self.dry_run:
             return "dry run: nothing is written"
         return "writing" if self.selected(stream) else "not selected: nothing is written"
+
+
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` as an aware UTC datetime; a naive one is taken to be in UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def window_bound(name: str, value: str) -> datetime:
+    """A window Param's value (``name``) in UTC: a date is its midnight UTC, a datetime without an offset is
+    taken as UTC; anything else is a SyncConfigurationError of one sentence."""
+    try:
+        return as_utc(datetime.fromisoformat(value.strip()))
+    except ValueError:
+        raise SyncConfigurationError(
+            f"{name} {value!r} is neither a date nor a datetime: trigger the run again with {WINDOW_FORMAT}."
+        ) from None

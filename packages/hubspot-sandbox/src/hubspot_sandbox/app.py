@@ -212,6 +212,7 @@ class SandboxApp:
                 "This app hasn't been granted all required scopes to make this call. "
                 "Read more about required scopes here: https://developers.hubspot.com/scopes.",
             ),
+            404: ("OBJECT_NOT_FOUND", "resource not found"),
             423: ("LOCKED", "The record is locked by another update. Locks will last for 2 seconds."),
             477: (
                 "MIGRATION_IN_PROGRESS",

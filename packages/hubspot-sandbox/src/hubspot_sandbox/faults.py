@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 KINDS = ("status", "drop_after_commit", "delay")
-STATUSES = (403, 423, 429, 477, 500, 502, 503, 504)  # 403: a scope taken from the app mid-run
+# 403: a scope taken from the app mid-run; 404: on the token introspection paths, a token they do not describe
+STATUSES = (403, 404, 423, 429, 477, 500, 502, 503, 504)
 POLICIES = ("TEN_SECONDLY_ROLLING", "DAILY")
 
 

@@ -152,7 +152,7 @@ class SandboxProcess:
     ) -> None:
         """Schedule a fault for the next ``count`` requests whose path contains ``path``.
 
-        ``status`` 403/423/429/477/500/502/503/504 answers that status (429 with ``policy``
+        ``status`` 403/404/423/429/477/500/502/503/504 answers that status (429 with ``policy``
         TEN_SECONDLY_ROLLING or DAILY); ``kind="drop_after_commit"`` processes the request and then drops
         the connection; ``kind="delay"`` delays it by ``delay_ms``.
         """

@@ -9,6 +9,10 @@ starts, since what fits then depends on what is left at that moment.
 
 The estimate leaves out what only HubSpot's answers decide (reads of creates it answers "already exists",
 retries) and mirroring's lists and archives: a ``429 DAILY`` on the way still waits for the reset.
+
+Once the plan lets the run go ahead, the task creates the source-key property where the run creates records
+and the portal lacks it (``sync/key_property.py``; its requests are in the estimate): the run's first change
+to the portal, after extraction and validation have passed.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from hubspot_commerce.errors import HubSpotQuotaShort
 from hubspot_commerce.storage import iter_table, read_json, write_json
 from hubspot_commerce.sync.diff import plan_from_state, resolve_references, row_hashes
 from hubspot_commerce.sync.id_index import IdIndex
+from hubspot_commerce.sync.key_property import create_key_property, key_property_requests
 from hubspot_commerce.sync.mapping import KEY, REF_PREFIX, StreamMapping, SyncMapping
 from hubspot_commerce.sync.state import SyncState
 from hubspot_commerce.sync.tasks.task_context import HubSpotApi, RunContext
@@ -76,10 +81,20 @@ def _stream_total(
 
 
 def plan_quota_step(run: RunContext, hubspot: HubSpotApi) -> dict[str, Any] | None:
-    """Estimate the requests of every stream the run writes (or, on a dry run, would write) and plan them
-    against the day's quota (one request; none when there is nothing to write). Writes the plan to the run's
-    storage for the report and returns it for the write tasks. Raises HubSpotQuotaShort when the run is
-    short and ``on_quota_short`` is ``fail`` (never on a dry run, which only reports)."""
+    """Plan the run's requests against the day's quota (``plan_run_quota``); when the run goes ahead, create
+    the key property where it creates records and the portal lacks it (not on a dry run). Returns the plan
+    for the write tasks."""
+    plan = plan_run_quota(run, hubspot)
+    create_key_property(run, hubspot)
+    return plan
+
+
+def plan_run_quota(run: RunContext, hubspot: HubSpotApi) -> dict[str, Any] | None:
+    """Estimate the requests of every stream the run writes (or, on a dry run, would write), and of creating
+    the key property where it is missing, and plan them against the day's quota (one request; none when
+    there is nothing to send). Writes the plan to the run's storage for the report and returns it for the
+    write tasks. Raises HubSpotQuotaShort when the run is short and ``on_quota_short`` is ``fail`` (never on
+    a dry run, which only reports)."""
     mapping, files, options = run.mapping, run.files, run.options
     if run.state is None:
         raise ValueError("the run's quota is planned from the sync state")
@@ -87,19 +102,26 @@ def plan_quota_step(run: RunContext, hubspot: HubSpotApi) -> dict[str, Any] | No
     written = [name for name in mapping.streams if options.selected(name)]
     reconcile, state = options.reconcile, run.state
     needed = {name: _stream_total(mapping, name, files, state, reconcile) for name in written}
-    total = sum(needed.values())
+    keys = key_property_requests(run)
+    total = sum(needed.values()) + keys
     if not total:
         write_json(files.quota_plan, {"needed": 0, "streams": needed})
         log.info("The run writes nothing: no quota to plan")
         return None
     plan = hubspot.plan_quota(total, rule)
     write_json(files.quota_plan, {**plan.to_json(), "streams": needed})
-    log.info("The run's writes, estimated per stream %s: %s", needed, plan.describe())
+    log.info("The run's requests, estimated (%s): %s", _parts(needed, keys), plan.describe())
     if plan.short and rule.on_short == "fail" and not options.dry_run:
         raise HubSpotQuotaShort(
-            f"The run needs about {total} requests ({', '.join(f'{n} {c}' for n, c in needed.items() if c)}) "
+            f"The run needs about {total} requests ({_parts(needed, keys)}) "
             f"and HubSpot's daily quota is short: {plan.describe()}. Nothing was written; run it after the "
             "reset, lower quota_reserve, or choose on_quota_short defer or partial",
             plan=plan,
         )
     return plan.to_json()
+
+
+def _parts(needed: dict[str, int], keys: int) -> str:
+    """The estimate's parts in words: each stream's requests, then the key property's."""
+    parts = [f"{name} {count}" for name, count in needed.items() if count]
+    return ", ".join([*parts, *([f"key property {keys}"] if keys else [])])

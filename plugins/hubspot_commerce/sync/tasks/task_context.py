@@ -22,6 +22,8 @@ CHUNK_ROWS = 10_000
 class HubSpotApi(Protocol):
     """The part of ``HubSpotHook`` the tasks use (tests pass stand-ins)."""
 
+    hubspot_conn_id: str  # the connection messages name
+
     def get_properties(self, object_type: str) -> list[dict]: ...
 
     def get_properties_by_type(self, object_types: Iterable[str]) -> dict[str, list[dict]]: ...
