@@ -105,7 +105,8 @@ def test_what_is_missing_is_named_once_with_its_fix(shop, monkeypatch, capsys) -
         status, lines = _check(capsys, "--pool", "no_such_pool")
     assert status == 1
     lacks = lines[6]
-    assert lacks.startswith("[FAIL] the token lacks 14 scopes: crm.objects.carts.read, ")
+    assert lacks.startswith("[FAIL] the token lacks 14 scopes: records crm.objects.carts.read, ")
+    assert "; schemas crm.schemas." in lacks and lacks.count("crm.objects.carts.read") == 1
     assert "crm.schemas.orders.write" in lacks and "crm.objects.products.write" not in lacks
     assert lines[:6] + lines[7:] == [
         f"[  ok] mapping with 7 streams and their SQL files in {SQL}",

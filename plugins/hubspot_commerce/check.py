@@ -26,7 +26,7 @@ from hubspot_commerce.errors import (
     SyncConfigurationError,
 )
 from hubspot_commerce.hooks.hubspot import HubSpotHook
-from hubspot_commerce.objects import missing_scopes
+from hubspot_commerce.objects import describe_scopes, missing_scopes
 from hubspot_commerce.sync.extract import SqlSource, Window, render_query, sql_source
 from hubspot_commerce.sync.mapping import SyncMapping
 from hubspot_commerce.sync.state import SyncState, first_line
@@ -99,11 +99,7 @@ def check_scopes(granted: set[str] | None, mapping: SyncMapping) -> Check:
     types = mapping.object_types
     missing = missing_scopes(granted, types, types, mapping.keyed_object_types)
     if missing:
-        return Check(
-            "FAIL",
-            f"the token lacks {len(missing)} scopes: {', '.join(missing)}",
-            "add them to the app in HubSpot",
-        )
+        return Check("FAIL", f"the token lacks {describe_scopes(missing)}", "add them to the app in HubSpot")
     return Check("ok", f"the token has every scope a full run needs ({len(granted)} granted)")
 
 
