@@ -245,8 +245,8 @@ def mirror_task(config: SyncConfig, stream: StreamMapping, upstream: list[Any]) 
 def report_task(config: SyncConfig, results: Mapping[str, XComArg]) -> XComArg:
     """The report, once every other task has finished, whatever happened; it fails when any task failed,
     so a failed run stays failed, and its exception (the run's last) names the cause. ``results``: the
-    outputs of extract, validate, the writes and mirrors by result key; the report reads those that
-    succeeded."""
+    outputs of extract, validate, the writes and mirrors by result key; the report reads those of the tasks
+    that ran."""
     task_ids = {key: output.operator.task_id for key, output in results.items()}
 
     @task(task_id=REPORT, multiple_outputs=False, trigger_rule=TriggerRule.ALL_DONE)
@@ -255,7 +255,7 @@ def report_task(config: SyncConfig, results: Mapping[str, XComArg]) -> XComArg:
         for a failed run, what did not finish, why, and what to clear."""
         context = get_current_context()
         run, states = config.run_context(), task_states(context)
-        text, failures = report_step(run, succeeded_results(context, task_ids, states), states)
+        text, failures = report_step(run, ran_results(context, task_ids, states), states)
         log.info(
             "Report (also in %s):\n%s", run.files.report, text
         )  # a log line, before "Done. Returned ..."
@@ -268,14 +268,15 @@ def report_task(config: SyncConfig, results: Mapping[str, XComArg]) -> XComArg:
     return reported
 
 
-def succeeded_results(
+def ran_results(
     context: Mapping[str, Any], task_ids: Mapping[str, str], states: Mapping[str, str | None]
 ) -> dict[str, Any]:
-    """The XCom value of each task that succeeded, by result key; None for the others: they left none, and
-    asking for one would log an "XCom not found" error that reads like one more failure."""
+    """The XCom value of each task that ran (succeeded, or skipped: a write that changed nothing may still
+    name the records it found), by result key; None for the others, which left none: asking for theirs
+    would log "XCom not found" errors that read like more failures."""
     ti = context["ti"]
     return {
-        key: ti.xcom_pull(task_ids=task) if states.get(task) == "success" else None
+        key: ti.xcom_pull(task_ids=task) if states.get(task) in ("success", "skipped") else None
         for key, task in task_ids.items()
     }
 

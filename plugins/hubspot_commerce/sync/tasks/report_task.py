@@ -36,7 +36,7 @@ from hubspot_commerce.sync.tasks import task_context
 from hubspot_commerce.sync.tasks.task_context import RunContext
 
 log = logging.getLogger(__name__)
-Results = Mapping[str, Mapping[str, Any] | None]  # XCom values by result key; None: the task did not succeed
+Results = Mapping[str, Mapping[str, Any] | None]  # XCom values by result key; None: the task did not run
 
 
 def report_step(
@@ -47,7 +47,7 @@ def report_step(
     rows are; which streams did not finish; last, each failed task's cause and what to do.
 
     ``results`` holds the XCom values of ``extract``, ``validate``, the write tasks (``<stream>.<action>``)
-    and the mirror tasks (``<stream>.mirror``), None for a task that did not succeed; ``states`` every
+    and the mirror tasks (``<stream>.mirror``), None for a task that did not run; ``states`` every
     task's state. The run's copies of rows are removed only when nothing failed, since clearing a failed
     task needs them. Returns the text and the failed tasks with their causes.
     """
