@@ -178,6 +178,11 @@ class RunStorage:
     def report(self) -> ObjectStoragePath:
         return self.root / "report.txt"
 
+    def failure(self, task: str) -> ObjectStoragePath:
+        """Why ``task`` failed (its exception's type and first line, what to do), as its failure callback
+        recorded it for the report."""
+        return self.root / "failures" / f"{path_safe(task)}.json"
+
     def remove_row_copies(self) -> None:
         """Delete the run's copies of source and validated rows (the bulk of its files) once it reported;
         the report, rejected rows and write inputs stay."""

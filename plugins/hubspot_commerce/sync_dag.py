@@ -13,7 +13,7 @@ run's directory on object storage (``work_dir``) and small XCom values; HubSpot 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,7 @@ from hubspot_commerce.errors import (
 from hubspot_commerce.lineage.extract_events import emit_extract_lineage
 from hubspot_commerce.operators.batch import HubSpotBatchOperator
 from hubspot_commerce.storage import default_work_dir, storage_path
+from hubspot_commerce.sync.cause import TaskFailure, failures_summary
 from hubspot_commerce.sync.column_lineage import stream_queries, write_lineage
 from hubspot_commerce.sync.extract import resolve_window, sql_source
 from hubspot_commerce.sync.mapping import StreamMapping, SyncMapping
@@ -257,30 +258,60 @@ def mirror_task(config: SyncConfig, stream: StreamMapping, upstream: list[Any]) 
     return mirrored
 
 
-def report_task(config: SyncConfig, results: dict[str, Any]) -> XComArg:
+def report_task(config: SyncConfig, results: Mapping[str, XComArg]) -> XComArg:
     """The report, once every other task has finished, whatever happened; it fails when any task failed,
-    so a failed run stays failed."""
+    so a failed run stays failed, and its exception (the run's last) names the cause. ``results``: the
+    outputs of extract, validate, the writes and mirrors by result key; the report reads those of the tasks
+    that ran."""
+    task_ids = {key: output.operator.task_id for key, output in results.items()}
 
     @task(task_id=REPORT, multiple_outputs=False, trigger_rule=TriggerRule.ALL_DONE)
-    def report(results: Mapping[str, Any]) -> str:
+    def report() -> str:
         """Log per stream: extracted, created, updated, unchanged, rejected; where rejected rows are;
-        for a failed run, what did not finish and what to clear."""
-        run = config.run_context()
-        text, failed = report_step(run, results, task_states(get_current_context()))
+        for a failed run, what did not finish, why, and what to clear."""
+        context = get_current_context()
+        run, states = config.run_context(), task_states(context)
+        text, failures = report_step(run, ran_results(context, task_ids, states), states)
         log.info(
             "Report (also in %s):\n%s", run.files.report, text
         )  # a log line, before "Done. Returned ..."
-        if failed:
-            raise AirflowFailException(f"the run is incomplete: {', '.join(failed)} failed (see the report)")
+        if failures:
+            raise AirflowFailException(failures_summary(failures))
         return str(run.files.report)
 
-    return report(results)
+    reported = report()
+    [output.operator for output in results.values()] >> reported
+    return reported
+
+
+def ran_results(
+    context: Mapping[str, Any], task_ids: Mapping[str, str], states: Mapping[str, str | None]
+) -> dict[str, Any]:
+    """The XCom value of each task that ran (succeeded, or skipped: a write that changed nothing may still
+    name the records it found), by result key; None for the others, which left none: asking for theirs
+    would log "XCom not found" errors that read like more failures."""
+    ti = context["ti"]
+    return {
+        key: ti.xcom_pull(task_ids=task) if states.get(task) in ("success", "skipped") else None
+        for key, task in task_ids.items()
+    }
 
 
 def task_states(context: Mapping[str, Any]) -> dict[str, str | None]:
     """Every task's state in the current run, as the API server knows it."""
     ti = context["ti"]
     return dict(ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {}))
+
+
+def failure_recorder(config: SyncConfig) -> Callable[[Mapping[str, Any]], None]:
+    """The tasks' ``on_failure_callback`` (run by the worker once a task has failed for good, not on a try
+    that is retried): it records the cause in the run's storage, where the report reads it."""
+
+    def record_failure(context: Mapping[str, Any]) -> None:
+        failure = TaskFailure.of(context["ti"].task_id, context.get("exception"))
+        failure.save(config.storage(context["run_id"]))
+
+    return record_failure
 
 
 def build_dag(
@@ -330,7 +361,7 @@ def build_dag(
         tags=["hubspot", "commerce"],
         user_defined_macros=config.macros(),
         params=params,
-        **schedule_arguments(start_date, retries, retry_delay),
+        **schedule_arguments(start_date, retries, retry_delay, failure_recorder(config)),
     ) as dag:
         wire_tasks(config)
     return dag
@@ -346,8 +377,14 @@ def mapping_and_work_root(
     return configured_mapping(mapping_path, sql_dir), work_root
 
 
-def schedule_arguments(start_date: datetime, retries: int, retry_delay: timedelta) -> dict[str, Any]:
-    """From when the DAG runs (one run at a time, no catch-up) and how its tasks retry."""
+def schedule_arguments(
+    start_date: datetime,
+    retries: int,
+    retry_delay: timedelta,
+    on_failure: Callable[[Mapping[str, Any]], None],
+) -> dict[str, Any]:
+    """From when the DAG runs (one run at a time, no catch-up), how its tasks retry, and what a task that
+    failed for good records (``on_failure``)."""
     return {
         "start_date": start_date,
         "catchup": False,
@@ -356,6 +393,7 @@ def schedule_arguments(start_date: datetime, retries: int, retry_delay: timedelt
             "retries": retries,
             "retry_delay": retry_delay,
             "retry_policy": HUBSPOT_RETRY_POLICY,
+            "on_failure_callback": on_failure,
         },
     }
 

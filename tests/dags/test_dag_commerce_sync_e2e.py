@@ -8,8 +8,11 @@ distributed`` runs) and, for both directions of every link, through the sandbox'
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -132,6 +135,23 @@ def portal_changes(paths: Iterable[str]) -> list[str]:
         for path in paths
         if not path.startswith("GET ") and " /oauth/" not in path and not path.endswith("/batch/read")
     ]
+
+
+def assert_ends_with_cause(files: RunStorage, out: str, task: str, cause: str, advice: str) -> None:
+    """A failed run's report ends with the failed task, its exception and message (``cause``: how they start)
+    and what to do, and so does the run's last exception; no read of a task that never ran logged an "XCom
+    not found" error."""
+    lines = files.report.read_text().splitlines()
+    assert lines[-5] == f"THE RUN IS INCOMPLETE: {task} failed."
+    assert lines[-4].startswith(f"{task}: {cause}"), lines[-4]
+    assert lines[-3:-1] == [
+        f"  fix: {advice}",
+        f"Then clear {task} with its downstream tasks (Clear, with 'Downstream'): records that landed",
+    ]
+    last = out[out.rindex("AirflowFailException: ") :].splitlines()[0]
+    assert last.startswith(f"AirflowFailException: {task} failed: {cause}"), last
+    assert last.endswith(f". Fix: {advice}, then clear {task} with its downstream tasks."), last
+    assert "XCom not found" not in out
 
 
 def assert_one_path_family(paths: Iterable[str], api_version: str) -> None:
@@ -434,7 +454,7 @@ def test_a_portal_rule_rejects_exactly_the_rows_that_break_it_naming_the_rule(
 
 
 def test_a_stream_with_too_many_rejected_rows_is_not_written_and_the_report_says_so(
-    sync_dag, store, sandbox
+    sync_dag, store, sandbox, capfd
 ) -> None:
     """One contact of 40 without an email is 2.5% of the stream, above the default 1%: contacts fail before
     any is written, the streams that need them do not run, the report still comes, and the run fails."""
@@ -459,6 +479,12 @@ def test_a_stream_with_too_many_rejected_rows_is_not_written_and_the_report_says
     assert [row["reason"] for row in rejected if row["stream"] == "contacts"] == [
         "required property email is missing"
     ]
+    cause = (
+        "SourceRowsRejected: contacts: 1 of 40 rows were rejected before sending (allowed fraction 0.01), so "
+        f"none of contacts is written. Reasons per row: {files.rejected('contacts', 'validate')} and "
+    )
+    advice = "fix the rows in the files it names, or raise max_rejected_fraction"
+    assert_ends_with_cause(files, capfd.readouterr().out, "prepare_contacts", cause, advice)
 
 
 def test_a_missing_source_connection_fails_at_once_naming_it(
@@ -471,8 +497,12 @@ def test_a_missing_source_connection_fails_at_once_naming_it(
     files = run(sync_dag, {"full_refresh": True}, expect="failed")
     assert time.monotonic() - started < 30
     assert LAST_STATES["extract"] == "failed" and LAST_STATES["validate"] == "upstream_failed"
-    assert "conn_id `commerce_source` isn't defined" in capfd.readouterr().out
-    assert "THE RUN IS INCOMPLETE: extract failed" in files.report.read_text()
+    cause = "AirflowNotFoundException: The conn_id `commerce_source` isn't defined"
+    advice = (
+        "define the connection it names where the tasks run (Admin > Connections, a secrets backend or an "
+        "AIRFLOW_CONN_<ID> variable)"
+    )
+    assert_ends_with_cause(files, capfd.readouterr().out, "extract", cause, advice)
     paths = sandbox.stats()["by_path"]
     assert not [path for path in paths if "/objects/" in path], "no record was read or written"
     assert LAST_STATES["setup"] == "success" and "GET /crm/properties/2026-09/orders" in paths
@@ -548,6 +578,7 @@ def test_a_token_missing_scopes_fails_setup_before_any_write_naming_them_all(
         paths = narrow.stats()["by_path"]
     assert LAST_STATES["setup"] == "failed" and LAST_STATES["upsert_products"] == "upstream_failed"
     assert not [path for path in paths if path.startswith("POST /crm")], "no record, no property written"
+    out = capfd.readouterr().out
     assert (
         "The token of connection 'hubspot_default' lacks 12 scopes: records crm.objects.carts.read, "
         "crm.objects.carts.write, crm.objects.commercepayments.read, crm.objects.commercepayments.write, "
@@ -555,8 +586,57 @@ def test_a_token_missing_scopes_fails_setup_before_any_write_naming_them_all(
         "crm.objects.orders.write; schemas crm.schemas.carts.write, crm.schemas.commercepayments.write, "
         "crm.schemas.line_items.write, crm.schemas.orders.write; add them to the private app, service key or "
         "OAuth app in HubSpot and run again (nothing was written)."
-    ) in capfd.readouterr().out
-    assert "THE RUN IS INCOMPLETE: setup failed" in files.report.read_text()
+    ) in out
+    advice = "add the missing scopes to the app or key in HubSpot and update the connection"
+    assert_ends_with_cause(files, out, "setup", "HubSpotMissingScopes: ", advice)
+
+
+def test_airflow_dags_test_ends_with_the_cause_when_a_mapped_property_is_missing_in_the_portal(
+    store, sandbox, tmp_path
+) -> None:
+    """The command a new user runs first, as a subprocess: validate fails on a property the portal lacks.
+    The last 15 lines of ``airflow dags test`` name the task, the exception, its message and what to do; no
+    "XCom not found" error appears; the report counts the rows extract read as unfinished."""
+    mapping = include_path("mappings", "commerce.yaml").read_text()
+    mapping = mapping.replace(
+        "      description: {column: description}\n", "      bin_code: {column: description}\n"
+    )
+    assert "bin_code" in mapping
+    (tmp_path / "mapping.yaml").write_text(mapping)
+    command = [str(Path(sys.executable).with_name("airflow")), "dags", "test", "hubspot_commerce_sync"]
+    result = subprocess.run(
+        [*command, "-c", json.dumps({"full_refresh": True})],
+        env={**os.environ, "AIRFLOW__HUBSPOT_COMMERCE__MAPPING_PATH": str(tmp_path / "mapping.yaml")},
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-3000:]
+    assert (
+        "airflow.sdk.exceptions.AirflowFailException: validate failed: SyncConfigurationError: the mapping "
+        "does not fit the portal (1 problem): stream products: products has no property bin_code in "
+        "HubSpot; change the mapping, or create or change the property in HubSpot. Fix: correct what it "
+        "names (a Param, a SQL file, the mapping or the portal), then clear "
+        "validate with its downstream tasks."
+    ) in output.splitlines()[-15:]
+    assert "XCom not found" not in output
+    products = next(line.split() for line in output.splitlines() if line.startswith("products "))
+    assert products[2:] == [
+        "30",
+        "0",
+        "0",
+        "0",
+        "0",
+        "30",
+        "(not",
+        "run:",
+        "an",
+        "earlier",
+        "task",
+        "failed)",
+    ]
 
 
 def test_text_in_numeric_and_date_columns_costs_only_its_own_rows(sync_dag, store, sandbox) -> None:

@@ -106,6 +106,17 @@ def test_hubspot_tasks_share_the_pool_and_retry_policy(sync_dag) -> None:
     assert [rule.action.value for rule in rules] == ["retry", "retry", "fail", "fail"]
 
 
+def test_every_task_records_its_cause_and_the_report_reads_what_ran(sync_dag) -> None:
+    """A task that failed for good records its cause for the report (its ``on_failure_callback``); the report
+    runs after extract, validate and every write, reading their results itself."""
+    assert all(len(task.on_failure_callback) == 1 for task in sync_dag.tasks)
+    report = sync_dag.get_task("report")
+    assert {"extract", "validate"} <= report.upstream_task_ids
+    assert not report.op_args and not report.op_kwargs, (
+        "no XComArg: nothing pulled for a task that did not run"
+    )
+
+
 def test_one_asset_and_one_portal_alias_per_hubspot_object_type(sync_dag) -> None:
     """Each write emits the object type's Asset, schedulable without knowing the portal, and through an
     alias the Asset of the object type in the portal it wrote to (``hubspot://<portal id>/<object type>``,

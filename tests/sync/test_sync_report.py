@@ -85,3 +85,20 @@ def test_a_failed_write_leaves_its_planned_records_unfinished_and_every_row_is_c
     assert sum(counts) == orders.extracted
     payments = rows["payments"]
     assert (payments.extracted, payments.created, payments.unfinished) == (7, 0, 7), "never planned"
+
+
+def test_rows_extract_read_before_validate_failed_are_extracted_and_unfinished(mapping) -> None:
+    """Without validate's counts, extract's are the stream's rows: none planned, all unfinished, and every
+    line adds up. When validate ran, its counts win (they leave out the rows the source marks deleted)."""
+    extraction = {"window": "full refresh", "products": "500", "contacts": "2000", "orders": "0"}
+    rows = {r.stream: r for r in stream_counts(mapping, {}, {}, {}, dry_run=False, extraction=extraction)}
+    products = rows["products"]
+    counts = (products.created, products.updated, products.unchanged, products.rejected, products.unfinished)
+    assert (products.extracted, counts) == (500, (0, 0, 0, 0, 500))
+    assert (rows["contacts"].extracted, rows["contacts"].unfinished) == (2000, 2000)
+    assert (rows["carts"].extracted, rows["carts"].unfinished) == (0, 0), "extract named no carts"
+    for row in rows.values():
+        assert row.extracted == row.created + row.updated + row.unchanged + row.rejected + row.unfinished
+    validation = {"products.extracted": "498", "products.rejected": "3"}
+    validated = stream_counts(mapping, validation, {}, {}, dry_run=False, extraction=extraction)
+    assert (validated[0].extracted, validated[0].rejected, validated[0].unfinished) == (498, 3, 495)

@@ -96,8 +96,9 @@ file.
 
 ## When a task fails
 
-Read the failed task's log: its last lines say what went wrong (HubSpot unreachable, a missing scope, a
-configuration error, too many rejected rows). Fix the cause, then select the failed task, **Clear** it with
+The report's last lines, and the `report` task's error, name each failed task, its error and what to do
+(HubSpot unreachable, a missing scope, a configuration error, too many rejected rows); the failed task's log
+has the whole error. Fix the cause, then select the failed task, **Clear** it with
 *Downstream* checked. Records an earlier try wrote are not written again (the task resumes where it stopped),
 and the report is written anew. `report` fails while any task failed, so the run stays failed until then.
 """

@@ -1,5 +1,5 @@
 """The run's report: per stream how many rows were extracted, created, updated, unchanged and rejected, and,
-when tasks failed, which streams did not finish, why, and what to clear."""
+when tasks failed, which streams did not finish, why, and what to clear (its last lines)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from hubspot_commerce.contract import (
     stream_task_ids,
     write_actions,
 )
+from hubspot_commerce.sync.cause import TaskFailure
 from hubspot_commerce.sync.mapping import SyncMapping
 
 COLUMNS = ("extracted", "created", "updated", "unchanged", "rejected", "unfinished")
@@ -73,9 +74,11 @@ def stream_counts(
     plans: Mapping[str, Mapping[str, Any]],
     writes: Mapping[str, Mapping[str, Any] | None],
     dry_run: bool,
+    extraction: Mapping[str, str] | None = None,
 ) -> list[StreamCounts]:
-    """Combine validation counts, each stream's plan and the write operators' results, counting every row
-    once: a stream that was never planned is unfinished past its rejected rows.
+    """Combine validation counts (else, when validate did not finish, extract's ``extraction`` counts), each
+    stream's plan and the write operators' results, counting every row once: a stream that was never planned
+    is unfinished past its rejected rows.
 
     On a dry run nothing is written, so created and updated are what the run *would* write. A create that
     HubSpot refused because the record already existed (an earlier, interrupted run) counts as unchanged;
@@ -83,7 +86,7 @@ def stream_counts(
     """
     rows = []
     for name, stream in mapping.streams.items():
-        extracted = int(validation.get(count_key(name, "extracted"), 0))
+        extracted = int(validation.get(count_key(name, "extracted"), (extraction or {}).get(name, 0)))
         rejected = int(validation.get(count_key(name, "rejected"), 0))
         plan = plans.get(name)
         if plan is None:
@@ -123,15 +126,20 @@ def failed_tasks(states: Mapping[str, str | None]) -> list[str]:
     return sorted(task for task, state in states.items() if state == "failed")
 
 
-def failure_lines(failed: list[str]) -> list[str]:
-    """What a user does about a failed run."""
-    if not failed:
+def failure_lines(failures: list[TaskFailure]) -> list[str]:
+    """The report's last lines for a failed run: each failed task with its cause and what to do, then what
+    to clear."""
+    if not failures:
         return []
+    tasks = ", ".join(failure.task for failure in failures)
+    lines = ["", f"THE RUN IS INCOMPLETE: {tasks} failed."]
+    for failure in failures:
+        lines += [f"{failure.task}: {failure.cause}", f"  fix: {failure.advice}"]
+    its = "its" if len(failures) == 1 else "their"
     return [
-        "",
-        f"THE RUN IS INCOMPLETE: {', '.join(failed)} failed; each task's log says why.",
-        "Fix the cause, then clear the failed tasks with their downstream tasks (Clear, with 'Downstream'):",
-        "records that landed are not written again, and the report is written anew.",
+        *lines,
+        f"Then clear {tasks} with {its} downstream tasks (Clear, with 'Downstream'): records that landed",
+        "are not written again, and the report is written anew.",
     ]
 
 
@@ -143,10 +151,9 @@ def format_report(
     rejected_file: str,
     hubspot_rejected_files: list[str],
     status: Mapping[str, str] | None = None,
-    failed: list[str] | None = None,
 ) -> str:
-    """The report as a fixed-width table, then where the rejected rows are (source key and reason each),
-    then, for a failed run, which tasks failed and what to clear."""
+    """The report as a fixed-width table, then where the rejected rows are (source key and reason each);
+    ``status`` says why a stream did not finish."""
     title = "HubSpot commerce sync" + (
         " (DRY RUN: nothing written; created/updated = would be)" if dry_run else ""
     )
@@ -167,7 +174,7 @@ def format_report(
     lines.append("")
     lines.append(f"rejected rows (source key and reason, JSON lines): {rejected_file}")
     lines += [f"rejected by HubSpot: {path}" for path in hubspot_rejected_files]
-    return "\n".join(lines + failure_lines(failed or []))
+    return "\n".join(lines)
 
 
 def mirror_lines(results: Mapping[str, Mapping[str, Any] | None], dry_run: bool) -> list[str]:

@@ -1,5 +1,5 @@
 """The ``report`` task: record the run's outcome in the sync state, then write the run's report, whatever
-happened, and say what to clear when a task failed."""
+happened, ending, when a task failed, with its cause and what to clear."""
 
 from __future__ import annotations
 
@@ -20,9 +20,11 @@ from hubspot_commerce.contract import (
     write_actions,
 )
 from hubspot_commerce.storage import iter_jsonl, iter_table, read_json, read_jsonl, storage_path, write_jsonl
+from hubspot_commerce.sync.cause import TaskFailure
 from hubspot_commerce.sync.id_index import IdIndex
 from hubspot_commerce.sync.report import (
     failed_tasks,
+    failure_lines,
     format_report,
     mirror_lines,
     quota_lines,
@@ -37,15 +39,17 @@ log = logging.getLogger(__name__)
 Results = Mapping[str, Mapping[str, Any] | None]  # XCom values by result key; None: the task did not run
 
 
-def report_step(run: RunContext, results: Results, states: Mapping[str, str | None]) -> tuple[str, list[str]]:
+def report_step(
+    run: RunContext, results: Results, states: Mapping[str, str | None]
+) -> tuple[str, list[TaskFailure]]:
     """Record the run's outcome in the sync state (when the run has one), then write the run's report,
     whatever happened: per stream extracted, created, updated, unchanged and rejected; where the rejected
-    rows are; which streams did not finish and what to clear.
+    rows are; which streams did not finish; last, each failed task's cause and what to do.
 
-    ``results`` holds the XCom values of ``extract``, ``validate``, the write tasks (``<stream>.<action>``;
-    None for a task that did not run) and the mirror tasks (``<stream>.mirror``); ``states`` every task's
-    state. The run's copies of rows are removed only when nothing failed, since clearing a failed task needs
-    them. Returns the text and the failed tasks.
+    ``results`` holds the XCom values of ``extract``, ``validate``, the write tasks (``<stream>.<action>``)
+    and the mirror tasks (``<stream>.mirror``), None for a task that did not run; ``states`` every
+    task's state. The run's copies of rows are removed only when nothing failed, since clearing a failed
+    task needs them. Returns the text and the failed tasks with their causes.
     """
     mapping, files, options, state = run.mapping, run.files, run.options, run.state
     plans = {name: read_json(files.plan(name)) for name in mapping.streams if files.plan(name).exists()}
@@ -57,26 +61,27 @@ def report_step(run: RunContext, results: Results, states: Mapping[str, str | No
     hubspot_rejected = sorted(
         str(result["rejected_path"]) for result in writes.values() if result and result.get("rejected_path")
     )
-    failed = failed_tasks(states)
+    extraction = results.get(EXTRACT) or {}
     text = format_report(
-        stream_counts(mapping, results.get(VALIDATE) or {}, plans, writes, options.dry_run),
-        (results.get(EXTRACT) or {}).get("window", "(not extracted)"),
+        stream_counts(mapping, results.get(VALIDATE) or {}, plans, writes, options.dry_run, extraction),
+        extraction.get("window", "(not extracted)"),
         options.dry_run,
         list(options.objects),
         str(files.all_rejected),
         hubspot_rejected,
         stream_status(mapping, states),
-        failed,
     )
     run_plan = read_json(files.quota_plan) if files.quota_plan.exists() else None
     quota = quota_lines(mapping, plans, writes, run_plan)
-    text = "\n".join([text, *mirror_lines(results, options.dry_run), *quota])
+    lines = [text, *mirror_lines(results, options.dry_run), *quota]
     if state is not None:
-        text += f"\nsync state: {recorded} rows recorded in {state.table}"
+        lines.append(f"sync state: {recorded} rows recorded in {state.table}")
+    failures = [TaskFailure.load(files, task) for task in failed_tasks(states)]
+    text = "\n".join(lines + failure_lines(failures))
     files.report.write_text(text + "\n")
-    if not failed:
+    if not failures:
         files.remove_row_copies()
-    return text, failed
+    return text, failures
 
 
 def stream_rejections(files: RunStorage, stream: str) -> Iterator[dict[str, Any]]:
