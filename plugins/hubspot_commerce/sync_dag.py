@@ -218,20 +218,25 @@ def stream_tasks(config: SyncConfig, stream: StreamMapping, upstream: Mapping[st
     """prepare -> the write tasks of one stream; returns the outputs that carry its ids (prepare: records
     that existed; writes: records that landed)."""
 
+    sources = {name: {o.operator.task_id: o.operator.task_id for o in out} for name, out in upstream.items()}
+
     @task(
         task_id=task_id(PREPARE, stream.name),
         pool=config.pool,
         multiple_outputs=False,
         trigger_rule=TriggerRule.NONE_FAILED,  # runs after skipped writes (dry run), not after failed ones
     )
-    def prepare(upstream: Mapping[str, list[Any]]) -> dict[str, dict[str, str] | str]:
-        """Plan the stream against HubSpot; return the ids of its records that exist already."""
-        run = config.run_context()
-        ids = referenced_ids(upstream)
+    def prepare() -> dict[str, dict[str, str] | str]:
+        """Plan the stream against HubSpot; return the ids of its records that exist already. The ids of
+        the streams it refers to come from the tasks that ran (no "XCom not found" for a skipped one)."""
+        context = get_current_context()
+        states = task_states(context)
+        results = {name: ran_results(context, ids, states).values() for name, ids in sources.items()}
         with config.hubspot() as hubspot:
-            return prepare_step(run.stream(stream.name, hubspot), ids)
+            return prepare_step(config.run_context().stream(stream.name, hubspot), referenced_ids(results))
 
-    planned = prepare(upstream)
+    planned = prepare()
+    [output.operator for outputs in upstream.values() for output in outputs] >> planned
     writers = write_tasks(config, stream)
     planned >> writers
     return [planned, *(writer.output for writer in writers)]

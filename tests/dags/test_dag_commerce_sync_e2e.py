@@ -276,8 +276,9 @@ def test_incremental_window_updates_only_changed_rows(sync_dag, store, sandbox) 
     assert len(orders) == 61
 
 
-def test_dry_run_writes_nothing(sync_dag, store, sandbox) -> None:
+def test_dry_run_writes_nothing(sync_dag, store, sandbox, capfd) -> None:
     files = run(sync_dag, {"full_refresh": True, "dry_run": True})
+    assert "XCom not found" not in capfd.readouterr().out, "prepare reads only the writes that ran"
     stats = sandbox.stats()
     assert stats["write_requests"] == 0
     assert not any(route.startswith("POST /crm/properties/") for route in stats["by_path"])
