@@ -237,6 +237,11 @@ class SyncConfigurationError(ValueError):
     no retry can fix it, so the task fails at once with a message naming what to change."""
 
 
+class RunParamsError(SyncConfigurationError):
+    """A Param of this run cannot be used (a window with one end, or none between its ends). A run keeps its
+    Params, so clearing its tasks fails the same way: only a new run with other Params can pass."""
+
+
 class StateTableRefused(SyncConfigurationError):
     """The sync state table's connection refused to create, read or write it (the user's rights, a
     read-only database): ``problem`` says what and why, ``fix`` the grant or the setting that moves it."""

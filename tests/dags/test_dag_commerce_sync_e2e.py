@@ -619,7 +619,7 @@ def test_airflow_dags_test_ends_with_the_cause_when_a_mapped_property_is_missing
         "airflow.sdk.exceptions.AirflowFailException: validate failed: SyncConfigurationError: the mapping "
         "does not fit the portal (1 problem): stream products: products has no property bin_code in "
         "HubSpot; change the mapping, or create or change the property in HubSpot. Fix: correct what it "
-        "names (a Param, a SQL file, the mapping or the portal), then clear "
+        "names (a SQL file, the mapping or the portal), then clear "
         "validate with its downstream tasks."
     ) in output.splitlines()[-15:]
     assert "XCom not found" not in output

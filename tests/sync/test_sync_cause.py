@@ -10,7 +10,9 @@ from hubspot_commerce.errors import (
     HubSpotAuthError,
     HubSpotMissingScopes,
     HubSpotUnavailable,
+    RunParamsError,
     SourceRowsRejected,
+    StateTableRefused,
     SyncConfigurationError,
 )
 from hubspot_commerce.sync.cause import UNKNOWN_ADVICE, TaskFailure, advice_for, failures_summary, first_line
@@ -53,7 +55,7 @@ def test_each_kind_of_error_has_its_advice(error: BaseException, advice: str) ->
 
 
 def test_the_recorded_cause_is_the_exception_type_and_the_first_line_of_its_message(files) -> None:
-    message = "the mapping does not fit the portal (1 problems): products: no warehouse_bin"
+    message = "the mapping does not fit the portal (1 problem): products: no warehouse_bin"
     error = SyncConfigurationError(f"\n{message}\nsecond line")
     TaskFailure.of("validate", error).save(files)
     failure = TaskFailure.load(files, "validate")
@@ -61,10 +63,10 @@ def test_the_recorded_cause_is_the_exception_type_and_the_first_line_of_its_mess
         "validate",
         "SyncConfigurationError",
         message,
-        "correct what it names (a Param, a SQL file, the mapping or the portal)",
+        "correct what it names (a SQL file, the mapping or the portal)",
     )
     assert failure.summary() == (
-        f"validate failed: SyncConfigurationError: {message}. Fix: correct what it names (a Param, a SQL "
+        f"validate failed: SyncConfigurationError: {message}. Fix: correct what it names (a SQL "
         "file, the mapping or the portal), then clear validate with its downstream tasks."
     )
 
@@ -97,3 +99,28 @@ def test_the_runs_last_exception_names_the_first_failure_and_counts_the_others()
         "HubSpot answers again (it failed or did not answer on every try), then clear create_orders with its "
         "downstream tasks. (1 more failed: see the report)"
     )
+
+
+def test_a_wrong_param_asks_for_a_new_run_not_a_clear() -> None:
+    """A run keeps its Params, so clearing a task that failed on one fails again: the advice is a new run."""
+    from hubspot_commerce.sync.report import failure_lines
+    from hubspot_commerce.sync.run_options import RunOptions
+
+    with pytest.raises(RunParamsError) as refused:
+        RunOptions(window_start="2025-01-01").explicit_window()
+    failure = TaskFailure.of("extract", refused.value)
+    assert not failure.clearable
+    assert failure.summary() == (
+        "extract failed: RunParamsError: The run was given window_start '2025-01-01' but no window_end: "
+        "trigger it again with both ends of the window (e.g. window_start 2025-03-01 and window_end "
+        "2025-03-02) or neither (the run's data interval). Fix: trigger a new run with the Params corrected "
+        "(a cleared task keeps this run's Params)."
+    )
+    lines = failure_lines([failure, TaskFailure.of("setup", refused.value)])
+    assert (
+        lines[-1]
+        == "  fix: trigger a new run with the Params corrected (a cleared task keeps this run's Params)"
+    )
+    assert not [line for line in lines if line.startswith("Then clear")]
+    state = TaskFailure.of("extract", StateTableRefused("cannot create hubspot_sync_state", "GRANT CREATE"))
+    assert state.clearable and state.advice.startswith("grant what it names, or set [hubspot_commerce]")

@@ -22,7 +22,9 @@ from hubspot_commerce.errors import (
     HubSpotUncertainWrites,
     HubSpotValidationError,
     MassArchiveRefused,
+    RunParamsError,
     SourceRowsRejected,
+    StateTableRefused,
     SyncConfigurationError,
 )
 from hubspot_commerce.storage import read_json, write_json
@@ -44,7 +46,9 @@ ADVICE: tuple[tuple[type[BaseException], str], ...] = (
     (HubSpotServerError, "wait until HubSpot answers again (it failed or did not answer on every try)"),
     (SourceRowsRejected, "fix the rows in the files it names, or raise max_rejected_fraction"),
     (MassArchiveRefused, "check what the source deleted; if it is meant, trigger with confirm_archive"),
-    (SyncConfigurationError, "correct what it names (a Param, a SQL file, the mapping or the portal)"),
+    (RunParamsError, "trigger a new run with the Params corrected (a cleared task keeps this run's Params)"),
+    (StateTableRefused, "grant what it names, or set [hubspot_commerce] state_conn_id / state_table"),
+    (SyncConfigurationError, "correct what it names (a SQL file, the mapping or the portal)"),
     (
         AirflowNotFoundException,
         "define the connection it names where the tasks run (Admin > Connections, a secrets backend or an "
@@ -76,13 +80,15 @@ class TaskFailure:
     exception: str = ""
     message: str = ""
     advice: str = UNKNOWN_ADVICE
+    clearable: bool = True  # False: clearing the task cannot help (the run's own Params are wrong)
 
     @classmethod
     def of(cls, task: str, error: BaseException | str | None) -> TaskFailure:
         """The failure of ``task`` from what its failure callback was given (a message when the task was
         killed)."""
         if isinstance(error, BaseException):
-            return cls(task, type(error).__name__, first_line(str(error)), advice_for(error))
+            clearable = not isinstance(error, RunParamsError)
+            return cls(task, type(error).__name__, first_line(str(error)), advice_for(error), clearable)
         return cls(task, "", first_line(error or ""))
 
     def save(self, files: RunStorage) -> None:
@@ -102,10 +108,8 @@ class TaskFailure:
 
     def summary(self) -> str:
         """One sentence: the task, the cause and what to do, as the run's last exception says it."""
-        return (
-            f"{self.task} failed: {self.cause.rstrip('.')}. Fix: {self.advice}, then clear {self.task} with "
-            "its downstream tasks."
-        )
+        then = f", then clear {self.task} with its downstream tasks" if self.clearable else ""
+        return f"{self.task} failed: {self.cause.rstrip('.')}. Fix: {self.advice}{then}."
 
 
 def failures_summary(failures: Iterable[TaskFailure]) -> str:

@@ -135,10 +135,14 @@ def failure_lines(failures: list[TaskFailure]) -> list[str]:
     lines = ["", f"THE RUN IS INCOMPLETE: {tasks} failed."]
     for failure in failures:
         lines += [f"{failure.task}: {failure.cause}", f"  fix: {failure.advice}"]
-    its = "its" if len(failures) == 1 else "their"
+    cleared = [failure.task for failure in failures if failure.clearable]
+    if not cleared:
+        return lines
+    its = "its" if len(cleared) == 1 else "their"
     return [
         *lines,
-        f"Then clear {tasks} with {its} downstream tasks (Clear, with 'Downstream'): records that landed",
+        f"Then clear {', '.join(cleared)} with {its} downstream tasks (Clear, with 'Downstream'): records "
+        "that landed",
         "are not written again, and the report is written anew.",
     ]
 

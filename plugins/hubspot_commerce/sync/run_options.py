@@ -11,7 +11,7 @@ from typing import Any
 from airflow.sdk import Param
 
 from hubspot_commerce.batch.quota import DEFAULT_RESERVE, ON_QUOTA_SHORT, QuotaRule
-from hubspot_commerce.errors import SyncConfigurationError
+from hubspot_commerce.errors import RunParamsError
 from hubspot_commerce.sync.mapping import StreamMapping
 
 # What a window Param takes, as its description and its refusals say it.
@@ -158,20 +158,20 @@ class RunOptions:
     def explicit_window(self) -> tuple[datetime, datetime] | None:
         """The window the Params give, in UTC; None when they give none (or on a full refresh, which ignores
         them). A window with one end, an end that is not a date or datetime, or an empty window is a
-        SyncConfigurationError of one sentence, raised before the run reads or asks anything."""
+        RunParamsError of one sentence, raised before the run reads or asks anything."""
         start, end = self.window_start, self.window_end
         if self.full_refresh or not (start or end):
             return None
         if not (start and end):
             given, empty = ("window_start", "window_end") if start else ("window_end", "window_start")
-            raise SyncConfigurationError(
+            raise RunParamsError(
                 f"The run was given {given} {start or end!r} but no {empty}: trigger it again with both ends "
                 "of the window (e.g. window_start 2025-03-01 and window_end 2025-03-02) or neither (the "
                 "run's data interval)."
             )
         window = window_bound("window_start", start), window_bound("window_end", end)
         if window[0] >= window[1]:
-            raise SyncConfigurationError(
+            raise RunParamsError(
                 f"The window {window[0].isoformat()} .. {window[1].isoformat()} is empty: trigger the run "
                 "again with a window_start before its window_end (the end is excluded)."
             )
@@ -212,10 +212,10 @@ def as_utc(moment: datetime) -> datetime:
 
 def window_bound(name: str, value: str) -> datetime:
     """A window Param's value (``name``) in UTC: a date is its midnight UTC, a datetime without an offset is
-    taken as UTC; anything else is a SyncConfigurationError of one sentence."""
+    taken as UTC; anything else is a RunParamsError of one sentence."""
     try:
         return as_utc(datetime.fromisoformat(value.strip()))
     except ValueError:
-        raise SyncConfigurationError(
+        raise RunParamsError(
             f"{name} {value!r} is neither a date nor a datetime: trigger the run again with {WINDOW_FORMAT}."
         ) from None

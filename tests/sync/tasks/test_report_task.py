@@ -93,7 +93,7 @@ def test_a_run_whose_validate_failed_counts_what_extract_read_as_unfinished_and_
     assert text.splitlines()[-4:-2] == [
         "validate: SyncConfigurationError: the mapping does not fit the portal (1 problems): products: "
         "no warehouse_bin",
-        "  fix: correct what it names (a Param, a SQL file, the mapping or the portal)",
+        "  fix: correct what it names (a SQL file, the mapping or the portal)",
     ]
     assert text.splitlines()[-2].startswith("Then clear validate with its downstream tasks")
     assert [failure.task for failure in failed] == ["validate"]
