@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from test_dag_commerce_sync_e2e import KEY, assert_hubspot_matches_store, by_key, rows, run
 
 from hubspot_commerce.contract import RunStorage
 from hubspot_commerce.storage import read_jsonl
 from hubspot_commerce.sync.resources import include_path
-from hubspot_commerce_lab.distributed.airflow_api import AirflowApi
+from hubspot_commerce_lab.distributed.airflow_api import AirflowApi, AirflowApiError
 from hubspot_commerce_lab.distributed.processes import ManagedProcess, free_port, wait_until
 
 pytestmark = [pytest.mark.usefixtures("airflow_db", "hubspot_conn"), pytest.mark.timeout(300)]
@@ -37,10 +38,28 @@ OBJECT_TYPES = {"orders": "orders", "order_line_items": "line_items", "payments"
 
 
 class HitlApi(AirflowApi):
-    """The REST API's human-in-the-loop endpoints, as a person answering from elsewhere uses them."""
+    """The REST API's human-in-the-loop endpoints, as a person answering from elsewhere uses them, on the
+    API server ``server`` (logged in as admin once it is up)."""
+
+    def __init__(self, base_url: str, server: ManagedProcess) -> None:
+        super().__init__(base_url, "admin", "admin")
+        self.server = server
+
+    def wait_ready(self) -> None:
+        """Wait for the server's start-up, which goes on beside the test's first run; then log in."""
+        if "Authorization" not in self.session.headers:
+            wait_until(lambda: self.server.alive() and self.logged_in(), 120, "the API server")
+
+    def logged_in(self) -> bool:
+        try:
+            self.login()
+        except (requests.RequestException, AirflowApiError):  # not up yet
+            return False
+        return True
 
     def questions(self, run_id: str = "~", **filters: Any) -> list[dict]:
         """The run's HITL details (``~``: every run's), with their task instance."""
+        self.wait_ready()
         path = f"/dags/{DAG_ID}/dagRuns/{run_id}/hitlDetails"
         return list(self.call("GET", path, params=filters)["hitl_details"])
 
@@ -51,7 +70,8 @@ class HitlApi(AirflowApi):
 
 @pytest.fixture(scope="module")
 def api_server(airflow_db: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HitlApi]:
-    """A real ``airflow api-server`` (core API only) on the tests' metadata DB, logged in as admin."""
+    """A real ``airflow api-server`` (core API only) on the tests' metadata DB, as admin; started here and
+    waited for on first use."""
     home = tmp_path_factory.mktemp("api-server")
     (home / "passwords.json").write_text(json.dumps({"admin": "admin"}))
     env = {
@@ -64,20 +84,10 @@ def api_server(airflow_db: None, tmp_path_factory: pytest.TempPathFactory) -> It
     server = ManagedProcess.start(
         "api-server", [*command, "--port", str(port), "--workers", "1"], env, home, home / "api-server.log"
     )
-    api = HitlApi(f"http://127.0.0.1:{port}", "admin", "admin")
     try:
-        wait_until(lambda: server.alive() and logged_in(api), 120, "the API server")
-        yield api
+        yield HitlApi(f"http://127.0.0.1:{port}", server)
     finally:
         server.stop(timeout=20)
-
-
-def logged_in(api: HitlApi) -> bool:
-    try:
-        api.login()
-    except Exception:
-        return False
-    return True
 
 
 class Answerer(threading.Thread):
@@ -105,6 +115,7 @@ class Answerer(threading.Thread):
 
 def run_answering(dag: Any, api: HitlApi, option: str) -> tuple[RunStorage, dict]:
     """A full-refresh run whose question is answered ``option`` over the REST API; its files and question."""
+    api.wait_ready()
     answerer = Answerer(api, option)
     answerer.start()
     try:
