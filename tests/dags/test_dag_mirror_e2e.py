@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -101,9 +102,12 @@ class Answerer(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
+        since = datetime.now(UTC).isoformat()  # not a question an aborted earlier test left waiting
         try:
             while not self.stop.is_set():
-                waiting = self.api.questions(task_id="approve_archive", state="awaiting_input")
+                waiting = self.api.questions(
+                    task_id="approve_archive", state="awaiting_input", created_at_gte=since
+                )
                 if waiting:
                     self.question = waiting[0]
                     self.api.answer(self.question["task_instance"]["dag_run_id"], self.option)
