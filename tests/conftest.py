@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,3 +92,23 @@ def s3_dir(s3_server, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRe
         json.dumps({"conn_type": "aws", "login": "testing", "password": "testing", "extra": extra}),
     )
     return f"s3://aws_default@{s3_server.bucket}/{request.node.name}"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator:
+    """A throwaway PostgreSQL cluster (Debian's binaries, as ``make distributed`` uses them), one per session;
+    its database ``airflow`` belongs to the user ``airflow`` (password ``airflow``)."""
+    from hubspot_commerce_lab.distributed.debian_packages import find_postgres_bin
+    from hubspot_commerce_lab.distributed.services import PostgresServer
+
+    binaries = find_postgres_bin()
+    if binaries is None:
+        pytest.skip("PostgreSQL is not installed")
+    root = Path(tempfile.mkdtemp(prefix="hubspot-commerce-pg-"))
+    server = PostgresServer(binaries, root)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import sqlite3
-import tempfile
-from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -33,7 +30,6 @@ from hubspot_commerce.sync.resources import include_path
 from hubspot_commerce.sync.run_options import RunOptions
 from hubspot_commerce.sync.tasks.extract_task import extract_step
 from hubspot_commerce.sync.tasks.task_context import RunContext
-from hubspot_commerce_lab.distributed.debian_packages import find_postgres_bin
 from hubspot_commerce_lab.distributed.services import PostgresServer
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
@@ -246,22 +242,6 @@ def test_extracting_again_replaces_the_table(source, tmp_path: Path) -> None:
     (tmp_path / "things.sql").write_text("SELECT sku AS id FROM products ORDER BY sku LIMIT 2")
     extract_step(RunContext(mapping, files), source, Window(T0, T1), chunk_rows=3)
     assert read_table(files.source("things"))["id"].tolist() == ["SKU-00001", "SKU-00002"]
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    """A throwaway PostgreSQL cluster (Debian's binaries, as ``make distributed`` uses them)."""
-    binaries = find_postgres_bin()
-    if binaries is None:
-        pytest.skip("PostgreSQL is not installed")
-    root = Path(tempfile.mkdtemp(prefix="hubspot-commerce-pg-"))
-    server = PostgresServer(binaries, root)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_postgres_rows_come_through_a_server_side_cursor_a_chunk_at_a_time(
