@@ -287,7 +287,7 @@ def build_dag(
     state_conn_id: str | None = None,
     state_table: str = DEFAULT_STATE_TABLE,
 ) -> DAG:
-    """Build the nightly commerce sync (the README's "The hubspot_commerce_sync DAG" explains every argument).
+    """Build the nightly commerce sync (docs/reference/build-dag.md explains every argument).
 
     :param source_conn_id: a common-sql connection (any SQL database); ``state_conn_id`` holds the sync
         state table ``state_table`` (default: the source connection).

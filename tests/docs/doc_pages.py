@@ -64,7 +64,7 @@ def blocks(path: Path) -> list[Block]:
         title = TITLE.search(info)
         found.append(
             Block(
-                page=str(path.relative_to(DOCS)),
+                page=str(path.relative_to(DOCS)) if DOCS in path.parents else path.name,
                 line=index + 1,
                 kind=marker["kind"] if marker else None,
                 what=marker["what"] if marker else None,
@@ -78,8 +78,10 @@ def blocks(path: Path) -> list[Block]:
 
 
 def marked(what: str, *folders: str) -> list[Block]:
-    """Every block marked ``<!-- check: <what> -->`` on the pages under ``folders`` (all pages when none)."""
-    return [block for path in pages(*folders) for block in blocks(path) if block.what == what]
+    """Every block marked ``<!-- check: <what> -->`` on the pages under ``folders`` (every page and the
+    README when none)."""
+    paths = pages(*folders) if folders else [*pages(), ROOT / "README.md"]
+    return [block for path in paths for block in blocks(path) if block.what == what]
 
 
 def shell_commands(text: str) -> list[list[str]]:
