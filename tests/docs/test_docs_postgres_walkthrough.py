@@ -20,7 +20,7 @@ import jinja2
 import pytest
 import yaml
 from doc_pages import Block, marked
-from test_docs_snippets import SMALL, WINDOWS
+from source_queries import SMALL, WINDOWS
 
 from hubspot_commerce.sync.mapping import SyncMapping, format_template, load_mapping
 from hubspot_commerce.sync.resources import include_path

@@ -10,6 +10,7 @@ from dataclasses import fields
 import pytest
 from doc_pages import DOCS, first_column_names, section, table_rows
 from shell_checks import hubspot_extras, make_targets, package_settings
+from source_queries import named_columns
 
 from hubspot_commerce.sync.mapping import STREAM_KEYS, KeyProperty, PropertyRule, Reference, load_mapping
 
@@ -75,8 +76,6 @@ def test_the_default_mapping_table_names_every_stream_with_its_query_and_key() -
 
 def test_the_sql_page_lists_the_columns_each_query_returns_for_the_mapping() -> None:
     """Each default query's row names exactly the columns its stream's mapping uses."""
-    from test_docs_snippets import named_columns
-
     rows = {
         row[0].strip("`"): row[2] for row in table_rows(section(REFERENCE / "source-sql.md", "The SQL files"))
     }

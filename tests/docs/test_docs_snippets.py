@@ -7,21 +7,16 @@ from __future__ import annotations
 
 import ast
 import configparser
-import contextlib
 import importlib.util
 import inspect
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import pytest
 import requests
 import yaml
@@ -35,22 +30,16 @@ from shell_checks import (
     make_targets,
     package_settings,
 )
+from source_queries import WINDOWS, named_columns, page_sql_files, render, sample_store
 
-from hubspot_commerce.sync.extract import Window
-from hubspot_commerce.sync.mapping import StreamMapping, SyncMapping, load_mapping, template_columns
+from hubspot_commerce.sync.mapping import StreamMapping, SyncMapping, load_mapping
 from hubspot_commerce.sync.resources import include_path
-from hubspot_commerce_lab.sample_store import StoreSize, generate_store
 
 CHECKS = {
     "commands", "sandbox", "sql-store", "mapping", "mapping-portal", "airflow-cfg", "python-sandbox",
     "build-dag", "sandbox-rules", "own-dag-file", "own-dag-test", "postgres-warehouse", "postgres-sql-file",
     "postgres-mapping", "postgres-check", "postgres-run", "postgres-query", "postgres-fragment",
 }  # fmt: skip
-WINDOWS = (
-    Window(None, None, full_refresh=True),
-    Window(datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 7, 1, tzinfo=UTC)),
-)
-SMALL = StoreSize(products=30, customers=40, orders=60, carts=20)
 
 
 def where(block: Block) -> str:
@@ -148,47 +137,6 @@ def test_sandbox_commands_run_against_the_sandbox(block: Block, sandbox: Any) ->
     assert result.stdout.strip(), f"{block.where} printed nothing"
 
 
-def page_sql_files(page: str) -> dict[str, str]:
-    """The SQL files a page shows (titled ``sql-store`` blocks), by file name."""
-    return {
-        block.file_name: block.text for block in marked("sql-store") if block.page == page and block.title
-    }
-
-
-@contextlib.contextmanager
-def sample_store(folder: Path, page: str) -> Iterator[sqlite3.Connection]:
-    """A small sample store with the sync state table, and the tables the page's SQL creates."""
-    from hubspot_commerce.sync.state import SyncState
-
-    path = folder / "store.sqlite"
-    generate_store(path, SMALL)
-    with sqlite3.connect(path) as db:
-        SyncState(lambda: SqliteDb(db)).ensure_table()
-        for block in marked("sql-store"):
-            if block.page == page and block.text.lstrip().upper().startswith("CREATE"):
-                db.executescript(block.text)
-        yield db
-
-
-class SqliteDb:
-    """The one thing ``SyncState.ensure_table`` asks of a hook, on a sqlite3 connection."""
-
-    placeholder = "?"
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def run(self, sql: str, autocommit: bool = False, parameters: Any = None) -> None:
-        self.db.execute(sql)
-
-
-def render(text: str, files: dict[str, str], window: Window) -> str:
-    """A SQL template as the sync renders it: the package's ``_selection.sql``, the page's own files."""
-    loader = jinja2.ChoiceLoader([jinja2.DictLoader(files), jinja2.FileSystemLoader(include_path("sql"))])
-    env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, autoescape=False)
-    return env.from_string(text).render(window.template_context())
-
-
 @pytest.mark.parametrize("page", sorted({block.page for block in marked("sql-store")}))
 def test_sql_runs_on_the_sample_store(page: str, tmp_path: Path) -> None:
     files = page_sql_files(page)
@@ -208,15 +156,15 @@ def merged(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def snippet_mapping(block: Block, folder: Path, replace: bool = False) -> SyncMapping:
-    """The package's mapping with the block's streams merged in (or ``replace``-d), and the package's SQL
-    folder with the page's files added; loaded with ``load_mapping``."""
+def snippet_mapping(block: Block, folder: Path) -> SyncMapping:
+    """The package's mapping with the block's streams merged in, and the package's SQL folder with the
+    page's files added; loaded with ``load_mapping``."""
     raw = yaml.safe_load(include_path("mappings", "commerce.yaml").read_text())
     snippet = yaml.safe_load(block.text)
     raw["key_property"] = snippet.get("key_property", raw["key_property"])
     for name, spec in snippet.get("streams", snippet).items():
         if name != "key_property":
-            raw["streams"][name] = spec if replace else merged(raw["streams"].get(name, {}), spec)
+            raw["streams"][name] = merged(raw["streams"].get(name, {}), spec)
     sql_dir = folder / "sql"
     shutil.copytree(include_path("sql"), sql_dir)
     for name, text in page_sql_files(block.page).items():
@@ -228,16 +176,6 @@ def snippet_mapping(block: Block, folder: Path, replace: bool = False) -> SyncMa
 def snippet_streams(block: Block, mapping: SyncMapping) -> list[StreamMapping]:
     snippet = yaml.safe_load(block.text)
     return [mapping.streams[name] for name in snippet.get("streams", snippet) if name in mapping.streams]
-
-
-def named_columns(stream: StreamMapping) -> set[str]:
-    """Every source column a stream's mapping names: columns, template and key fields, reference keys."""
-    columns = template_columns(stream.key) | {rule.column for rule in stream.properties if rule.column}
-    columns |= {
-        name for rule in stream.properties if rule.template for name in template_columns(rule.template)
-    }
-    columns |= {name for ref in stream.references for name in template_columns(ref.key)}
-    return columns | ({stream.deleted_column} if stream.deleted_column else set())
 
 
 @pytest.mark.parametrize("block", marked("mapping"), ids=where)
