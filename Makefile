@@ -30,9 +30,10 @@ test: $(INSTALLED)
 	$(MAKE) ui-test
 
 ## docs: the documentation site (docs/) into .site/, --strict: a broken link or anchor, a page left out of the
-## navigation, a Python object that does not exist fails the build
+## navigation, a Python object or documented parameter that does not exist fails the build (never --quiet:
+## it hides the warnings --strict counts)
 docs: $(INSTALLED)
-	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 ## ui-test: airflow standalone (sandbox, sample store) driven in headless Chromium; screenshots in .ui-test/
 ui-test: $(INSTALLED)
