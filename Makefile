@@ -8,7 +8,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 
-.PHONY: demo test ui-test lint bench bench-scale sandbox standalone distributed distributed-faults clean
+.PHONY: demo test docs ui-test lint bench bench-scale sandbox standalone distributed distributed-faults clean
 
 # One step installs the workspace: the runtime package, the local HubSpot and the lab (packages/), editable.
 $(INSTALLED): pyproject.toml packages/hubspot-sandbox/pyproject.toml packages/hubspot-commerce-lab/pyproject.toml
@@ -22,11 +22,18 @@ $(INSTALLED): pyproject.toml packages/hubspot-sandbox/pyproject.toml packages/hu
 demo: $(INSTALLED)
 	$(PY) -m hubspot_commerce_lab.demo
 
-## test: lint and every test (unit, sandbox over real HTTP, DAG end to end)
+## test: lint, the docs, and every test (unit, sandbox over real HTTP, DAG end to end)
 test: $(INSTALLED)
 	$(VENV)/bin/ruff check .
+	$(MAKE) docs
 	$(VENV)/bin/pytest -q
 	$(MAKE) ui-test
+
+## docs: the documentation site (docs/) into .site/, --strict: a broken link or anchor, a page left out of the
+## navigation, a Python object or documented parameter that does not exist fails the build (never --quiet:
+## it hides the warnings --strict counts)
+docs: $(INSTALLED)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 ## ui-test: airflow standalone (sandbox, sample store) driven in headless Chromium; screenshots in .ui-test/
 ui-test: $(INSTALLED)
@@ -68,4 +75,4 @@ distributed-faults: $(INSTALLED)
 	$(VENV)/bin/pytest -q -m lab_faults tests/lab
 
 clean:
-	rm -rf $(VENV) .airflow .airflow-test .demo .bench .ui-test
+	rm -rf $(VENV) .airflow .airflow-test .demo .bench .ui-test .site

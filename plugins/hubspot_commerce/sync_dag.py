@@ -384,7 +384,7 @@ def build_dag(
     archive_response_timeout: timedelta | None = timedelta(hours=12),
     archive_assigned_users: list[HITLUser] | None = None,
 ) -> DAG:
-    """Build the nightly commerce sync (the README's "The hubspot_commerce_sync DAG" explains every argument).
+    """Build the nightly commerce sync (docs/reference/build-dag.md explains every argument).
 
     :param source_conn_id: a common-sql connection (any SQL database); ``state_conn_id`` holds the sync
         state table ``state_table`` (defaults: the ``[hubspot_commerce]`` settings of those names, else the

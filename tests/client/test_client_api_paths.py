@@ -7,7 +7,7 @@ import pytest
 from hubspot_commerce.client.api_paths import API_VERSIONS, ApiPaths
 
 ACTIONS = ("create", "read", "update", "upsert", "archive")
-# Every path of each version, written out: the table the README shows.
+# Every path of each version, written out: the table docs/explanation/api-versions.md shows.
 EXPECTED = {
     version: {
         "objects": f"crm/objects/{version}/orders",

@@ -1,4 +1,4 @@
-"""The DAG loads, and is wired the way the README promises: schedule, params, pool, retries, assets."""
+"""The DAG loads, and is wired the way the docs promise: schedule, params, pool, retries, assets."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from test_dag_commerce_sync_e2e import assert_hubspot_matches_store, by_key, row
 
 pytestmark = [pytest.mark.usefixtures("airflow_db", "hubspot_conn"), pytest.mark.timeout(300)]
 
-# The README's query: HubSpot ids joined back onto the warehouse's own orders.
+# The docs' query: HubSpot ids joined back onto the warehouse's own orders.
 JOIN = """
 SELECT o.order_id, s.hubspot_id, s.outcome, s.synced_at
 FROM orders o JOIN hubspot_sync_state s ON s.stream = 'orders' AND s.source_key = CAST(o.order_id AS TEXT)

@@ -2,7 +2,7 @@
 
 HubSpot serves two path families on the same data: date-versioned (``crm/objects/2026-09/orders``, the
 default) and numbered (``crm/v3/objects/orders``, ``crm/v4/associations/...``), which HubSpot stops
-supporting in 2027. The README's "HubSpot API version" section maps them, with sources.
+supporting in 2027. docs/explanation/api-versions.md maps them, with sources.
 """
 
 from __future__ import annotations

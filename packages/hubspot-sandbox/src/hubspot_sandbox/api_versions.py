@@ -2,7 +2,7 @@
 
 ``parse`` splits a path into its API, version and the segments after the version, so the router sends both
 families to the same handlers; ``Dialect`` carries the few things a version changes inside those handlers.
-Sources for each difference are listed in the README ("HubSpot API versions").
+Sources for each difference are listed in docs/reference/sandbox.md ("HubSpot API versions").
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """HubSpot's CRM object API (v3 and date-versioned): batch create/upsert/read/update/archive, list, get-by-id.
 
-Batch semantics (HubSpot's, see the README's sandbox section): without a unique ``objectWriteTraceId`` on
+Batch semantics (HubSpot's, see docs/reference/sandbox.md): without a unique ``objectWriteTraceId`` on
 every input the first bad input refuses the whole batch and nothing is written; with them the good inputs are
 written and the bad ones come back in a 207. Results come back in no particular order.
 """

@@ -3,7 +3,7 @@
 A sandbox portal has HubSpot's default Order Pipeline, whose stage ids are the ``hs_pipeline_stage`` options
 of ``schema.py``. HubSpot documents pipelines for orders but none for carts (its pipelines guide lists deals,
 tickets, appointments, courses, listings, orders, services, leads and custom objects), so other object types
-answer 400 (see the README's choices).
+answer 400 (see the choices in docs/reference/sandbox.md).
 """
 
 from __future__ import annotations

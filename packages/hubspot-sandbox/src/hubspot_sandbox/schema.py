@@ -1,6 +1,6 @@
 """What the sandbox portal knows before any data arrives: object types, default properties, association types.
 
-Property sets follow HubSpot's object guides (see the README's sandbox section). They are plain data; the
+Property sets follow HubSpot's object guides (see docs/reference/sandbox.md). They are plain data; the
 validation rules live in ``validation.py``.
 """
 
