@@ -9,7 +9,6 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import jinja2
 from doc_pages import marked
@@ -41,23 +40,11 @@ def sample_store(folder: Path, page: str) -> Iterator[sqlite3.Connection]:
     path = folder / "store.sqlite"
     generate_store(path, SMALL)
     with sqlite3.connect(path) as db:
-        SyncState(lambda: SqliteDb(db)).ensure_table()
+        db.execute(SyncState(lambda: None).create_sql())  # the table as the sync creates it (no hook needed)
         for block in marked("sql-store"):
             if block.page == page and block.text.lstrip().upper().startswith("CREATE"):
                 db.executescript(block.text)
         yield db
-
-
-class SqliteDb:
-    """The one thing ``SyncState.ensure_table`` asks of a hook, on a sqlite3 connection."""
-
-    placeholder = "?"
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def run(self, sql: str, autocommit: bool = False, parameters: Any = None) -> None:
-        self.db.execute(sql)
 
 
 def render(text: str, files: dict[str, str], window: Window) -> str:
