@@ -40,7 +40,10 @@ def _what_and_how(dag_id: str, params: Mapping[str, Param], s: Mapping[str, Any]
 Puts the store's products, customers, orders with their line items, payments and carts into HubSpot CRM,
 linked the way HubSpot links commerce objects. Every night (`{s["cron"]}`, UTC) it syncs the rows updated in
 the run's data interval; new rows are created, changed rows updated, unchanged rows cost no write, and a row
-that cannot be written is rejected with its reason while the rest lands. Nothing is ever deleted in HubSpot.
+that cannot be written is rejected with its reason while the rest lands. Nothing is deleted in HubSpot
+unless a stream of the mapping has `mirror: true`: its records whose rows the source deleted are then
+archived, and a run that would archive more than the guard allows first asks in `approve_archive` (Required
+actions), where Keep archives nothing.
 
 ## Trigger form
 
@@ -101,4 +104,6 @@ The report's last lines, and the `report` task's error, name each failed task, i
 has the whole error. Fix the cause, then select the failed task, **Clear** it with
 *Downstream* checked. Records an earlier try wrote are not written again (the task resumes where it stopped),
 and the report is written anew. `report` fails while any task failed, so the run stays failed until then.
+A wrong Param (a window with one end) is the exception: a cleared task keeps the run's Params, so trigger a
+new run with them corrected.
 """
