@@ -73,6 +73,7 @@ def test_the_run_storage_layout() -> None:
     assert str(files.write_input("orders", "create")) == f"{run}/orders/create.jsonl"
     assert str(files.rejected("orders", "plan")) == f"{run}/orders/rejected-plan.jsonl"
     assert str(files.source("orders")) == f"{run}/source/orders.parquet"
+    assert str(files.archive_list) == f"{run}/archive-list.jsonl"
 
 
 def test_the_sync_imports_nothing_from_the_operators() -> None:

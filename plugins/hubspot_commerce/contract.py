@@ -8,7 +8,7 @@ once, not as matching strings in several modules.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from airflow.sdk import ObjectStoragePath
@@ -20,6 +20,9 @@ SETUP, EXTRACT, VALIDATE, PLAN_QUOTA, REPORT = "setup", "extract", "validate", "
 # A stream's tasks: prepare, its writes (``upsert``, or ``create`` and ``update``), mirror.
 PREPARE, UPSERT, CREATE, UPDATE, MIRROR = "prepare", "upsert", "create", "update", "mirror"
 STREAM_ACTIONS = (PREPARE, UPSERT, CREATE, UPDATE, MIRROR)  # in the order they run
+# One task per run with mirror streams, before their mirror tasks: asks a person before a mass archive.
+APPROVE_ARCHIVE = "approve_archive"
+ARCHIVE, KEEP = "Archive", "Keep"  # its answers; Keep is taken when nobody answers in time
 MAX_INLINE_IDS = 10_000  # larger id maps travel in XCom as the URL of a JSON-lines file
 
 
@@ -111,6 +114,25 @@ def read_ids(xcom_value: Mapping[str, Any]) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class ArchiveAnswer:
+    """``approve_archive``'s XCom value: whether the mirror tasks archive what they planned, and, when a
+    person was asked, who answered and when (``by`` None and ``timed_out``: nobody answered in time)."""
+
+    archive: bool
+    asked: bool = False
+    by: str | None = None
+    at: str | None = None  # UTC, ISO 8601
+    timed_out: bool = False
+
+    @classmethod
+    def from_xcom(cls, value: Mapping[str, Any]) -> ArchiveAnswer:
+        return cls(**value)
+
+    def to_xcom(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class RunStorage:
     """Where one DAG run keeps what its tasks hand each other, under ``<work_dir>/<dag_id>/<run_id>/`` on
     object storage, so the tasks of a run may run on workers that share no disk."""
@@ -155,6 +177,12 @@ class RunStorage:
 
     def mirror_plan(self, stream: str) -> ObjectStoragePath:
         return self.stream_dir(stream) / "mirror-plan.json"
+
+    @property
+    def archive_list(self) -> ObjectStoragePath:
+        """Every record the mirror streams would archive, when ``approve_archive`` asks about them: JSON
+        lines ``{"stream", "key", "id"}``."""
+        return self.root / "archive-list.jsonl"
 
     def mirrored(self, stream: str) -> ObjectStoragePath:
         """What mirroring archived and unlinked (or, on a dry run, would have): one JSON line each."""

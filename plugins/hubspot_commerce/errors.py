@@ -252,8 +252,9 @@ class StateTableRefused(SyncConfigurationError):
 
 
 class MassArchiveRefused(ValueError):
-    """Mirror mode would archive more of a stream than its guard allows: nothing was archived. A run with
-    the Param ``confirm_archive`` goes ahead; a retry as is cannot pass."""
+    """Mirror mode would archive more of a stream than its guard allows and ``approve_archive`` gave no
+    answer (it was skipped): nothing was archived. A run with the Param ``confirm_archive`` goes ahead; a
+    retry as is cannot pass."""
 
 
 class SourceRowsRejected(ValueError):

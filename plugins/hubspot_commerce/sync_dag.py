@@ -22,6 +22,7 @@ from airflow.sdk import (
     DAG,
     Asset,
     AssetAlias,
+    Context,
     CronDataIntervalTimetable,
     ExceptionRetryPolicy,
     ObjectStoragePath,
@@ -33,9 +34,11 @@ from airflow.sdk import (
     task,
 )
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
+from airflow.sdk.execution_time.hitl import HITLUser
 
 from hubspot_commerce.batch.quota import DEFAULT_RESERVE, QuotaRule
 from hubspot_commerce.contract import (
+    APPROVE_ARCHIVE,
     CREATE,
     EXTRACT,
     MAX_INLINE_IDS,
@@ -65,6 +68,7 @@ from hubspot_commerce.errors import (
     SyncConfigurationError,
 )
 from hubspot_commerce.lineage.extract_events import emit_extract_lineage
+from hubspot_commerce.operators.archive_approval import ArchiveApprovalOperator
 from hubspot_commerce.operators.batch import HubSpotBatchOperator
 from hubspot_commerce.storage import default_work_dir, storage_path
 from hubspot_commerce.sync.cause import TaskFailure, failures_summary
@@ -73,6 +77,7 @@ from hubspot_commerce.sync.extract import resolve_window, sql_source
 from hubspot_commerce.sync.mapping import StreamMapping, SyncMapping
 from hubspot_commerce.sync.run_options import run_params
 from hubspot_commerce.sync.sync_config import SyncConfig, configured_mapping, configured_state
+from hubspot_commerce.sync.tasks.approve_archive_task import archive_question_step
 from hubspot_commerce.sync.tasks.extract_task import extract_step
 from hubspot_commerce.sync.tasks.mirror_task import mirror_step
 from hubspot_commerce.sync.tasks.plan_quota_task import plan_quota_step
@@ -242,25 +247,63 @@ def stream_tasks(config: SyncConfig, stream: StreamMapping, upstream: Mapping[st
     return [planned, *(writer.output for writer in writers)]
 
 
-def mirror_task(config: SyncConfig, stream: StreamMapping, upstream: list[Any]) -> XComArg:
-    """After the stream's writes: archive what the source deleted, remove the links it no longer has."""
+def mirror_tasks(
+    config: SyncConfig,
+    outputs: Mapping[str, list[Any]],
+    timeout: timedelta | None,
+    assigned_users: list[HITLUser] | None,
+) -> dict[str, XComArg]:
+    """With mirror streams: ``approve_archive`` after their writes, then each one's mirror task; returns
+    their outputs by the report's keys (none without mirror streams)."""
+    streams = {name: stream for name, stream in config.mapping.streams.items() if stream.mirror}
+    if not streams:
+        return {}
+    approval = approve_archive_task(config, timeout, assigned_users)
+    for name in streams:
+        for output in outputs[name]:
+            output >> approval
+    mirrors = {
+        result_key(name, MIRROR): mirror_task(config, stream, approval.output)
+        for name, stream in streams.items()
+    }
+    return {APPROVE_ARCHIVE: approval.output, **mirrors}
+
+
+def approve_archive_task(
+    config: SyncConfig, timeout: timedelta | None, assigned_users: list[HITLUser] | None
+) -> ArchiveApprovalOperator:
+    """Before any mirror task archives: ask a person when a stream would archive more than the guard
+    allows (not with ``confirm_archive``, nor on a dry run); otherwise done at once."""
+
+    def ask(context: Context) -> tuple[str, str] | None:
+        return archive_question_step(config.run_context(), config.max_archive_fraction, timeout)
+
+    return ArchiveApprovalOperator(
+        task_id=APPROVE_ARCHIVE,
+        ask=ask,
+        response_timeout=timeout,
+        assigned_users=assigned_users,
+        trigger_rule=TriggerRule.NONE_FAILED,  # after skipped writes (nothing changed), not failed ones
+    )
+
+
+def mirror_task(config: SyncConfig, stream: StreamMapping, answer: XComArg) -> XComArg:
+    """After ``approve_archive``: archive what the source deleted (as it answered), remove the links the
+    source no longer has."""
 
     @task(
         task_id=task_id(MIRROR, stream.name),
         pool=config.pool,
         multiple_outputs=False,
-        trigger_rule=TriggerRule.NONE_FAILED,  # after skipped writes (nothing changed), not failed ones
+        trigger_rule=TriggerRule.NONE_FAILED,
     )
-    def mirror() -> dict[str, Any]:
-        """Archive and unlink what prepare planned (mirror: true), unless the guard stops it."""
+    def mirror(answer: dict[str, Any] | None) -> dict[str, Any]:
+        """Archive (as approve_archive answered) and unlink what prepare planned (mirror: true)."""
         run = config.run_context()
         with config.hubspot() as hubspot:
-            return mirror_step(run.stream(stream.name, hubspot), config.max_archive_fraction)
+            return mirror_step(run.stream(stream.name, hubspot), config.max_archive_fraction, answer)
 
-    mirrored = mirror()
-    for output in upstream:
-        output >> mirrored
-    return mirrored
+    return mirror(answer)
 
 
 def report_task(config: SyncConfig, results: Mapping[str, XComArg]) -> XComArg:
@@ -338,6 +381,8 @@ def build_dag(
     quota_reserve: float = DEFAULT_RESERVE,
     state_conn_id: str | None = None,
     state_table: str | None = None,
+    archive_response_timeout: timedelta | None = timedelta(hours=12),
+    archive_assigned_users: list[HITLUser] | None = None,
 ) -> DAG:
     """Build the nightly commerce sync (the README's "The hubspot_commerce_sync DAG" explains every argument).
 
@@ -346,7 +391,10 @@ def build_dag(
         source connection and ``hubspot_sync_state``).
     :param mapping_path: the mapping YAML, ``sql_dir`` its queries, ``work_dir`` an object-storage URL every
         worker can reach, where runs keep their files (defaults: ``[hubspot_commerce]`` settings).
-    :param max_archive_fraction: the most of a mirror stream one run archives without ``confirm_archive``.
+    :param max_archive_fraction: the most of a mirror stream one run archives without asking
+        (``approve_archive``) or ``confirm_archive``; the question waits ``archive_response_timeout``, then
+        keeps the records; ``archive_assigned_users`` (``{"id", "name"}`` each) may answer (None: anyone
+        allowed to edit the DAG's human-in-the-loop details).
     :param max_rejected_fraction: the Param's default, as are ``on_quota_short`` and ``quota_reserve``.
     """
     mapping, work_root = mapping_and_work_root(mapping_path, sql_dir, work_dir)
@@ -368,7 +416,7 @@ def build_dag(
         params=params,
         **schedule_arguments(start_date, retries, retry_delay, failure_recorder(config)),
     ) as dag:
-        wire_tasks(config)
+        wire_tasks(config, archive_response_timeout, archive_assigned_users)
     return dag
 
 
@@ -403,8 +451,11 @@ def schedule_arguments(
     }
 
 
-def wire_tasks(config: SyncConfig) -> None:
-    """setup and extract, validate, each stream's prepare, writes and mirror in reference order, report."""
+def wire_tasks(
+    config: SyncConfig, archive_timeout: timedelta | None, archive_users: list[HITLUser] | None
+) -> None:
+    """setup and extract, validate, each stream's prepare, writes and mirror in reference order, report;
+    ``archive_timeout`` and ``archive_users``: how long approve_archive waits, and who may answer."""
     extracted, validated, planned = start_tasks(config)
     streams = config.mapping.streams
     outputs: dict[str, list[Any]] = {}
@@ -413,9 +464,5 @@ def wire_tasks(config: SyncConfig) -> None:
         validated >> outputs[name][0]
     writes = {result_key(name, o.operator.action): o for name in outputs for o in outputs[name][1:]}
     planned >> [write.operator for write in writes.values()]
-    mirrors = {
-        result_key(name, MIRROR): mirror_task(config, stream, outputs[name])
-        for name, stream in streams.items()
-        if stream.mirror
-    }
+    mirrors = mirror_tasks(config, outputs, archive_timeout, archive_users)
     report_task(config, {EXTRACT: extracted, VALIDATE: validated, **writes, **mirrors})

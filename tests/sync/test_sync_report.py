@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hubspot_commerce.sync.report import format_report, stream_counts
+from hubspot_commerce.sync.report import format_report, mirror_lines, stream_counts
 
 
 def test_counts_combine_validation_plan_and_write_results(mapping) -> None:
@@ -102,3 +102,19 @@ def test_rows_extract_read_before_validate_failed_are_extracted_and_unfinished(m
     validation = {"products.extracted": "498", "products.rejected": "3"}
     validated = stream_counts(mapping, validation, {}, {}, dry_run=False, extraction=extraction)
     assert (validated[0].extracted, validated[0].rejected, validated[0].unfinished) == (498, 3, 495)
+
+
+def test_a_refused_archive_shows_the_kept_records_and_who_refused_when() -> None:
+    results = {
+        "orders.mirror": {"archived": 0, "kept": 20, "unlinked": 1, "path": "/r/mirrored.jsonl"},
+        "approve_archive": {
+            "archive": False,
+            "asked": True,
+            "by": "admin",
+            "at": "2026-12-01T10:00:05+00:00",
+        },
+    }
+    assert mirror_lines(results, dry_run=False)[2:] == [
+        "  orders: 0 archived, 20 kept (the archive was refused), 1 unlinked (list: /r/mirrored.jsonl)",
+        "  archive refused by admin at 2026-12-01T10:00:05+00:00 (Keep): nothing was archived",
+    ]

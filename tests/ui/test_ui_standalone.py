@@ -1,13 +1,15 @@
 """``make ui-test``: what a data engineer does in the Airflow UI, in headless Chromium (Debian's ``chromium``,
 driven by Playwright), against ``airflow standalone`` as ``make standalone`` sets it up, the sandbox and a
-small sample store. Screenshots of every step go to ``.ui-test/``; on a failure also ``failure.png`` and
-``failure.html``. Run only with ``-m ui``."""
+small sample store, with orders mirrored (``mirror: true``), so that a mass archive asks in Required actions.
+Screenshots of every step go to ``.ui-test/``; on a failure also ``failure.png`` and ``failure.html``. Run
+only with ``-m ui``."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +19,7 @@ import pytest
 import requests
 
 from hubspot_commerce import get_provider_info
+from hubspot_commerce.sync.resources import include_path
 from hubspot_commerce_lab.sample_store import StoreSize, generate_store
 from hubspot_sandbox.process import SandboxProcess
 
@@ -29,6 +32,7 @@ DAG_ID = "hubspot_commerce_sync"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TOKEN_LABEL = get_provider_info()["connection-types"][0]["ui-field-behaviour"]["relabeling"]["password"]
 WRITTEN = {"products": 30, "contacts": 40, "orders": 60}  # the sample store's rows, as HubSpot records
+ORDER_KEY = '    key: "{order_id}"\n'  # the orders stream's key in the default mapping
 # Three days of the sample store with rows in each stream: a backfill over them after a full run is unchanged.
 BACKFILL = ("2025/09/24", "2025/09/27")
 BACKFILL_INTERVALS = [
@@ -48,6 +52,9 @@ def standalone() -> Iterator[SandboxProcess]:
     os.environ["AIRFLOW_HOME"] = str(OUT / "airflow")
     store = OUT / "store.sqlite"
     generate_store(store, StoreSize(products=30, customers=40, orders=60, carts=20))
+    mapping = include_path("mappings", "commerce.yaml").read_text()
+    (OUT / "mapping.yaml").write_text(mapping.replace(ORDER_KEY, f"{ORDER_KEY}    mirror: true\n"))
+    os.environ["AIRFLOW__HUBSPOT_COMMERCE__MAPPING_PATH"] = str(OUT / "mapping.yaml")
     with SandboxProcess(tokens=["ui-token"], rate_limit=1_000, daily_limit=10_000_000) as sandbox:
         airflow = start_standalone(store, sandbox.url, sandbox.token)
         try:
@@ -84,6 +91,11 @@ class Api:
 
     def get(self, path: str, **params: Any) -> Any:
         answer = requests.get(f"{UI}/api/v2/{path}", headers=self.headers, params=params, timeout=30)
+        answer.raise_for_status()
+        return answer.json()
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        answer = requests.post(f"{UI}/api/v2/{path}", headers=self.headers, json=body, timeout=30)
         answer.raise_for_status()
         return answer.json()
 
@@ -232,6 +244,7 @@ def test_a_data_engineer_in_the_airflow_ui(standalone: SandboxProcess) -> None:
             check_full_run(api, trigger_with_form(page, api, ["Full refresh"]), standalone)
             shot(page, "05-full-run")
             check_backfill(api, backfill_with_dialog(page, api), standalone)
+            keep_in_required_actions(page, api, standalone)
         browser.close()
 
 
@@ -267,3 +280,29 @@ def check_backfill(api: Api, runs: list[dict], sandbox: SandboxProcess) -> None:
         assert api.asset_events(run["dag_run_id"]) == [], f"{run['dag_run_id']} wrote nothing: no event"
     assert unchanged > 0, "the backfill read rows (unchanged), so the no-event check means something"
     assert {name: len(sandbox.dump(name)) for name in WRITTEN} == WRITTEN
+
+
+def keep_in_required_actions(page: Any, api: Api, sandbox: SandboxProcess) -> None:
+    """20 of the 60 orders leave the source: a full refresh asks in Required actions before archiving them
+    (more than 10%); Keep there archives nothing, the run succeeds and its report says who refused."""
+    first = "SELECT order_id FROM orders ORDER BY order_id LIMIT 20"
+    with sqlite3.connect(OUT / "store.sqlite") as db:
+        for table in ("order_lines", "payments", "orders"):
+            db.execute(f"DELETE FROM {table} WHERE order_id IN ({first})")
+    before = set(api.runs())
+    run_id = api.post(f"dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": {"full_refresh": True}})[
+        "dag_run_id"
+    ]
+    questions = f"dags/{DAG_ID}/dagRuns/{run_id}/hitlDetails"
+    wait_until(lambda: api.get(questions, state="awaiting_input")["total_entries"], 300, "the question")
+    page.goto(f"{UI}/dags/{DAG_ID}/runs/{run_id}/tasks/approve_archive/required_actions")
+    page.get_by_text("Archive 20 HubSpot records whose rows the source deleted?").first.wait_for()
+    page.get_by_text("20 (over the guard)").first.wait_for()  # the body: counts and samples per stream
+    shot(page, "08-required-action")
+    page.get_by_role("button", name="Keep", exact=True).first.click()
+    (run,) = api.finished(before, 1)
+    assert run["state"] == "success"
+    text, _ = report_of(api, run_id)
+    assert "orders: 0 archived, 20 kept (the archive was refused)" in text
+    assert "archive refused by admin at " in text
+    assert len(sandbox.dump("orders")) == WRITTEN["orders"], "Keep: nothing archived"

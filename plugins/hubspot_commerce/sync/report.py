@@ -9,6 +9,7 @@ from typing import Any
 
 from hubspot_commerce.batch.quota import stream_requests
 from hubspot_commerce.contract import (
+    APPROVE_ARCHIVE,
     MIRROR,
     count_key,
     parse_result_key,
@@ -16,6 +17,7 @@ from hubspot_commerce.contract import (
     stream_task_ids,
     write_actions,
 )
+from hubspot_commerce.sync.archive_approval import answer_text
 from hubspot_commerce.sync.cause import TaskFailure
 from hubspot_commerce.sync.mapping import SyncMapping
 
@@ -182,7 +184,8 @@ def format_report(
 
 
 def mirror_lines(results: Mapping[str, Mapping[str, Any] | None], dry_run: bool) -> list[str]:
-    """What mirror streams archived and unlinked (``<stream>.mirror`` results), or would have on a dry run."""
+    """What mirror streams archived, kept and unlinked (``<stream>.mirror`` results), or would have on a dry
+    run, and who approved or refused the archive (``approve_archive``'s answer)."""
     parsed = ((parse_result_key(key), result) for key, result in results.items())
     mirrored = {key[0]: result for key, result in parsed if key and key[1] == MIRROR}
     if not mirrored:
@@ -193,10 +196,13 @@ def mirror_lines(results: Mapping[str, Mapping[str, Any] | None], dry_run: bool)
         if result is None:
             lines.append(f"  {stream}: did not run (nothing archived or unlinked)")
             continue
+        kept = f", {result['kept']} kept (the archive was refused)" if result.get("kept") else ""
         lines.append(
-            f"  {stream}: {result['archived']} {verb}archived, {result['unlinked']} {verb}unlinked "
+            f"  {stream}: {result['archived']} {verb}archived{kept}, {result['unlinked']} {verb}unlinked "
             f"(list: {result['path']})"
         )
+    if answer := answer_text(results.get(APPROVE_ARCHIVE)):
+        lines.append(f"  {answer}")
     return lines
 
 

@@ -93,7 +93,8 @@ def _existing_records_params() -> dict[str, Param]:
             type="boolean",
             title="Confirm a mass archive",
             description="Mirror streams only: let this run archive more of a stream than the guard allows "
-            "(default 10%). Run a dry run first: its report lists what would be archived.",
+            "(default 10%) without asking; otherwise approve_archive asks in Required actions. For "
+            "automation; a dry run's report lists what would be archived.",
         ),
     }
 
