@@ -17,7 +17,7 @@ from hubspot_commerce.contract import (
     stream_task_ids,
     write_actions,
 )
-from hubspot_commerce.sync.archive_approval import answer_text
+from hubspot_commerce.sync.archive_decision import answer_text
 from hubspot_commerce.sync.cause import TaskFailure
 from hubspot_commerce.sync.mapping import SyncMapping
 

@@ -8,7 +8,7 @@ import logging
 from datetime import timedelta
 
 from hubspot_commerce.storage import read_json, write_jsonl
-from hubspot_commerce.sync.archive_approval import archive_question, archive_rows, why_not_ask
+from hubspot_commerce.sync.archive_decision import archive_question, archive_rows, why_not_ask
 from hubspot_commerce.sync.mirror import MirrorPlan
 from hubspot_commerce.sync.tasks.task_context import RunContext
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hubspot_commerce.storage import read_json, write_jsonl
-from hubspot_commerce.sync.archive_approval import may_archive
+from hubspot_commerce.sync.archive_decision import may_archive
 from hubspot_commerce.sync.mirror import MirrorPlan
 from hubspot_commerce.sync.state import StateRow
 from hubspot_commerce.sync.tasks.task_context import StreamContext

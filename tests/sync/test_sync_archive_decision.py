@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from hubspot_commerce.errors import MassArchiveRefused
-from hubspot_commerce.sync.archive_approval import (
+from hubspot_commerce.sync.archive_decision import (
     answer_text,
     archive_question,
     archive_rows,
