@@ -1,7 +1,8 @@
 """``make distributed`` end to end: the lab on the default sample store, judged by its DISTRIBUTED line.
 
-It starts PostgreSQL, Redis, moto, the HubSpot sandbox and Airflow with two Celery workers, so it takes
-about five minutes on two cores; the lab tears itself down, and no process of it may survive.
+It starts PostgreSQL, Redis, moto, the HubSpot sandbox and Airflow with two Celery workers: about five
+minutes on two cores, so it runs in ``make lab``, not in ``make test``. The lab tears itself down, and no
+process of it may survive.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from hubspot_commerce_lab.distributed.summary import MAX_429_SHARE, parse_line
 ROOT = Path(__file__).resolve().parents[2]
 LAB_TIMEOUT = 1000  # seconds before the lab is told to stop (SIGTERM: it still tears down)
 
-pytestmark = pytest.mark.timeout(LAB_TIMEOUT + 200)
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(LAB_TIMEOUT + 200)]
 
 
 def run_lab() -> tuple[int, str]:

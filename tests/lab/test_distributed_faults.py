@@ -10,7 +10,7 @@ lose, so that day's run refuses its payments (the rule working). HubSpot is a sa
 The verdict must be true: every good row in HubSpot once, the four bad ones rejected with a reason and
 counted as such, the refused day named and not a failure, the killed task retried to success on the other
 worker, and the token nowhere in the output, the task logs, XCom or the run's files (the lab's secret scan).
-It takes about eight minutes, so it runs in ``make distributed-faults``, not in ``make test``.
+It takes about eight minutes, so it runs in ``make lab``, not in ``make test``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "pat-na1-lab-faults-4f1c2b"  # a token the test knows, to search every output for it
 LAB_TIMEOUT = 1500
 
-pytestmark = [pytest.mark.lab_faults, pytest.mark.timeout(LAB_TIMEOUT + 300)]
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(LAB_TIMEOUT + 300)]
 
 
 def messy_store(path: Path) -> dict[str, set[str]]:

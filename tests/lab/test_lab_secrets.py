@@ -1,7 +1,7 @@
 """No make target prints the HubSpot token: the demo and ``hubspot-commerce check`` run with a known token,
 and their output, Airflow's task logs, XCom (the table and the object-storage backend's files) and the run's
 files are searched for it. ``make distributed`` is searched by the lab itself, in its secret scan, which its
-fault scenario asserts. The demo's search (a minute) runs with that scenario in ``make distributed-faults``;
+fault scenario asserts. The demo's search (a minute) runs with that scenario in ``make lab``;
 ``check``'s runs in ``make test``."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def airflow_env(home: Path) -> dict[str, str]:
     }
 
 
-@pytest.mark.lab_faults
+@pytest.mark.lab
 def test_the_demo_shows_its_token_nowhere(tmp_path: Path) -> None:
     """One demo run on a small store: the report is printed, and the token is in no output or file."""
     home = tmp_path / "airflow"
