@@ -196,11 +196,13 @@ def check_copy(argv: list[str], tools: Tools) -> None:
 
 
 def check_pip_install(argv: list[str], tools: Tools) -> None:
-    """Only this package, with extras it declares (other packages need a ``needs:`` marker)."""
+    """Only this package (by name, or ``.``: the clone), with extras it declares (other packages need a
+    ``needs:`` marker)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     for requirement in argv[2:]:
         name, _, extras = requirement.partition("[")
-        assert name == project["name"], f"pip install {name}: not this package; mark the block needs: ..."
+        this_package = name in (project["name"], ".")
+        assert this_package, f"pip install {name}: not this package; mark the block needs: ..."
         for extra in filter(None, extras.rstrip("]").split(",")):
             assert extra in project["optional-dependencies"], f"{name} has no extra {extra!r}"
 
