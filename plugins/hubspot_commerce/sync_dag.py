@@ -72,7 +72,7 @@ from hubspot_commerce.operators.archive_approval import ArchiveApprovalOperator
 from hubspot_commerce.operators.batch import HubSpotBatchOperator
 from hubspot_commerce.storage import default_work_dir, storage_path
 from hubspot_commerce.sync.cause import TaskFailure, failures_summary
-from hubspot_commerce.sync.column_lineage import stream_queries, write_lineage
+from hubspot_commerce.sync.column_lineage import stream_queries, stream_query, write_lineage
 from hubspot_commerce.sync.extract import resolve_window, sql_source
 from hubspot_commerce.sync.mapping import StreamMapping, SyncMapping
 from hubspot_commerce.sync.run_options import run_params
@@ -128,8 +128,9 @@ def write_tasks(config: SyncConfig, stream: StreamMapping) -> list[HubSpotBatchO
     type (``hubspot://crm/<object type>``, whatever the portal) and, through an alias, one for the object
     type in the portal it writes to (``hubspot://<portal id>/<object type>``, OpenLineage's name for it)."""
     key_of = {action: key_property_of(config.mapping, action) for action in write_actions(stream)}
+    query = stream_query(config.mapping, stream)  # rendered at parse time: once, not once per action
     lineage = {
-        action: write_lineage(config.mapping, stream, key, config.source_conn_id).to_json()
+        action: write_lineage(stream, query, key, config.source_conn_id).to_json()
         for action, key in key_of.items()
     }
     return [

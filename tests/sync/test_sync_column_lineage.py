@@ -9,6 +9,7 @@ from hubspot_commerce.sync.column_lineage import (
     field_sources,
     property_sources,
     stream_queries,
+    stream_query,
     write_lineage,
 )
 from hubspot_commerce.sync.mapping import PropertyRule, load_mapping
@@ -74,7 +75,8 @@ def test_every_step_a_value_goes_through_is_named_in_order() -> None:
 
 def test_the_write_lineage_is_json_and_reads_back_the_same() -> None:
     mapping = load_mapping()
-    lineage = write_lineage(mapping, mapping.streams["orders"], KEY, "commerce_source")
+    orders = mapping.streams["orders"]
+    lineage = write_lineage(orders, stream_query(mapping, orders), KEY, "commerce_source")
     value = json.loads(json.dumps(lineage.to_json()))
     assert WriteLineage.from_json(value) == lineage
     assert (value["source_conn_id"], value["state_file"]) == ("commerce_source", "plan.json")

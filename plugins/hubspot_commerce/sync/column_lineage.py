@@ -83,9 +83,8 @@ def field_sources(stream: StreamMapping, key_property: str | None) -> dict[str, 
 
 
 def write_lineage(
-    mapping: SyncMapping, stream: StreamMapping, key_property: str | None, source_conn_id: str
+    stream: StreamMapping, query: str, key_property: str | None, source_conn_id: str
 ) -> WriteLineage:
-    """What a write task of ``stream`` tells OpenLineage about where its values come from."""
-    return WriteLineage(
-        source_conn_id, stream_query(mapping, stream), field_sources(stream, key_property), STATE_FILE
-    )
+    """What a write task of ``stream`` tells OpenLineage about where its values come from; ``query`` is the
+    stream's (``stream_query``), rendered once for all its write tasks."""
+    return WriteLineage(source_conn_id, query, field_sources(stream, key_property), STATE_FILE)
